@@ -1,0 +1,55 @@
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import translation
+from django.middleware.locale import LocaleMiddleware
+
+from django_tenants.utils import get_public_schema_name
+
+
+class TenantLocaleMiddleware(LocaleMiddleware):
+    """Picks the language: the visitor's own choice first, then the dealer group's language.
+
+    Order: the language cookie (set by the switcher), then the browser's Accept-Language on the
+    public site only, then the tenant's default language, then ``LANGUAGE_CODE``. On a dealer's
+    host the dealer's language wins over the browser: its customers expect the dealer's site in
+    the dealer's language until they choose otherwise.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        supported = dict(settings.LANGUAGES)
+        cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        tenant = getattr(request, "tenant", None)
+        is_dealer_host = tenant is not None and tenant.schema_name != get_public_schema_name()
+
+        if cookie and cookie in supported:
+            language = cookie
+        elif is_dealer_host and tenant.default_language in supported:
+            language = tenant.default_language
+        else:
+            language = translation.get_language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+
+
+# Paths where staff must have a second factor once STAFF_MFA_REQUIRED is on.
+MFA_PROTECTED_PREFIXES = ("/crm/", "/cms/")
+
+
+class StaffMFAMiddleware:
+    """With ``STAFF_MFA_REQUIRED``, staff without an authenticator are sent to enrol one first."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.STAFF_MFA_REQUIRED and request.path.startswith(MFA_PROTECTED_PREFIXES):
+            user = request.user
+            if user.is_authenticated and getattr(user, "is_dealer_staff", False):
+                from allauth.mfa.models import Authenticator
+
+                if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+                    return redirect("mfa_activate_totp")
+        return self.get_response(request)

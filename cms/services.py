@@ -1,0 +1,26 @@
+from django.utils.translation import gettext as _
+from wagtail.models import Site
+
+from .models import HomePage
+
+
+def site_configure(*, hostname: str, site_name: str) -> Site:
+    """Point the schema's one Wagtail site at the dealer group's host and name its home page.
+
+    A cloned schema carries the template's site (``localhost``); this makes it the tenant's own.
+    Runs inside the tenant's schema.
+    """
+    site = Site.objects.select_related("root_page").get(is_default_site=True)
+    site.hostname = hostname
+    site.port = 80
+    site.site_name = site_name
+    site.save()
+    home = site.root_page.specific
+    if isinstance(home, HomePage):
+        home.title = site_name
+        home.intro = _("Welcome to %(name)s. Book a service visit, see your car's history and join our owners' club.") % {
+            "name": site_name
+        }
+        home.draft_title = home.title
+        home.save_revision().publish()
+    return site

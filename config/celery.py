@@ -1,0 +1,33 @@
+"""The Celery app. Each task runs in the schema it was sent from (tenant-schemas-celery).
+
+Rule for enqueuing: inside a transaction, use :func:`enqueue_on_commit`. It captures the schema
+*now* and passes it explicitly at commit, because ``delay_on_commit()`` inside ``schema_context()``
+within an outer ``atomic()`` was sent to the public schema.
+"""
+
+import os
+from typing import Any
+
+from celery import Task
+from tenant_schemas_celery.app import CeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = CeleryApp("dealercrm")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def enqueue_on_commit(task: Task, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
+    """Send ``task`` when the current transaction commits, in the schema that is current now.
+
+    Nothing is sent if the transaction rolls back. Outside a transaction it is sent at once.
+    """
+    from django.db import connection, transaction
+
+    schema = connection.schema_name
+    transaction.on_commit(
+        lambda: task.apply_async(
+            args=args, kwargs=kwargs, countdown=countdown, headers={"_schema_name": schema}
+        )
+    )

@@ -1,0 +1,45 @@
+"""Celery: Redis or RabbitMQ when configured, else kombu's filesystem transport (no server)."""
+
+from pathlib import Path
+
+from celery.schedules import crontab
+
+from .env import BASE_DIR, env
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="")
+CELERY_DATA_DIR = Path(env("CELERY_DATA_DIR", default=str(BASE_DIR / ".data" / "celery")))
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue = CELERY_DATA_DIR / "queue"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue),
+        "data_folder_out": str(_queue),
+        "processed_folder": str(CELERY_DATA_DIR / "processed"),
+        "store_processed": False,
+    }
+    CELERY_RESULT_BACKEND = CELERY_RESULT_BACKEND or f"file://{CELERY_DATA_DIR / 'results'}"
+    # The transport needs its folders before the first message; only the serverless set-up has them.
+    for _folder in (_queue, CELERY_DATA_DIR / "processed", CELERY_DATA_DIR / "results"):
+        _folder.mkdir(parents=True, exist_ok=True)
+elif not CELERY_RESULT_BACKEND:
+    CELERY_RESULT_BACKEND = env("REDIS_URL", default="") or "rpc://"
+
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
+
+# One entry per job; each fans out one task per tenant, staggered (tenants.tasks.fan_out).
+CELERY_BEAT_SCHEDULE = {
+    "clear-expired-sessions": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["accounts.tasks.clear_expired_sessions"],
+        "schedule": crontab(minute=17, hour=3),
+    },
+}

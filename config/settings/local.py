@@ -1,0 +1,10 @@
+"""`make run`: debug on, a fixed development key, e-mails printed to the console."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-key-not-for-production")
+
+from .base import *  # noqa: E402,F403
+from .env import env  # noqa: E402
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)

@@ -1,0 +1,14 @@
+"""Wagtail: the dealer's site and its admin, one per tenant schema."""
+
+from .env import env
+
+WAGTAIL_SITE_NAME = "DealerCRM"
+WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", default="http://localhost:8000")
+# Staff sign in once, through allauth, for both the CRM and the CMS.
+WAGTAILADMIN_LOGIN_URL = "account_login"
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
+WAGTAIL_PASSWORD_RESET_ENABLED = False
+WAGTAILUSERS_PASSWORD_ENABLED = False
+WAGTAIL_I18N_ENABLED = False
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAILIMAGES_RENDITION_STORAGE = "default"

@@ -1,0 +1,24 @@
+"""The CRM's modules as the navigation shows them; a module without a URL yet is shown as coming."""
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Module:
+    key: str
+    label: Promise
+    url_name: str | None = None
+
+
+MODULES = (
+    Module("dashboard", _("Dashboard"), "crm:dashboard"),
+    Module("customers", _("Customers")),
+    Module("sales", _("Sales")),
+    Module("service", _("Service")),
+    Module("marketing", _("Marketing")),
+    Module("loyalty", _("Owners' club")),
+    Module("analytics", _("Analytics")),
+)
