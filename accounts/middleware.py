@@ -2,10 +2,9 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import redirect
 from django.utils import translation
-from django.middleware.locale import LocaleMiddleware
-
 from django_tenants.utils import get_public_schema_name
 
 

@@ -21,7 +21,7 @@ class HomePage(Page):
         verbose_name=_("body"),
     )
 
-    content_panels = Page.content_panels + [FieldPanel("intro"), FieldPanel("body")]
+    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
     max_count = 1
     parent_page_types = ["wagtailcore.Page"]
 
@@ -41,7 +41,7 @@ class ContentPage(Page):
         verbose_name=_("body"),
     )
 
-    content_panels = Page.content_panels + [FieldPanel("body")]
+    content_panels = [*Page.content_panels, FieldPanel("body")]
     parent_page_types = ["cms.HomePage", "cms.ContentPage"]
 
     class Meta:

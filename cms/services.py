@@ -18,9 +18,9 @@ def site_configure(*, hostname: str, site_name: str) -> Site:
     home = site.root_page.specific
     if isinstance(home, HomePage):
         home.title = site_name
-        home.intro = _("Welcome to %(name)s. Book a service visit, see your car's history and join our owners' club.") % {
-            "name": site_name
-        }
+        home.intro = _(
+            "Welcome to %(name)s. Book a service visit, see your car's history and join our owners' club."
+        ) % {"name": site_name}
         home.draft_title = home.title
         home.save_revision().publish()
     return site

@@ -14,7 +14,7 @@ urlpatterns = [
     path("crm/", include("crm.urls")),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
-    re_path(r"^media/(?P<path>.+)$", tenant_views.media, name="media"),
+    re_path(r"^media/(?P<schema>[a-z0-9_]+)/(?P<path>.+)$", tenant_views.media, name="media"),
     # Wagtail serves everything else: the dealer's site.
     path("", include(wagtail_urls)),
 ]

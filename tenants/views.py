@@ -1,6 +1,6 @@
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -27,11 +27,14 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
-def media(request: HttpRequest, path: str) -> HttpResponse:
+def media(request: HttpRequest, schema: str, path: str) -> HttpResponse:
     """Serve a file from the current tenant's media folder only.
 
-    ``TenantFileSystemStorage`` keeps each schema's files under ``MEDIA_ROOT/<schema>/``; the
-    document root is taken from the schema this host resolved to, so another tenant's file does
+    ``TenantFileSystemStorage`` keeps each schema's files under ``MEDIA_ROOT/<schema>/`` and puts
+    the schema in their URLs. A URL naming another schema than the one this host resolved to is
+    a 404, and the document root is the current schema's folder, so another tenant's file does
     not exist from here. ``serve`` refuses paths that climb out of the root.
     """
+    if schema != connection.schema_name:
+        raise Http404
     return serve(request, path, document_root=default_storage.location)

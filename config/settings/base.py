@@ -22,7 +22,6 @@ MIDDLEWARE = [
     # Resolves the tenant from the host once per request and sets the schema; must come first.
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.middleware.TenantLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

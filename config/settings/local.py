@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-key-not-for-production")
 
-from .base import *  # noqa: E402,F403
-from .env import env  # noqa: E402
+from .base import *  # noqa: F403
+from .env import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)

@@ -2,10 +2,19 @@
 
 import os
 
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-key-not-for-production")
+from .env import BASE_DIR, env
 
-from .base import *  # noqa: E402,F403
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-key-not-for-production")
+# The suite's own queue folders and queue name: a `make run` worker never takes a test's task.
+os.environ.setdefault("CELERY_DATA_DIR", str(BASE_DIR / ".data" / "celery-test"))
+
+from .base import *  # noqa: F403
+
+CELERY_TASK_DEFAULT_QUEUE = "dealercrm-test"
+# The suite's worker process connects to the test database pytest-django created.
+if env("TEST_WORKER_DATABASE_NAME", default=""):
+    DATABASES["default"]["NAME"] = env("TEST_WORKER_DATABASE_NAME")
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -39,6 +39,7 @@ def staff_user_create(
     if group_name:
         group, _created = Group.objects.get_or_create(name=group_name)
         if not group.permissions.filter(codename="access_admin").exists():
-            group.permissions.add(Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"))
+            access_admin = Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
+            group.permissions.add(access_admin)
         user.groups.add(group)
     return user

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -71,9 +72,34 @@ def owner_email(group: DemoGroup) -> str:
 class Command(BaseCommand):
     help = "Create the demo dealer groups, their rooftops, one staff user per role and a car owner."
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--port", type=int, default=8000, help="the port printed in the URLs")
+
+    def handle(self, *args: Any, port: int, **options: Any) -> None:
         for group in DEMO_GROUPS:
             self._seed(group)
+        self._summary_print(port)
+
+    def _summary_print(self, port: int) -> None:
+        app_domain = settings.APP_DOMAIN
+        write = self.stdout.write
+        write("")
+        write(self.style.SUCCESS("DealerCRM demo"))
+        write(f"  Public site        http://{app_domain}:{port}/")
+        for demo in DEMO_GROUPS:
+            base = f"http://{demo.slug}.{app_domain}:{port}"
+            write("")
+            write(self.style.MIGRATE_HEADING(f"  {demo.name} ({demo.language}, {len(demo.rooftops)} rooftops)"))
+            write(f"    Dealer site      {base}/")
+            write(f"    CRM              {base}/crm/")
+            write(f"    CMS (Wagtail)    {base}/cms/")
+            write(f"    Sign in          {base}/accounts/login/")
+            for role in demo.roles:
+                write(f"    {demo_email(role, demo):<34} {StaffRole(role).label}")
+            write(f"    {owner_email(demo):<34} car owner")
+        write("")
+        write(f"  Every demo login uses the password: {DEMO_PASSWORD}")
+        write(f"  Health check       http://{app_domain}:{port}/health/")
 
     def _seed(self, demo: DemoGroup) -> None:
         fake = Faker(demo.faker_locale)

@@ -1,0 +1,123 @@
+"""The standard cast, built once per session on the real PostgreSQL.
+
+Tenant A ("alpha") has a dealer admin, a salesperson and a car owner; tenant B ("bravo") has a
+dealer admin who must see nothing of A. Tests run inside a transaction that is rolled back, so
+they may create anything; the cast itself is committed once.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from accounts.models import StaffRole
+from crm.core.services import staff_user_create
+from crm.dealerships.models import Rooftop
+from tenants.models import DealerGroup
+from tenants.services import dealer_group_create
+
+PASSWORD = "correct-horse-battery"
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Cast:
+    a: DealerGroup
+    b: DealerGroup
+    a_admin: str
+    a_salesperson: str
+    a_owner: str
+    b_admin: str
+    password: str = PASSWORD
+
+    def client(self, tenant: DealerGroup) -> Client:
+        return Client(HTTP_HOST=tenant.primary_host)
+
+    def signed_in(self, tenant: DealerGroup, email: str) -> Client:
+        """A client signed in through the real login form on the tenant's host."""
+        client = self.client(tenant)
+        response = client.post("/accounts/login/", {"login": email, "password": self.password})
+        assert response.status_code == 302, f"{email} could not sign in on {tenant.primary_host}"
+        return client
+
+
+@pytest.fixture(scope="session")
+def cast(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Cast:
+    with django_db_blocker.unblock():
+        call_command("migrate_all", verbosity=0)
+        a = dealer_group_create(
+            name="Alpha Motors", slug="alpha", country="DE", default_language="en", timezone="Europe/Berlin",
+            currency="EUR", admin_email="admin@alpha.test", admin_password=PASSWORD,
+        ).dealer_group
+        b = dealer_group_create(
+            name="Браво Авто", slug="bravo", country="RU", default_language="ru", timezone="Europe/Moscow",
+            currency="RUB", admin_email="admin@bravo.test", admin_password=PASSWORD,
+        ).dealer_group
+        with schema_context(a.schema_name):
+            Rooftop.objects.create(name="Alpha Berlin", city="Berlin", timezone="Europe/Berlin")
+            Rooftop.objects.create(name="Alpha Hamburg", city="Hamburg", timezone="Europe/Berlin")
+            staff_user_create(email="sales@alpha.test", password=PASSWORD, role=StaffRole.SALESPERSON)
+            from accounts.models import User
+
+            User.objects.create_user("owner@alpha.test", PASSWORD, first_name="Olga")
+        with schema_context(b.schema_name):
+            Rooftop.objects.create(name="Браво Москва", city="Москва", timezone="Europe/Moscow")
+    return Cast(a=a, b=b, a_admin="admin@alpha.test", a_salesperson="sales@alpha.test",
+                a_owner="owner@alpha.test", b_admin="admin@bravo.test")
+
+
+@pytest.fixture(autouse=True)
+def _back_to_public() -> Iterator[None]:
+    """A request on a tenant host leaves the connection on that schema; every test starts on public."""
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(cast: Cast) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process on the configured broker, using the test database."""
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    env["TEST_WORKER_DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        # Messages a previous, interrupted run left behind would only be noise for this worker.
+        for stale in Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]).glob("*"):
+            stale.unlink(missing_ok=True)
+    (BASE_DIR / ".data").mkdir(exist_ok=True)
+    log = open(BASE_DIR / ".data" / "test-worker.log", "wb")  # noqa: SIM115 - closed at teardown
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-l", "info",
+         "--include", "tests.celery_tasks", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    from tests.celery_tasks import probe
+
+    deadline = time.monotonic() + 90
+    ready = False
+    while not ready and time.monotonic() < deadline:
+        try:
+            ready = bool(probe.apply_async(headers={"_schema_name": cast.a.schema_name}).get(timeout=5))
+        except Exception:  # noqa: BLE001 - not up yet
+            if worker.poll() is not None:
+                break
+    if not ready:
+        worker.kill()
+        log.close()
+        pytest.fail("the Celery worker did not start; see .data/test-worker.log")
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+    log.close()

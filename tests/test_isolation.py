@@ -1,0 +1,153 @@
+"""Tenant isolation: nothing of tenant A is reachable from tenant B's host or schema."""
+
+import json
+import time
+
+import pytest
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.test import Client
+from django_tenants.utils import schema_context
+from wagtail.models import Site
+
+from cms.models import ContentPage
+from config.celery import enqueue_on_commit
+from tests.celery_tasks import probe
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_user_of_a_cannot_sign_in_on_b(cast):
+    response = cast.client(cast.b).post("/accounts/login/", {"login": cast.a_admin, "password": cast.password})
+
+    assert response.status_code == 200
+    assert "_auth_user_id" not in response.client.session
+    assert response.context["form"].errors
+
+
+def test_the_same_user_signs_in_on_a(cast):
+    response = cast.client(cast.a).post("/accounts/login/", {"login": cast.a_admin, "password": cast.password})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/crm/"
+
+
+def test_a_session_cookie_of_a_gets_nothing_on_b(cast):
+    client = cast.signed_in(cast.a, cast.a_admin)
+    assert client.get("/crm/").status_code == 200
+
+    # The test client sends every cookie to every host, like an attacker replaying A's cookie on B.
+    client.defaults["HTTP_HOST"] = cast.b.primary_host
+    response = client.get("/crm/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_session_cookies_are_host_only(cast):
+    response = cast.client(cast.a).post("/accounts/login/", {"login": cast.a_admin, "password": cast.password})
+
+    cookie = response.cookies["sessionid"]
+    assert cookie["domain"] == ""
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Lax"
+
+
+def test_wagtail_pages_of_a_are_not_served_on_b(cast):
+    with schema_context(cast.a.schema_name):
+        home = Site.objects.get(is_default_site=True).root_page
+        home.add_child(instance=ContentPage(title="Alpha winter offer", slug="winter-offer"))
+
+    assert cast.client(cast.a).get("/winter-offer/").status_code == 200
+    assert cast.client(cast.b).get("/winter-offer/").status_code == 404
+
+
+def test_each_host_serves_its_own_home_page(cast):
+    a_page = cast.client(cast.a).get("/")
+    b_page = cast.client(cast.b).get("/")
+
+    assert "Alpha Motors" in a_page.text and "Браво Авто" not in a_page.text
+    assert "Браво Авто" in b_page.text and "Alpha Motors" not in b_page.text
+
+
+def test_an_unknown_host_is_not_found(cast):
+    assert cast.client(cast.a).get("/", HTTP_HOST="charlie.localhost").status_code == 404
+
+
+def test_the_same_cache_key_written_in_a_is_not_read_in_b(cast):
+    with schema_context(cast.a.schema_name):
+        cache.set("dashboard:figures", "alpha's figures", 60)
+    try:
+        with schema_context(cast.b.schema_name):
+            assert cache.get("dashboard:figures") is None
+        with schema_context(cast.a.schema_name):
+            assert cache.get("dashboard:figures") == "alpha's figures"
+    finally:
+        with schema_context(cast.a.schema_name):
+            cache.delete("dashboard:figures")
+
+
+def test_a_file_saved_in_a_is_not_reachable_under_b(cast):
+    with schema_context(cast.a.schema_name):
+        name = default_storage.save("contracts/alpha-contract.txt", ContentFile(b"alpha only"))
+        url = default_storage.url(name)
+    try:
+        assert url == f"/media/{cast.a.schema_name}/{name}"
+
+        a_response = cast.client(cast.a).get(url)
+        assert a_response.status_code == 200
+        assert b"".join(a_response.streaming_content) == b"alpha only"
+        # A's URL on B's host, and the same path under B's own folder, are both not found.
+        assert cast.client(cast.b).get(url).status_code == 404
+        assert cast.client(cast.b).get(f"/media/{cast.b.schema_name}/{name}").status_code == 404
+        climbing = Client(HTTP_HOST=cast.b.primary_host, raise_request_exception=False)
+        assert climbing.get(f"/media/{cast.b.schema_name}/../{cast.a.schema_name}/{name}").status_code == 400
+    finally:
+        with schema_context(cast.a.schema_name):
+            default_storage.delete(name)
+
+
+@pytest.mark.worker
+def test_a_task_sent_from_a_runs_in_a(cast, celery_worker):
+    with schema_context(cast.a.schema_name):
+        result = probe.delay()
+
+    assert result.get(timeout=30) == {"schema": cast.a.schema_name, "site": cast.a.primary_host}
+
+
+@pytest.mark.worker
+def test_a_task_sent_from_b_runs_in_b(cast, celery_worker):
+    with schema_context(cast.b.schema_name):
+        result = probe.delay()
+
+    assert result.get(timeout=30) == {"schema": cast.b.schema_name, "site": cast.b.primary_host}
+
+
+@pytest.mark.worker
+def test_enqueue_on_commit_sends_in_the_schema_current_when_enqueued(cast, celery_worker, tmp_path,
+                                                                    django_capture_on_commit_callbacks):
+    report = tmp_path / "report.json"
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic(), schema_context(cast.a.schema_name):
+            enqueue_on_commit(probe, str(report))
+        assert not report.exists()  # nothing is sent before the commit
+    assert len(callbacks) == 1
+
+    deadline = time.monotonic() + 30
+    while not report.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert json.loads(report.read_text()) == {"schema": cast.a.schema_name, "site": cast.a.primary_host}
+
+
+def test_enqueue_on_commit_sends_nothing_when_the_transaction_rolls_back(cast, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        try:
+            with transaction.atomic(), schema_context(cast.a.schema_name):
+                enqueue_on_commit(probe)
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+
+    assert callbacks == []
