@@ -29,6 +29,9 @@ def database_ensure(env: dict[str, str]) -> object | None:
     """Start the embedded PostgreSQL unless ``DATABASE_URL`` is set; return its handle to keep it alive."""
     if env.get("DATABASE_URL"):
         return None
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pgserver
 
     pgdata = DATA_DIR / "pg"

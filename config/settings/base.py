@@ -107,4 +107,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Wagtail logs every page edit and django-tasks every background step at INFO.
+    "loggers": {name: {"level": "WARNING"} for name in ("wagtail", "django_tasks")},
 }

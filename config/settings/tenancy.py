@@ -46,6 +46,8 @@ TENANT_APPS = [
 TENANT_MODEL = "tenants.DealerGroup"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Set search_path only when the schema changes, not before every query.
+TENANT_LIMIT_SET_CALLS = True
 
 ROOT_URLCONF = "config.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
