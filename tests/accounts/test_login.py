@@ -9,6 +9,7 @@ pytestmark = pytest.mark.django_db
 
 def test_repeated_failed_logins_are_throttled(cast):
     client = cast.client(cast.b)
+    client.cookies["django_language"] = "en"  # B's default is Russian
     try:
         failures = [
             client.post("/accounts/login/", {"login": cast.b_admin, "password": "wrong-password"})
