@@ -22,7 +22,7 @@ def _cpus() -> int:
 
 
 # A container's port is published by the runtime; inside it, listen on every interface.
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")  # noqa: S104
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # The usual 2 x CPUs + 1, capped: each worker is a full Django + Wagtail process (~150-250 MB) and holds
 # its own database connections. Set WEB_CONCURRENCY to size it exactly (Heroku's and gunicorn's name).
 workers = _env_int("WEB_CONCURRENCY", min(2 * _cpus() + 1, 8))

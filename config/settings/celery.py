@@ -16,11 +16,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue),
         "data_folder_out": str(_queue),
         "processed_folder": str(CELERY_DATA_DIR / "processed"),
+        "control_folder": str(CELERY_DATA_DIR / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = CELERY_RESULT_BACKEND or f"file://{CELERY_DATA_DIR / 'results'}"
     # The transport needs its folders before the first message; only the serverless set-up has them.
-    for _folder in (_queue, CELERY_DATA_DIR / "processed", CELERY_DATA_DIR / "results"):
+    for _folder in (_queue, CELERY_DATA_DIR / "processed", CELERY_DATA_DIR / "control", CELERY_DATA_DIR / "results"):
         _folder.mkdir(parents=True, exist_ok=True)
 elif not CELERY_RESULT_BACKEND:
     CELERY_RESULT_BACKEND = env("REDIS_URL", default="") or "rpc://"

@@ -1,0 +1,50 @@
+"""Languages: en, ru and zh-hans; a dealer's own language until the visitor picks another."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_dealer_site_speaks_the_dealer_groups_language_by_default(cast):
+    response = cast.client(cast.b).get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 200
+    assert '<html lang="ru">' in response.text
+    assert "Войти" in response.text
+
+
+def test_the_visitors_choice_beats_the_dealers_default(cast):
+    client = cast.client(cast.b)
+
+    switched = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/accounts/login/"})
+    page = client.get(switched["Location"])
+
+    assert switched.status_code == 302
+    assert '<html lang="zh-hans">' in page.text
+    assert "登录" in page.text
+
+
+def test_the_public_site_follows_the_browser(cast):
+    client = cast.client(cast.a)
+    client.defaults["HTTP_HOST"] = "localhost"
+
+    russian = client.get("/", HTTP_ACCEPT_LANGUAGE="ru-RU,ru;q=0.9")
+    chinese = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+
+    assert '<html lang="ru">' in russian.text
+    assert '<html lang="zh-hans">' in chinese.text
+
+
+def test_an_unsupported_language_cookie_falls_back_to_the_dealers_default(cast):
+    client = cast.client(cast.b)
+    client.cookies["django_language"] = "klingon"
+
+    assert '<html lang="ru">' in client.get("/").text
+
+
+def test_every_page_offers_the_language_switcher(cast):
+    page = cast.client(cast.a).get("/")
+
+    for code in ("en", "ru", "zh-hans"):
+        assert f'value="{code}"' in page.text
+    assert 'action="/i18n/setlang/"' in page.text
