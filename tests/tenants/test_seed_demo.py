@@ -1,0 +1,37 @@
+"""The demo: two dealer groups in different languages, a user per role, idempotent."""
+
+import pytest
+from django.core.management import call_command
+from django_tenants.utils import schema_context
+from wagtail.models import Site
+
+from accounts.models import StaffRole, User
+from crm.dealerships.models import Rooftop
+from tenants.models import DealerGroup
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempotent(cast, capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    printed = capsys.readouterr().out
+
+    volga = DealerGroup.objects.get(slug="volga")
+    huaxia = DealerGroup.objects.get(slug="huaxia")
+    assert (volga.default_language, huaxia.default_language) == ("ru", "zh-hans")
+    with schema_context(volga.schema_name):
+        assert Rooftop.objects.count() == 2
+        assert sorted(User.objects.exclude(role="").values_list("role", flat=True)) == sorted(StaffRole.values)
+        assert User.objects.filter(role="").count() == 1  # the car owner
+        home = Site.objects.get(is_default_site=True).root_page.specific
+        assert home.title == "Волга Моторс"
+        assert "Добро пожаловать" in home.intro
+    with schema_context(huaxia.schema_name):
+        assert Rooftop.objects.count() == 1
+        assert User.objects.count() == len(StaffRole.values) + 1
+        assert "欢迎" in Site.objects.get(is_default_site=True).root_page.specific.intro
+
+    assert "http://volga.localhost:8000/crm/" in printed
+    assert "dealer.admin@huaxia.demo" in printed
+    assert "demo-pass-2026" in printed
