@@ -64,6 +64,8 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 def run(port: int) -> int:
+    # A SIGTERM (a supervisor, `timeout`) stops everything like Ctrl-C does, through the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     server = database_ensure(env)
