@@ -13,11 +13,12 @@ This module imports nothing of Django: it prepares the environment Django then r
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -36,12 +37,42 @@ def database_ensure(env: dict[str, str]) -> object | None:
 
     pgdata = DATA_DIR / "pg"
     pgdata.mkdir(parents=True, exist_ok=True)
+    _dead_handles_forget(pgdata)
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608 - a constant
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{DATABASE_NAME}";')
     env["DATABASE_URL"] = server.get_uri(DATABASE_NAME)
     return server
+
+
+def _dead_handles_forget(pgdata: Path) -> None:
+    """Drop the pids of processes that died without saying goodbye from pgserver's handle list.
+
+    pgserver stops the server when its last handle exits, counting handles by pid in
+    ``.handle_pids.json``. A launcher killed with SIGKILL never removes its pid, and the server
+    would then outlive every later run. Pinned to pgserver 0.1.4's file format.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text())
+    except ValueError:
+        return
+    alive = [pid for pid in pids if _process_alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def broker_describe(env: dict[str, str]) -> str:
@@ -64,8 +95,11 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 def run(port: int) -> int:
-    # A SIGTERM (a supervisor, `timeout`) stops everything like Ctrl-C does, through the finally below.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C and SIGTERM (a supervisor, `timeout`) both stop everything, through the finally below.
+    # Set explicitly: a launcher started in the background by a shell inherits SIGINT ignored.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     server = database_ensure(env)
@@ -84,11 +118,13 @@ def run(port: int) -> int:
     print(f"\n  Database: {database}\n  Celery worker and beat on: {broker_describe(env)}\n  Press Ctrl-C to stop.\n",
           flush=True)
     try:
-        while all(process.poll() is None for process in processes):
-            time.sleep(0.5)
-        print("A process stopped on its own; stopping the rest.", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+        while not stop.wait(0.5):
+            if any(process.poll() is not None for process in processes):
+                # Ctrl-C reaches the children too; give our own signal a moment to arrive.
+                if stop.wait(1):
+                    break
+                print("A process stopped on its own; stopping the rest.", file=sys.stderr)
+                return 1
         return 0
     finally:
         for process in processes:
