@@ -53,6 +53,10 @@ class Cast:
 
 @pytest.fixture(scope="session")
 def cast(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Cast:
+    # pytest-django sets up the test database only when a collected test is marked django_db;
+    # never build the cast anywhere else.
+    database = settings.DATABASES["default"]["NAME"]
+    assert database.startswith("test_"), f"refusing to build the test cast in {database!r}"
     with django_db_blocker.unblock():
         call_command("migrate_all", verbosity=0)
         a = dealer_group_create(

@@ -1,0 +1,53 @@
+"""What a dealer's staff member does on day one, in a real browser."""
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+
+
+def test_staff_sign_in_see_their_dashboard_and_switch_language(cast, server_url, page):
+    alpha = server_url.format(host=cast.a.primary_host)
+
+    page.goto(f"{alpha}/crm/")
+    assert "/accounts/login/" in page.url
+    page.fill("input[name=login]", cast.a_salesperson)
+    page.fill("input[name=password]", cast.password)
+    page.click("button[type=submit]")
+
+    page.wait_for_url(f"{alpha}/crm/")
+    assert page.locator("h1").inner_text() == "Alpha Motors"
+    assert page.locator(".tile__figure").first.inner_text() == "2"
+    assert page.locator("nav.sidebar").inner_text().count("soon") == 6
+
+    page.select_option("#language-select", "ru")
+    page.wait_for_load_state("load")
+    assert page.locator("html").get_attribute("lang") == "ru"
+    assert "Обзор" in page.locator("nav.sidebar").inner_text()
+
+
+def test_the_browser_keeps_a_session_on_its_own_host(cast, server_url, page):
+    alpha = server_url.format(host=cast.a.primary_host)
+    bravo = server_url.format(host=cast.b.primary_host)
+    page.goto(f"{alpha}/accounts/login/")
+    page.fill("input[name=login]", cast.a_admin)
+    page.fill("input[name=password]", cast.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{alpha}/crm/")
+
+    page.goto(f"{bravo}/crm/")
+
+    assert "/accounts/login/" in page.url
+    assert "Alpha Motors" not in page.content()
+
+
+def test_a_car_owner_lands_on_the_dealers_site_not_the_crm(cast, server_url, page):
+    alpha = server_url.format(host=cast.a.primary_host)
+    page.goto(f"{alpha}/accounts/login/")
+    page.fill("input[name=login]", cast.a_owner)
+    page.fill("input[name=password]", cast.password)
+    page.click("button[type=submit]")
+
+    page.wait_for_url(f"{alpha}/")
+    assert page.locator("h1").inner_text() == "Alpha Motors"
+    page.goto(f"{alpha}/crm/")
+    assert page.locator("h1").inner_text() == "Access denied"
