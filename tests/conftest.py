@@ -93,6 +93,7 @@ def celery_worker(cast: Cast) -> Iterator[subprocess.Popen[bytes]]:
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     env["TEST_WORKER_DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
+    env["PGAPPNAME"] = "test-worker"
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         # Messages a previous, interrupted run left behind would only be noise for this worker.
         for stale in Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]).glob("*"):
@@ -125,3 +126,4 @@ def celery_worker(cast: Cast) -> Iterator[subprocess.Popen[bytes]]:
     except subprocess.TimeoutExpired:
         worker.kill()
     log.close()
+

@@ -98,7 +98,9 @@ SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# EMAIL_URL sets backend, host, port, user, password and TLS at once, e.g.
+# smtp+tls://user:password@smtp.example.com:587 (django-environ); the console locally.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="DealerCRM <no-reply@localhost>")
 
 LOGGING = {

@@ -26,4 +26,4 @@ X_FRAME_OPTIONS = "DENY"
 
 STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=True)
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from tests.conftest import BASE_DIR, Cast
 
@@ -38,7 +39,7 @@ def server_url(cast: Cast) -> Iterator[str]:
     """``http://{host}:PORT`` of a server process on the test database; format in a tenant host."""
     port = _free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
-           "TEST_WORKER_DATABASE_NAME": settings.DATABASES["default"]["NAME"]}
+           "TEST_WORKER_DATABASE_NAME": settings.DATABASES["default"]["NAME"], "PGAPPNAME": "test-server"}
     log = open(BASE_DIR / ".data" / "test-server.log", "wb")  # noqa: SIM115 - closed at teardown
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"],
@@ -79,6 +80,9 @@ def browser() -> Iterator[object]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+        # While Playwright's event loop runs, Django keeps its connections in another context;
+        # close those here, or the test database cannot be dropped at the end of the session.
+        connections.close_all()
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ def test_staff_sign_in_see_their_dashboard_and_switch_language(cast, server_url,
     assert page.locator(".tile__figure").first.inner_text() == "2"
     assert page.locator("nav.sidebar").inner_text().count("soon") == 6
 
-    page.select_option("#language-select", "ru")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.select_option("#language-select", "ru")
     assert page.locator("html").get_attribute("lang") == "ru"
     assert "Обзор" in page.locator("nav.sidebar").inner_text()
 
