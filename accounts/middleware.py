@@ -9,22 +9,26 @@ from django_tenants.utils import get_public_schema_name
 
 
 class TenantLocaleMiddleware(LocaleMiddleware):
-    """Picks the language: the visitor's own choice first, then the dealer group's language.
+    """Picks the language: the person's own choice first, then the dealer group's language.
 
-    Order: the language cookie (set by the switcher), then the browser's Accept-Language on the
-    public site only, then the tenant's default language, then ``LANGUAGE_CODE``. On a dealer's
-    host the dealer's language wins over the browser: its customers expect the dealer's site in
-    the dealer's language until they choose otherwise.
+    Order: the language cookie (set by the switcher); the signed-in user's preferred language;
+    on a dealer's host the dealer group's default language, on the public site the browser's
+    Accept-Language; then ``LANGUAGE_CODE``. On a dealer's host the dealer's language wins over
+    the browser: its customers expect the dealer's site in the dealer's language until they
+    choose otherwise. Must come after AuthenticationMiddleware.
     """
 
     def process_request(self, request: HttpRequest) -> None:
         supported = dict(settings.LANGUAGES)
         cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        preferred = getattr(request.user, "preferred_language", "") if request.user.is_authenticated else ""
         tenant = getattr(request, "tenant", None)
         is_dealer_host = tenant is not None and tenant.schema_name != get_public_schema_name()
 
         if cookie and cookie in supported:
             language = cookie
+        elif preferred in supported:
+            language = preferred
         elif is_dealer_host and tenant.default_language in supported:
             language = tenant.default_language
         else:

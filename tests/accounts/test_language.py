@@ -1,6 +1,10 @@
 """Languages: en, ru and zh-hans; a dealer's own language until the visitor picks another."""
 
 import pytest
+from django_tenants.utils import schema_context
+
+from accounts.models import StaffRole
+from crm.core.services import staff_user_create
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +52,17 @@ def test_every_page_offers_the_language_switcher(cast):
     for code in ("en", "ru", "zh-hans"):
         assert f'value="{code}"' in page.text
     assert 'action="/i18n/setlang/"' in page.text
+
+
+def test_a_signed_in_persons_preferred_language_beats_the_dealers_default(cast):
+    with schema_context(cast.b.schema_name):
+        staff_user_create(email="advisor@bravo.test", password=cast.password, role=StaffRole.SERVICE_ADVISOR,
+                          preferred_language="zh-hans")
+    client = cast.signed_in(cast.b, "advisor@bravo.test")
+
+    dashboard = client.get("/crm/")
+
+    assert '<html lang="zh-hans">' in dashboard.text
+    assert "服务顾问" in dashboard.text  # the role, in Chinese
+    client.cookies["django_language"] = "en"  # and the switcher still wins
+    assert '<html lang="en">' in client.get("/crm/").text
