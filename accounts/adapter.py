@@ -1,8 +1,22 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_tenants.utils import get_public_schema_name
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def is_safe_url(self, url: str | None) -> bool:
+        """Only this host: ``?next=`` must never lead to another dealer group's subdomain.
+
+        allauth's default accepts every host in ALLOWED_HOSTS, and ``.APP_DOMAIN`` is there.
+        """
+        if not url:
+            return False
+        request = self.request
+        allowed = {request.get_host()} if request is not None else set()
+        return url_has_allowed_host_and_scheme(url, allowed_hosts=allowed,
+                                               require_https=request is not None and request.is_secure())
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         """Staff accounts are created by their dealer admin; nobody signs up for one.
 
@@ -12,6 +26,8 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         user = request.user
-        if getattr(request, "tenant", None) is not None and getattr(user, "is_dealer_staff", False):
+        tenant = getattr(request, "tenant", None)
+        on_dealer_host = tenant is not None and tenant.schema_name != get_public_schema_name()
+        if on_dealer_host and getattr(user, "is_dealer_staff", False):
             return "/crm/"
         return super().get_login_redirect_url(request)

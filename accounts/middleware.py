@@ -1,10 +1,13 @@
 from collections.abc import Callable
 
+from allauth.account.authentication import get_authentication_records
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import translation
+from django.utils.http import urlencode
 from django_tenants.utils import get_public_schema_name
 
 
@@ -37,12 +40,21 @@ class TenantLocaleMiddleware(LocaleMiddleware):
         request.LANGUAGE_CODE = translation.get_language()
 
 
-# Paths where staff must have a second factor once STAFF_MFA_REQUIRED is on.
+# Paths where staff must have passed a second factor once STAFF_MFA_REQUIRED is on.
 MFA_PROTECTED_PREFIXES = ("/crm/", "/cms/")
 
 
+def needs_second_factor(user: object) -> bool:
+    """Dealer staff and anyone with Django staff or superuser rights."""
+    return bool(getattr(user, "is_dealer_staff", False) or getattr(user, "is_staff", False)
+                or getattr(user, "is_superuser", False))
+
+
 class StaffMFAMiddleware:
-    """With ``STAFF_MFA_REQUIRED``, staff without an authenticator are sent to enrol one first."""
+    """With ``STAFF_MFA_REQUIRED``, staff reach the CRM and the CMS only in a session that passed
+    a second factor: those without an authenticator are sent to enrol one, those with one but a
+    session signed in by password alone are asked for their code.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -50,9 +62,13 @@ class StaffMFAMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if settings.STAFF_MFA_REQUIRED and request.path.startswith(MFA_PROTECTED_PREFIXES):
             user = request.user
-            if user.is_authenticated and getattr(user, "is_dealer_staff", False):
-                from allauth.mfa.models import Authenticator
+            if user.is_authenticated and needs_second_factor(user):
+                records = get_authentication_records(request, user)
+                if not any(record.get("method") == "mfa" for record in records):
+                    from allauth.mfa.models import Authenticator
 
-                if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+                    if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+                        query = urlencode({"next": request.get_full_path()})
+                        return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
                     return redirect("mfa_activate_totp")
         return self.get_response(request)

@@ -1,6 +1,7 @@
 """A dealer group's host (<slug>.APP_DOMAIN): CRM, CMS, owners' portal and the Wagtail site."""
 
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
@@ -9,8 +10,14 @@ from tenants import views as tenant_views
 
 from .urls_common import urlpatterns as common_urlpatterns
 
+# Wagtail ships its own password-only login views for the admin and for private pages. They would
+# skip allauth's second factor and login throttling, so both lead to the one login instead.
+to_account_login = RedirectView.as_view(pattern_name="account_login", query_string=True)
+
 urlpatterns = [
     *common_urlpatterns,
+    path("cms/login/", to_account_login),
+    path("_util/login/", to_account_login),
     path("crm/", include("crm.urls")),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),

@@ -26,15 +26,25 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok" if status == 200 else "error", "database": database}, status=status)
 
 
+# Public by nature: the images of the dealer's site, which Wagtail validated as images on upload.
+# Documents go through Wagtail's own view (/documents/<id>/…), which enforces their privacy;
+# anything else under MEDIA_ROOT (customer files to come) is never served from here.
+PUBLIC_MEDIA_FOLDERS = ("images/", "original_images/")
+
+
 @require_GET
 def media(request: HttpRequest, schema: str, path: str) -> HttpResponse:
-    """Serve a file from the current tenant's media folder only.
+    """Serve a public image of the current tenant's site.
 
     ``TenantFileSystemStorage`` keeps each schema's files under ``MEDIA_ROOT/<schema>/`` and puts
     the schema in their URLs. A URL naming another schema than the one this host resolved to is
     a 404, and the document root is the current schema's folder, so another tenant's file does
-    not exist from here. ``serve`` refuses paths that climb out of the root.
+    not exist from here. ``serve`` refuses paths that climb out of the root. The response may
+    not run script or be sniffed into HTML, whatever the file turns out to be.
     """
-    if schema != connection.schema_name:
+    if schema != connection.schema_name or not path.startswith(PUBLIC_MEDIA_FOLDERS):
         raise Http404
-    return serve(request, path, document_root=default_storage.location)
+    response = serve(request, path, document_root=default_storage.location)
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -91,7 +91,7 @@ def test_the_same_cache_key_written_in_a_is_not_read_in_b(cast):
 
 def test_a_file_saved_in_a_is_not_reachable_under_b(cast):
     with schema_context(cast.a.schema_name):
-        name = default_storage.save("contracts/alpha-contract.txt", ContentFile(b"alpha only"))
+        name = default_storage.save("images/alpha-showroom.png", ContentFile(b"alpha only"))
         url = default_storage.url(name)
     try:
         assert url == f"/media/{cast.a.schema_name}/{name}"
@@ -99,14 +99,51 @@ def test_a_file_saved_in_a_is_not_reachable_under_b(cast):
         a_response = cast.client(cast.a).get(url)
         assert a_response.status_code == 200
         assert b"".join(a_response.streaming_content) == b"alpha only"
+        assert "sandbox" in a_response["Content-Security-Policy"]
         # A's URL on B's host, and the same path under B's own folder, are both not found.
         assert cast.client(cast.b).get(url).status_code == 404
         assert cast.client(cast.b).get(f"/media/{cast.b.schema_name}/{name}").status_code == 404
         climbing = Client(HTTP_HOST=cast.b.primary_host, raise_request_exception=False)
-        assert climbing.get(f"/media/{cast.b.schema_name}/../{cast.a.schema_name}/{name}").status_code == 400
+        assert climbing.get(f"/media/{cast.b.schema_name}/images/../../{cast.a.schema_name}/{name}").status_code == 400
     finally:
         with schema_context(cast.a.schema_name):
             default_storage.delete(name)
+
+
+def test_only_the_sites_images_are_served_from_media(cast):
+    with schema_context(cast.a.schema_name):
+        private = default_storage.save("contracts/alpha-contract.html", ContentFile(b"<script>alert(1)</script>"))
+    try:
+        assert cast.client(cast.a).get(f"/media/{cast.a.schema_name}/{private}").status_code == 404
+    finally:
+        with schema_context(cast.a.schema_name):
+            default_storage.delete(private)
+
+
+@pytest.mark.parametrize("path", ["/crm/", "/cms/", "/media/public/images/x.png", "/winter-offer/"])
+def test_the_public_host_serves_no_tenant_pages(cast, path):
+    assert cast.client(cast.a).get(path, HTTP_HOST="localhost").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/cms/login/", "/_util/login/"])
+def test_wagtails_own_login_views_lead_to_the_one_login(cast, path):
+    client = cast.client(cast.a)
+
+    response = client.post(f"{path}?next=/cms/", {"username": cast.a_admin, "password": cast.password})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/cms/"
+    assert "_auth_user_id" not in client.session
+
+
+def test_after_login_next_cannot_lead_to_another_dealers_host(cast):
+    response = cast.client(cast.a).post(
+        f"/accounts/login/?next=http://{cast.b.primary_host}/crm/",
+        {"login": cast.a_admin, "password": cast.password},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/crm/"
 
 
 @pytest.mark.worker

@@ -6,9 +6,13 @@ WAGTAIL_SITE_NAME = "DealerCRM"
 WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", default="http://localhost:8000")
 # Staff sign in once, through allauth, for both the CRM and the CMS.
 WAGTAILADMIN_LOGIN_URL = "account_login"
+WAGTAIL_FRONTEND_LOGIN_URL = "account_login"
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False
 WAGTAILUSERS_PASSWORD_ENABLED = False
 WAGTAIL_I18N_ENABLED = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILIMAGES_RENDITION_STORAGE = "default"
+# Documents editors may upload to the dealer's site; served through Wagtail's view, never inline HTML.
+WAGTAILDOCS_EXTENSIONS = ["pdf", "txt", "csv", "doc", "docx", "odt", "xls", "xlsx", "ods", "ppt", "pptx", "zip"]
+WAGTAILDOCS_SERVE_METHOD = "serve_view"

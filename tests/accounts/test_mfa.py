@@ -55,9 +55,31 @@ def test_with_mfa_required_staff_sign_in_with_their_code_and_get_in(cast, settin
     assert client.get("/crm/").status_code == 200
 
 
+def test_with_mfa_required_a_session_signed_in_by_password_alone_is_asked_for_the_code(cast, settings):
+    settings.STAFF_MFA_REQUIRED = True
+    client = cast.signed_in(cast.a, cast.a_salesperson)  # before enrolling: password only
+    with schema_context(cast.a.schema_name):
+        TOTP.activate(User.objects.get(email=cast.a_salesperson), generate_totp_secret())
+
+    response = client.get("/crm/?tab=today")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/2fa/reauthenticate/?next=%2Fcrm%2F%3Ftab%3Dtoday"
+
+
+def test_with_mfa_required_superusers_without_a_role_need_it_too(cast, settings):
+    settings.STAFF_MFA_REQUIRED = True
+    with schema_context(cast.a.schema_name):
+        User.objects.create_superuser("root@alpha.test", cast.password)
+    client = cast.signed_in(cast.a, "root@alpha.test")
+
+    assert client.get("/cms/")["Location"] == "/accounts/2fa/totp/activate/"
+
+
 def test_mfa_requirement_does_not_touch_car_owners_or_the_public_site(cast, settings):
     settings.STAFF_MFA_REQUIRED = True
     owner = cast.signed_in(cast.a, cast.a_owner)
 
     assert owner.get("/crm/").status_code == 403
     assert owner.get("/").status_code == 200
+    assert owner.get("/", HTTP_HOST="localhost").status_code == 200

@@ -1,0 +1,117 @@
+"""Normalised keys of a customer: phones in E.164, e-mails, names in Latin script, VINs.
+
+Pure functions, used when saving and when matching: two spellings of the same thing must meet.
+"""
+
+import re
+import unicodedata
+
+import phonenumbers
+from anyascii import anyascii
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from pypinyin import Style, lazy_pinyin
+from vininfo import Vin
+
+# Surnames whose reading differs from the character's everyday one (单 is Shan, not Dan).
+CHINESE_SURNAME_READINGS = {
+    "单": "shan", "曾": "zeng", "解": "xie", "仇": "qiu", "区": "ou", "查": "zha", "朴": "piao",
+    "覃": "qin", "盖": "ge", "缪": "miao", "翟": "zhai", "乐": "yue", "种": "chong", "尉迟": "yuchi",
+    "万俟": "moqi", "长孙": "zhangsun", "澹台": "tantai", "令狐": "linghu",
+}
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_SPACES = re.compile(r"\s+")
+
+
+def has_han(text: str) -> bool:
+    return bool(_HAN.search(text or ""))
+
+
+def phone_e164(raw: str, region: str | None = None) -> str:
+    """The E.164 form of a phone number, read in ``region`` when it has no country code.
+
+    Raises ValidationError with a message a person understands when it is not a possible number.
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError(_("Enter a phone number."), code="required")
+    try:
+        number = phonenumbers.parse(text, (region or "").upper() or None)
+    except phonenumbers.NumberParseException as error:
+        raise ValidationError(
+            _("“%(value)s” is not a phone number we can read. Include the country code, e.g. +7 912 345-67-89."),
+            params={"value": text}, code="invalid_phone",
+        ) from error
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationError(_("“%(value)s” has the wrong number of digits."), params={"value": text},
+                              code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_display(e164: str) -> str:
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def email_normalize(raw: str) -> str:
+    return (raw or "").strip().lower()
+
+
+def _pinyin(text: str, *, surname: bool = False) -> str:
+    if surname:
+        for length in (2, 1):
+            reading = CHINESE_SURNAME_READINGS.get(text[:length])
+            if reading and len(text) >= length:
+                rest = text[length:]
+                return reading + ("".join(lazy_pinyin(rest, style=Style.NORMAL)) if rest else "")
+    return "".join(lazy_pinyin(text, style=Style.NORMAL, errors=lambda chars: anyascii(chars).lower()))
+
+
+def transliterate(text: str, *, surname: bool = False) -> str:
+    """Latin spelling of a name part: Hanyu Pinyin for Chinese (syllables joined, as in passports),
+    a plain ASCII transliteration for Cyrillic and everything else. ``张`` → ``Zhang``,
+    ``欧阳`` → ``Ouyang``, ``Пётр`` → ``Petr``."""
+    text = _SPACES.sub(" ", (text or "").strip())
+    if not text:
+        return ""
+    if has_han(text):
+        return " ".join(_pinyin(part, surname=surname).capitalize() for part in text.split(" "))
+    latin = anyascii(text)
+    return latin if latin != text else text
+
+
+def name_key(*parts: str) -> str:
+    """An order-free matching key: lower-case Latin tokens, sorted, accents and punctuation gone.
+
+    ``Ivanov Petr``, ``Пётр Иванов`` and ``IVANOV, PETR`` share a key; so do ``张伟`` split as
+    family + given name and ``Wei Zhang``.
+    """
+    tokens: list[str] = []
+    for part in parts:
+        latin = transliterate(part)
+        folded = unicodedata.normalize("NFKD", latin).encode("ascii", "ignore").decode().lower()
+        tokens.extend(token for token in re.split(r"[^a-z0-9]+", folded) if token)
+    return " ".join(sorted(tokens))
+
+
+# Regions where the ninth character of the VIN is a check digit by standard: North America
+# (49 CFR 565) and China (GB 16735). Elsewhere it may be anything, so it is not enforced.
+CHECK_DIGIT_REGIONS = ("1", "2", "3", "4", "5", "L")
+_VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
+
+
+def vin_normalize(raw: str) -> str:
+    """An upper-case 17-character VIN, or ValidationError saying what is wrong with it."""
+    vin = re.sub(r"[\s-]", "", (raw or "")).upper()
+    if len(vin) != 17:
+        raise ValidationError(_("A VIN has 17 characters; this one has %(count)d."), params={"count": len(vin)},
+                              code="vin_length")
+    if not _VIN.match(vin):
+        raise ValidationError(_("A VIN uses digits and letters except I, O and Q."), code="vin_characters")
+    if vin[0] in CHECK_DIGIT_REGIONS and not Vin(vin).verify_checksum():
+        raise ValidationError(_("The check digit of this VIN is wrong: please check it for a typo."),
+                              code="vin_checksum")
+    return vin
