@@ -1,10 +1,26 @@
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_tenants.utils import get_public_schema_name
 
+from config.celery import enqueue_on_commit
+
+from .mail import email_message_to_dict
+
 
 class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Render in the request (links need its host), send from a task once the request commits.
+
+        No SMTP server's latency or outage reaches the person waiting for the page.
+        """
+        from .tasks import email_send
+
+        message = self.render_mail(template_prefix, email, context)
+        enqueue_on_commit(email_send, email_message_to_dict(message))
+
     def is_safe_url(self, url: str | None) -> bool:
         """Only this host: ``?next=`` must never lead to another dealer group's subdomain.
 

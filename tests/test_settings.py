@@ -5,18 +5,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "DJANGO_SECRET_KEY": "x" * 30 + "-a-long-random-production-secret-value-from-the-environment",
     "DATABASE_URL": "postgres://dealercrm@db.invalid/dealercrm",
+    "REDIS_URL": "redis://cache.invalid:6379/0",
+    "CELERY_BROKER_URL": "redis://cache.invalid:6379/1",
     "APP_DOMAIN": "dealercrm.example",
 }
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "APP_DOMAIN"))}
+    ours = ("DJANGO_", "DATABASE_URL", "APP_DOMAIN", "REDIS_URL", "CELERY_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env={**clean, **env},
                           capture_output=True, text=True, timeout=120)
 
@@ -28,10 +33,11 @@ def test_production_settings_pass_check_deploy():
     assert "System check identified no issues" in result.stdout
 
 
-def test_production_refuses_to_start_without_a_secret_key():
-    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SECRET_KEY"}
+@pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "REDIS_URL", "CELERY_BROKER_URL"])
+def test_production_refuses_to_start_without_its_servers_and_secret(variable):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != variable}
 
     result = run_manage("check", env=env)
 
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert variable in result.stderr

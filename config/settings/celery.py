@@ -1,5 +1,6 @@
 """Celery: Redis or RabbitMQ when configured, else kombu's filesystem transport (no server)."""
 
+import contextlib
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -21,10 +22,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     CELERY_RESULT_BACKEND = CELERY_RESULT_BACKEND or f"file://{CELERY_DATA_DIR / 'results'}"
     # The transport needs its folders before the first message; only the serverless set-up has them.
-    for _folder in (_queue, CELERY_DATA_DIR / "processed", CELERY_DATA_DIR / "control", CELERY_DATA_DIR / "results"):
-        _folder.mkdir(parents=True, exist_ok=True)
+    # (Production refuses this transport with a clear message; a read-only image must not fail first.)
+    with contextlib.suppress(OSError):
+        for _folder in (_queue, CELERY_DATA_DIR / "processed", CELERY_DATA_DIR / "control",
+                        CELERY_DATA_DIR / "results"):
+            _folder.mkdir(parents=True, exist_ok=True)
 elif not CELERY_RESULT_BACKEND:
     CELERY_RESULT_BACKEND = env("REDIS_URL", default="") or "rpc://"
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis redelivers a task not acknowledged within this time: longer than any fan-out spread
+    # (tenants.tasks.FAN_OUT_WINDOW_SECONDS) and any task's run.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -1,9 +1,18 @@
 """Production: everything secret or addressable comes from the environment; HTTPS only."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .env import env
 
 DEBUG = False
+
+# One cache and one broker for every process: login throttling counted per gunicorn worker, or a
+# queue in a container's own folder, would look like it works and would not.
+if not REDIS_URL:
+    raise ImproperlyConfigured("Set REDIS_URL: production needs a shared cache (login throttling, Wagtail).")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    raise ImproperlyConfigured("Set CELERY_BROKER_URL to Redis or RabbitMQ: the filesystem queue is for one machine.")
 
 # Static files straight from the app server, compressed and cache-busted, right after security.
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,

@@ -4,6 +4,8 @@ import pytest
 from django.core.cache import cache
 from django_tenants.utils import schema_context
 
+from config.celery import app as celery_app
+
 pytestmark = pytest.mark.django_db
 
 
@@ -34,3 +36,22 @@ def test_nobody_signs_up_for_a_staff_account(cast):
 
     assert response.status_code == 200
     assert "Sign Up Closed" in response.text or "closed" in response.text.lower()
+
+
+def test_account_emails_are_sent_by_a_task_after_the_request(cast, django_capture_on_commit_callbacks, mailoutbox):
+    client = cast.client(cast.a)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post("/accounts/password/reset/", {"email": cast.a_admin})
+
+    assert response.status_code == 302
+    assert mailoutbox == []  # nothing left during the request
+    assert len(callbacks) == 1
+
+    celery_app.conf.task_always_eager = True  # run the task here, to read what it sends
+    try:
+        callbacks[0]()
+    finally:
+        celery_app.conf.task_always_eager = False
+    assert [message.to for message in mailoutbox] == [[cast.a_admin]]
+    assert "Password Reset Code" in mailoutbox[0].subject
+    assert "Your password reset code is listed below" in mailoutbox[0].body
