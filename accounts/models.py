@@ -45,9 +45,6 @@ class UserManager(BaseUserManager["User"]):
         extra["is_superuser"] = True
         return self._create_user(email, password, **extra)
 
-    def staff(self) -> "models.QuerySet[User]":
-        return self.filter(role__gt="", is_active=True)
-
 
 class User(AbstractUser):
     """Signs in with an e-mail address. ``role`` is empty for car owners and set for dealer staff."""

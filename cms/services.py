@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.utils.translation import gettext as _
 from wagtail.models import Site
 
@@ -12,7 +13,7 @@ def site_configure(*, hostname: str, site_name: str) -> Site:
     """
     site = Site.objects.select_related("root_page").get(is_default_site=True)
     site.hostname = hostname
-    site.port = 80
+    site.port = settings.WAGTAIL_SITE_PORT
     site.site_name = site_name
     site.save()
     home = site.root_page.specific

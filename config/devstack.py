@@ -95,11 +95,9 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 def run(port: int) -> int:
-    # Ctrl-C and SIGTERM (a supervisor, `timeout`) both stop everything, through the finally below.
-    # Set explicitly: a launcher started in the background by a shell inherits SIGINT ignored.
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    # Until the processes run, Ctrl-C or SIGTERM simply ends the launcher (main() says so).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     server = database_ensure(env)
@@ -114,6 +112,11 @@ def run(port: int) -> int:
         subprocess.Popen([*celery, "beat", "-l", "warning"], cwd=BASE_DIR, env=env),
         subprocess.Popen([sys.executable, "manage.py", "runserver", f"0.0.0.0:{port}"], cwd=BASE_DIR, env=env),
     ]
+    # From here on Ctrl-C and SIGTERM (a supervisor, `timeout`) both stop everything, through the
+    # finally below. Set explicitly: a launcher started in the background inherits SIGINT ignored.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     database = "embedded PostgreSQL under .data/pg" if server else env["DATABASE_URL"].split("@")[-1]
     print(f"\n  Database: {database}\n  Celery worker and beat on: {broker_describe(env)}\n  Press Ctrl-C to stop.\n",
           flush=True)
@@ -146,21 +149,28 @@ def test(pytest_args: list[str]) -> int:
     return subprocess.run([sys.executable, "-m", "pytest", *pytest_args], cwd=BASE_DIR, env=env).returncode
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["test"]:  # everything after `test` belongs to pytest, -h included
+        return test([arg for arg in argv[1:] if arg != "--"])
     parser = argparse.ArgumentParser(prog="python -m config.devstack")
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="the demo on http://localhost:PORT/")
     run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     commands.add_parser("test", help="the whole test suite; extra arguments go to pytest")
     commands.add_parser("messages", help="compile translations")
-    args, rest = parser.parse_known_args()
+    args = parser.parse_args(argv)
     if args.command == "run":
         return run(args.port)
-    if args.command == "test":
-        return test([arg for arg in rest if arg != "--"])
     messages_compile()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        sys.exit(130)
+    except subprocess.CalledProcessError as error:
+        print(f"\n{' '.join(map(str, error.cmd))} failed (exit {error.returncode}).", file=sys.stderr)
+        sys.exit(error.returncode or 1)

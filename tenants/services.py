@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
@@ -70,7 +70,7 @@ def dealer_group_create(
         currency=currency.upper(),
         status=status,
     )
-    group.full_clean(exclude=["schema_name"])
+    group.full_clean(exclude=["schema_name", "slug"])
     try:
         with transaction.atomic():
             connection.set_schema_to_public()
@@ -79,7 +79,7 @@ def dealer_group_create(
             _schema_clone(group.schema_name)
             with schema_context(group.schema_name), translation.override(default_language):
                 site_configure(hostname=group.primary_host, site_name=group.name)
-                staff_user_create(
+                admin = staff_user_create(
                     email=admin_email,
                     password=admin_password,
                     role="dealer_admin",
@@ -87,11 +87,18 @@ def dealer_group_create(
                     last_name=admin_last_name,
                     preferred_language=default_language,
                 )
+    except IntegrityError as error:
+        connection.set_schema_to_public()
+        if not DealerGroup.objects.filter(slug=slug).exists():
+            raise
+        # Another sign-up took the same subdomain between our check and our insert.
+        raise ValidationError(_("The subdomain “%(slug)s” is already taken."), params={"slug": slug},
+                              code="taken") from error
     finally:
         connection.set_schema_to_public()
     seconds = time.perf_counter() - started
     logger.info("provisioned dealer group %s (%s) in %.2fs", group.slug, group.schema_name, seconds)
-    return ProvisionedTenant(dealer_group=group, admin_email=admin_email, seconds=seconds)
+    return ProvisionedTenant(dealer_group=group, admin_email=admin.email, seconds=seconds)
 
 
 def _schema_clone(schema_name: str) -> None:

@@ -5,20 +5,25 @@ from celery import current_app, shared_task
 from .selectors import dealer_groups
 
 DEFAULT_STAGGER_SECONDS = 2.0
+# However many tenants, one job's tasks all start within this window (and so well inside the
+# broker's visibility timeout, config/settings/celery.py).
+FAN_OUT_WINDOW_SECONDS = 1800.0
 
 
-@shared_task
+@shared_task(acks_late=False)
 def fan_out(task_name: str, stagger_seconds: float = DEFAULT_STAGGER_SECONDS) -> dict[str, str]:
     """Send ``task_name`` once per dealer group, each in its own schema, spread over time.
 
-    The n-th tenant's task waits ``n * stagger_seconds`` so that a thousand tenants do not hit
-    the database in the same second. Suspended tenants are included: jobs decide for themselves
-    what a suspended tenant needs. Returns the id of the task sent to each schema.
+    The n-th tenant's task waits ``n * step`` so that a thousand tenants do not hit the database
+    in the same second; ``step`` is ``stagger_seconds``, shortened when needed to keep the whole
+    job inside ``FAN_OUT_WINDOW_SECONDS``. Acknowledged on receipt: a redelivered fan-out would
+    send every tenant's task again, while a lost one is simply sent at the next beat. Jobs must be
+    idempotent all the same. Suspended tenants are included: jobs decide for themselves what a
+    suspended tenant needs. Returns the id of the task sent to each schema.
     """
-    schemas = dealer_groups().order_by("pk").values_list("schema_name", flat=True)
+    schemas = list(dealer_groups().order_by("pk").values_list("schema_name", flat=True))
+    step = min(stagger_seconds, FAN_OUT_WINDOW_SECONDS / max(len(schemas), 1))
     return {
-        schema: current_app.send_task(
-            task_name, countdown=position * stagger_seconds, headers={"_schema_name": schema}
-        ).id
+        schema: current_app.send_task(task_name, countdown=position * step, headers={"_schema_name": schema}).id
         for position, schema in enumerate(schemas)
     }

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -85,6 +87,18 @@ def _back_to_public() -> Iterator[None]:
     """A request on a tenant host leaves the connection on that schema; every test starts on public."""
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_cache() -> Iterator[None]:
+    """Login rate-limit counters and cached pages do not carry from one test into the next.
+
+    Only the in-process cache is cleared: a configured Redis may be shared, and its keys carry
+    the run's own prefix (config/settings/test.py).
+    """
+    yield
+    if isinstance(caches["default"], LocMemCache):
+        caches["default"].clear()
 
 
 @pytest.fixture(scope="session")

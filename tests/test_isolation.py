@@ -178,13 +178,23 @@ def test_enqueue_on_commit_sends_in_the_schema_current_when_enqueued(cast, celer
     assert json.loads(report.read_text()) == {"schema": cast.a.schema_name, "site": cast.a.primary_host}
 
 
-def test_enqueue_on_commit_sends_nothing_when_the_transaction_rolls_back(cast, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+@pytest.mark.worker
+def test_enqueue_on_commit_sends_nothing_when_the_transaction_rolls_back(cast, celery_worker, tmp_path,
+                                                                        django_capture_on_commit_callbacks):
+    rolled_back, committed = tmp_path / "rolled-back.json", tmp_path / "committed.json"
+    with django_capture_on_commit_callbacks(execute=True):
         try:
             with transaction.atomic(), schema_context(cast.a.schema_name):
-                enqueue_on_commit(probe)
+                enqueue_on_commit(probe, str(rolled_back))
                 raise RuntimeError("roll back")
         except RuntimeError:
             pass
+        with transaction.atomic(), schema_context(cast.a.schema_name):
+            enqueue_on_commit(probe, str(committed))
 
-    assert callbacks == []
+    # The worker takes tasks in order: once the later one has run, the earlier one never will.
+    deadline = time.monotonic() + 30
+    while not committed.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert committed.exists()
+    assert not rolled_back.exists()

@@ -29,11 +29,8 @@ ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
-# Login throttling: allauth counts failures per IP and per account in the (schema-keyed) cache.
-ACCOUNT_RATE_LIMITS = {
-    "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
-}
+# Login throttling is allauth's default ACCOUNT_RATE_LIMITS (failed logins: 10 a minute per IP,
+# 5 per 5 minutes per account), counted in the schema-keyed cache.
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="DealerCRM")

@@ -44,11 +44,16 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
 
-# One entry per job; each fans out one task per tenant, staggered (tenants.tasks.fan_out).
+# One entry per job; tenant jobs fan out one task per tenant, staggered (tenants.tasks.fan_out).
+# Beat sends from the public schema, so an entry naming a task directly runs there.
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "tenants.tasks.fan_out",
         "args": ["accounts.tasks.clear_expired_sessions"],
         "schedule": crontab(minute=17, hour=3),
+    },
+    "clear-expired-sessions-public": {
+        "task": "accounts.tasks.clear_expired_sessions",
+        "schedule": crontab(minute=7, hour=3),
     },
 }

@@ -35,4 +35,7 @@ X_FRAME_OPTIONS = "DENY"
 
 STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=True)
 
+WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", default=f"https://{APP_DOMAIN}")
+WAGTAIL_SITE_PORT = env.int("WAGTAIL_SITE_PORT", default=443)
+
 vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))

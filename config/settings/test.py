@@ -15,6 +15,9 @@ CELERY_TASK_DEFAULT_QUEUE = "dealercrm-test"
 if env("TEST_WORKER_DATABASE_NAME", default=""):
     DATABASES["default"]["NAME"] = env("TEST_WORKER_DATABASE_NAME")
 
+# A configured Redis may be shared with `make run`: this run's keys are its own.
+CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -3,7 +3,10 @@
 from .env import env
 
 WAGTAIL_SITE_NAME = "DealerCRM"
+# Used by Wagtail only in e-mails sent outside a request; each tenant's own host is used otherwise.
 WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", default="http://localhost:8000")
+# The port dealer sites are reached on, for the full URLs Wagtail builds (sitemaps, e-mails).
+WAGTAIL_SITE_PORT = env.int("WAGTAIL_SITE_PORT", default=env.int("PORT", default=8000))
 # Staff sign in once, through allauth, for both the CRM and the CMS.
 WAGTAILADMIN_LOGIN_URL = "account_login"
 WAGTAIL_FRONTEND_LOGIN_URL = "account_login"

@@ -1,4 +1,3 @@
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -14,6 +13,5 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "crm/dashboard.html",
-        {"rooftops": rooftops, "can_edit_site": can_edit_site, "active_module": "dashboard",
-         "schema_name": connection.schema_name},
+        {"rooftops": rooftops, "can_edit_site": can_edit_site, "active_module": "dashboard"},
     )

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.tasks import clear_expired_sessions
+from tenants import tasks as tenant_tasks
 from tenants.tasks import fan_out
 
 pytestmark = pytest.mark.django_db
@@ -53,8 +54,28 @@ def test_clearing_expired_sessions_touches_only_the_current_schema(cast):
         assert Session.objects.filter(session_key=expired_b.session_key).exists()
 
 
-def test_every_beat_entry_fans_out_a_task_the_worker_knows():
+def test_every_beat_entry_names_tasks_the_worker_knows():
     current_app.loader.import_default_modules()
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
-        assert entry["task"] == "tenants.tasks.fan_out", name
-        assert entry["args"][0] in current_app.tasks, name
+        assert entry["task"] in current_app.tasks, name
+        if entry["task"] == "tenants.tasks.fan_out":
+            assert entry["args"][0] in current_app.tasks, name
+
+
+def test_sessions_are_cleared_in_the_public_schema_and_in_every_tenant():
+    jobs = {(entry["task"], tuple(entry.get("args", ()))) for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    assert ("accounts.tasks.clear_expired_sessions", ()) in jobs
+    assert ("tenants.tasks.fan_out", ("accounts.tasks.clear_expired_sessions",)) in jobs
+
+
+@pytest.mark.worker
+def test_a_fan_out_never_spreads_past_its_window(cast, celery_worker, monkeypatch):
+    monkeypatch.setattr(tenant_tasks, "FAN_OUT_WINDOW_SECONDS", 1.0)  # as if there were thousands of tenants
+    sent_at = timezone.now()
+
+    sent = fan_out.apply(kwargs={"task_name": "tests.celery_tasks.probe", "stagger_seconds": 120}).get()
+
+    last = AsyncResult(sent[cast.b.schema_name])
+    assert last.get(timeout=30)["schema"] == cast.b.schema_name
+    assert last.date_done < sent_at + timedelta(seconds=30)  # not the 120 s the stagger asked for

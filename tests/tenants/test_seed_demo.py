@@ -1,7 +1,7 @@
 """The demo: two dealer groups in different languages, a user per role, idempotent."""
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 from wagtail.models import Site
 
@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempotent(cast, capsys):
-    call_command("seed_demo")
-    call_command("seed_demo")
+    call_command("seed_demo", force=True)
+    call_command("seed_demo", force=True)
     printed = capsys.readouterr().out
 
     volga = DealerGroup.objects.get(slug="volga")
@@ -35,3 +35,24 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
     assert "http://volga.localhost:8000/crm/" in printed
     assert "dealer.admin@huaxia.demo" in printed
     assert "demo-pass-2026" in printed
+
+
+def test_seed_demo_refuses_to_run_without_debug(cast):
+    with pytest.raises(CommandError, match="refusing"):
+        call_command("seed_demo")
+
+    assert not DealerGroup.objects.filter(slug="volga").exists()
+
+
+def test_seed_demo_fills_in_what_is_missing_from_an_existing_group(cast):
+    call_command("seed_demo", force=True)
+    volga = DealerGroup.objects.get(slug="volga")
+    with schema_context(volga.schema_name):
+        User.objects.filter(role=StaffRole.SALESPERSON).delete()
+        Rooftop.objects.filter(city="Самара").delete()
+
+    call_command("seed_demo", force=True)
+
+    with schema_context(volga.schema_name):
+        assert User.objects.filter(role=StaffRole.SALESPERSON).count() == 1
+        assert Rooftop.objects.filter(city="Самара").count() == 1

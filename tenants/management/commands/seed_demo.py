@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_tenants.utils import schema_context
 from faker import Faker
@@ -74,8 +74,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--port", type=int, default=8000, help="the port printed in the URLs")
+        parser.add_argument("--force", action="store_true", help="seed even though DEBUG is off")
 
-    def handle(self, *args: Any, port: int, **options: Any) -> None:
+    def handle(self, *args: Any, port: int, force: bool, **options: Any) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError("The demo's accounts share a published password: refusing without DEBUG or --force.")
         for group in DEMO_GROUPS:
             self._seed(group)
         self._summary_print(port)
