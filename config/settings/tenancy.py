@@ -2,6 +2,7 @@
 
 SHARED_APPS = [
     "django_tenants",
+    "django.contrib.postgres",
     "tenants",
     "accounts",
     "django.contrib.contenttypes",
@@ -41,6 +42,7 @@ TENANT_APPS = [
     "cms",
     "crm.dealerships",
     "crm.core",
+    "crm.customers",
 ]
 
 TENANT_MODEL = "tenants.DealerGroup"

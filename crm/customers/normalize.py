@@ -93,6 +93,7 @@ def name_key(*parts: str) -> str:
     for part in parts:
         latin = transliterate(part)
         folded = unicodedata.normalize("NFKD", latin).encode("ascii", "ignore").decode().lower()
+        folded = folded.replace("'", "")  # O'Brien and OBrien are one name
         tokens.extend(token for token in re.split(r"[^a-z0-9]+", folded) if token)
     return " ".join(sorted(tokens))
 

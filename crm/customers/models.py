@@ -1,0 +1,436 @@
+"""One record per customer across sales and service: people, companies, households, vehicles.
+
+Names are kept as written (any script) with a Latin transliteration; phones in E.164; every
+phone, e-mail and vehicle link is its own row, so nothing is lost when records merge.
+"""
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.db import models
+from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
+
+from crm.dealerships.models import Rooftop
+
+from . import normalize
+
+
+class Gender(models.TextChoices):
+    FEMALE = "f", _("Female")
+    MALE = "m", _("Male")
+    OTHER = "x", _("Other")
+
+
+class NameOrder(models.TextChoices):
+    GIVEN_FIRST = "given_first", _("Given name first")
+    FAMILY_FIRST = "family_first", _("Family name first")
+
+
+class IncomeBand(models.TextChoices):
+    LOW = "low", _("Low")
+    MIDDLE = "middle", _("Middle")
+    UPPER_MIDDLE = "upper_middle", _("Upper middle")
+    HIGH = "high", _("High")
+
+
+class Channel(models.TextChoices):
+    WALK_IN = "walk_in", _("Showroom walk-in")
+    PHONE = "phone", _("Phone")
+    WEBSITE = "website", _("Website")
+    REFERRAL = "referral", _("Referral")
+    EVENT = "event", _("Event")
+    SERVICE = "service", _("Service visit")
+    FLEET = "fleet", _("Fleet / corporate")
+    IMPORT = "import", _("Import")
+    OTHER = "other", _("Other")
+
+
+class CustomerQuerySet(models.QuerySet["Person"]):
+    def active(self) -> "CustomerQuerySet":
+        return self.filter(archived_at__isnull=True, merged_into__isnull=True)
+
+
+class Person(models.Model):
+    """A private customer, or a person behind a company (decision maker, user, driver)."""
+
+    family_name = models.CharField(_("family name"), max_length=120, blank=True)
+    given_name = models.CharField(_("given name"), max_length=120, blank=True)
+    middle_name = models.CharField(_("middle name / patronymic"), max_length=120, blank=True)
+    name_order = models.CharField(_("name order"), max_length=16, choices=NameOrder.choices,
+                                  default=NameOrder.GIVEN_FIRST)
+    family_name_latin = models.CharField(_("family name (Latin)"), max_length=120, blank=True)
+    given_name_latin = models.CharField(_("given name (Latin)"), max_length=120, blank=True)
+
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    residential_area = models.CharField(_("residential area"), max_length=120, blank=True)
+    occupation = models.CharField(_("occupation"), max_length=120, blank=True)
+    income_band = models.CharField(_("income band"), max_length=16, choices=IncomeBand.choices, blank=True)
+    preferred_language = models.CharField(_("preferred language"), max_length=10, choices=settings.LANGUAGES,
+                                          blank=True)
+    channel = models.CharField(_("first channel"), max_length=16, choices=Channel.choices, blank=True)
+    rooftop = models.ForeignKey(Rooftop, verbose_name=_("rooftop"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="people")
+    salesperson = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("responsible salesperson"),
+                                    null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    service_advisor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("responsible service advisor"),
+                                        null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    notes = models.TextField(_("notes"), blank=True)
+
+    # Derived on save: the matching key (Latin, order-free) and the text the list searches.
+    name_key = models.CharField(max_length=300, blank=True, editable=False, db_index=True)
+    search_text = models.TextField(blank=True, editable=False)
+
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True, db_index=True)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                    editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["family_name_latin", "given_name_latin", "pk"]
+        indexes = [
+            GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="person_search_trgm"),
+            models.Index(fields=["rooftop", "archived_at"], name="person_rooftop_active"),
+            models.Index(fields=["salesperson"], name="person_salesperson"),
+            models.Index(fields=["service_advisor"], name="person_advisor"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or str(_("Unnamed customer"))
+
+    @property
+    def display_name(self) -> str:
+        """The name as its owner writes it: 张伟 (family first, no space for Han), Пётр Иванов."""
+        family, given = self.family_name.strip(), self.given_name.strip()
+        if self.name_order == NameOrder.FAMILY_FIRST:
+            joiner = "" if normalize.has_han(family + given) else " "
+            return joiner.join(part for part in (family, given) if part)
+        return " ".join(part for part in (given, self.middle_name.strip(), family) if part)
+
+    @property
+    def latin_name(self) -> str:
+        return " ".join(part for part in (self.given_name_latin, self.family_name_latin) if part)
+
+    def derive(self) -> None:
+        """Fill the Latin spellings, the matching key and the search text from what was entered."""
+        if normalize.has_han(self.family_name + self.given_name):
+            self.name_order = NameOrder.FAMILY_FIRST
+        self.family_name_latin = self.family_name_latin or normalize.transliterate(self.family_name, surname=True)
+        self.given_name_latin = self.given_name_latin or normalize.transliterate(self.given_name)
+        self.name_key = normalize.name_key(self.family_name, self.given_name)
+        self.search_text = " ".join(
+            part for part in (
+                self.family_name, self.given_name, self.middle_name, self.family_name_latin,
+                self.given_name_latin, self.display_name, self.name_key,
+            ) if part
+        ).lower()
+
+
+class Phone(models.Model):
+    class Kind(models.TextChoices):
+        MOBILE = "mobile", _("Mobile")
+        HOME = "home", _("Home")
+        WORK = "work", _("Work")
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="phones")
+    number = models.CharField(_("phone (E.164)"), max_length=20, db_index=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.MOBILE)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("phone")
+        verbose_name_plural = _("phones")
+        ordering = ["-is_primary", "pk"]
+        constraints = [models.UniqueConstraint(fields=["person", "number"], name="phone_once_per_person")]
+
+    def __str__(self) -> str:
+        return normalize.phone_display(self.number)
+
+
+class Email(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="emails")
+    address = models.EmailField(_("e-mail"), db_index=True)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("e-mail")
+        verbose_name_plural = _("e-mails")
+        ordering = ["-is_primary", "pk"]
+        constraints = [models.UniqueConstraint(fields=["person", "address"], name="email_once_per_person")]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Household(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    members = models.ManyToManyField(Person, related_name="households", verbose_name=_("members"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Company(models.Model):
+    """A fleet or corporate customer: vehicles registered to it, people behind them."""
+
+    legal_name = models.CharField(_("legal name"), max_length=300)
+    tax_id = models.CharField(_("tax id"), max_length=40, blank=True, db_index=True)
+    fleet_size = models.PositiveIntegerField(_("fleet size"), null=True, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    rooftop = models.ForeignKey(Rooftop, verbose_name=_("rooftop"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="companies")
+    salesperson = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("responsible salesperson"),
+                                    null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    search_text = models.TextField(blank=True, editable=False)
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["legal_name", "pk"]
+        indexes = [GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="company_search_trgm")]
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+    def derive(self) -> None:
+        self.search_text = " ".join(
+            part for part in (self.legal_name, normalize.transliterate(self.legal_name), self.tax_id) if part
+        ).lower()
+
+
+class CompanyRole(models.TextChoices):
+    DECISION_MAKER = "decision_maker", _("Decision maker")
+    FLEET_MANAGER = "fleet_manager", _("Fleet manager")
+    USER = "user", _("Company-car user")
+    DRIVER = "driver", _("Driver")
+
+
+class CompanyContact(models.Model):
+    """A person in a role at a company, optionally tied to the vehicles that role concerns."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="contacts")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="company_roles")
+    role = models.CharField(_("role"), max_length=16, choices=CompanyRole.choices)
+    title = models.CharField(_("job title"), max_length=120, blank=True)
+    vehicles = models.ManyToManyField("Vehicle", blank=True, related_name="company_contacts",
+                                      verbose_name=_("vehicles"))
+    started_on = models.DateField(_("since"), null=True, blank=True)
+    ended_on = models.DateField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("company contact")
+        verbose_name_plural = _("company contacts")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "person", "role"], condition=models.Q(ended_on__isnull=True),
+                                    name="one_current_role_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} — {self.get_role_display()}, {self.company}"
+
+
+class Vehicle(models.Model):
+    vin = models.CharField(_("VIN"), max_length=17, blank=True)
+    make = models.CharField(_("make"), max_length=60, blank=True)
+    model = models.CharField(_("model"), max_length=80, blank=True)
+    year = models.PositiveSmallIntegerField(_("model year"), null=True, blank=True)
+    plate = models.CharField(_("plate"), max_length=20, blank=True)
+    colour = models.CharField(_("colour"), max_length=40, blank=True)
+    purchase_date = models.DateField(_("purchase date"), null=True, blank=True)
+    selling_rooftop = models.ForeignKey(Rooftop, verbose_name=_("selling rooftop"), null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="vehicles_sold")
+    salesperson = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("salesperson"), null=True,
+                                    blank=True, on_delete=models.SET_NULL, related_name="+")
+    warranty_end = models.DateField(_("warranty end"), null=True, blank=True)
+    insurance_expiry = models.DateField(_("insurance expiry"), null=True, blank=True)
+    inspection_due = models.DateField(_("inspection due"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("vehicle")
+        verbose_name_plural = _("vehicles")
+        ordering = ["make", "model", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["vin"], condition=~models.Q(vin=""), name="vin_unique"),
+        ]
+        indexes = [
+            GinIndex(OpClass("vin", name="gin_trgm_ops"), name="vehicle_vin_trgm"),
+            GinIndex(OpClass(Upper("plate"), name="gin_trgm_ops"), name="vehicle_plate_trgm"),
+        ]
+
+    def __str__(self) -> str:
+        label = " ".join(str(part) for part in (self.make, self.model, self.year) if part)
+        return f"{label} · {self.plate or self.vin}" if (self.plate or self.vin) else label
+
+    def current_mileage(self) -> "MileageReading | None":
+        return self.mileage_readings.order_by("-read_on", "-pk").first()
+
+
+class MileageReading(models.Model):
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="mileage_readings")
+    kilometres = models.PositiveIntegerField(_("kilometres"))
+    read_on = models.DateField(_("read on"))
+    source = models.CharField(_("source"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("mileage reading")
+        verbose_name_plural = _("mileage readings")
+        ordering = ["-read_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kilometres} km ({self.read_on})"
+
+
+class VehicleLink(models.Model):
+    """Who owns, uses or drives a vehicle, and when: history survives a change of hands."""
+
+    class Kind(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        USER = "user", _("User")
+        DRIVER = "driver", _("Driver")
+
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="links")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="vehicle_links")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="vehicle_links")
+    kind = models.CharField(_("relation"), max_length=8, choices=Kind.choices)
+    started_on = models.DateField(_("since"), null=True, blank=True)
+    ended_on = models.DateField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("vehicle link")
+        verbose_name_plural = _("vehicle links")
+        ordering = ["-started_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=False, company__isnull=True)
+                | models.Q(person__isnull=True, company__isnull=False),
+                name="vehicle_link_has_one_party",
+            ),
+        ]
+        indexes = [models.Index(fields=["vehicle", "ended_on"], name="vehicle_link_current")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.person or self.company} — {self.vehicle}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.ended_on is None
+
+
+class ConsentChannel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone call")
+    MESSENGER = "messenger", _("Messenger")
+
+
+class ConsentPurpose(models.TextChoices):
+    SERVICE_REMINDERS = "service_reminders", _("Service reminders")
+    MARKETING = "marketing", _("Marketing")
+    SURVEYS = "surveys", _("Surveys")
+
+
+class ConsentQuerySet(models.QuerySet["Consent"]):
+    def in_force(self, at: "models.Field | object") -> "ConsentQuerySet":
+        return self.filter(recorded_at__lte=at).exclude(expires_at__lte=at)
+
+
+class Consent(models.Model):
+    """One entry of the consent ledger: never edited, only followed by newer entries.
+
+    The newest entry for a person, channel and purpose that is in force decides; a withdrawal is
+    an entry with ``granted=False``. Anything that contacts a customer asks
+    ``crm.customers.selectors.consent_allows``.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(_("channel"), max_length=12, choices=ConsentChannel.choices)
+    purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices)
+    granted = models.BooleanField(_("granted"))
+    source = models.CharField(_("source"), max_length=120, help_text=_("Where it was given: a form, a call, an import"))
+    proof = models.TextField(_("proof"), blank=True, help_text=_("What was agreed to, a document or call reference"))
+    recorded_at = models.DateTimeField(_("recorded"))
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name=_("recorded by"))
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-recorded_at", "-pk"]
+        indexes = [models.Index(fields=["person", "channel", "purpose", "-recorded_at"], name="consent_lookup")]
+
+    def __str__(self) -> str:
+        verb = _("granted") if self.granted else _("withdrawn")
+        return f"{self.get_channel_display()} / {self.get_purpose_display()}: {verb}"
+
+
+class TimelineEntry(models.Model):
+    """Everything that happened with a customer, sales and service together, newest first."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", _("Note")
+        CONTACT = "contact", _("Contact")
+        VISIT = "visit", _("Service visit")
+        PURCHASE = "purchase", _("Purchase")
+        MESSAGE = "message", _("Message")
+        SYSTEM = "system", _("Record change")
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    occurred_at = models.DateTimeField(_("when"), db_index=True)
+    summary = models.CharField(_("summary"), max_length=300)
+    body = models.TextField(_("details"), blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+", verbose_name=_("by"))
+    rooftop = models.ForeignKey(Rooftop, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline entries")
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [models.Index(fields=["person", "-occurred_at"], name="timeline_by_person")]
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class AuditEntry(models.Model):
+    """Who changed what on a customer record, field by field."""
+
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="audit")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    action = models.CharField(max_length=40)
+    changes = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.at:%Y-%m-%d %H:%M}"
