@@ -15,7 +15,7 @@ class Module:
 
 MODULES = (
     Module("dashboard", _("Dashboard"), "crm:dashboard"),
-    Module("customers", _("Customers")),
+    Module("customers", _("Customers"), "customers:list"),
     Module("sales", _("Sales")),
     Module("service", _("Service")),
     Module("marketing", _("Marketing")),

@@ -7,7 +7,6 @@ phone, e-mail and vehicle link is its own row, so nothing is lost when records m
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from crm.dealerships.models import Rooftop
@@ -150,6 +149,8 @@ class Phone(models.Model):
         verbose_name_plural = _("phones")
         ordering = ["-is_primary", "pk"]
         constraints = [models.UniqueConstraint(fields=["person", "number"], name="phone_once_per_person")]
+        # Search by the number's ending (LIKE '%…'), whatever prefix the caller typed.
+        indexes = [GinIndex(OpClass("number", name="gin_trgm_ops"), name="phone_number_trgm")]
 
     def __str__(self) -> str:
         return normalize.phone_display(self.number)
@@ -253,6 +254,7 @@ class Vehicle(models.Model):
     model = models.CharField(_("model"), max_length=80, blank=True)
     year = models.PositiveSmallIntegerField(_("model year"), null=True, blank=True)
     plate = models.CharField(_("plate"), max_length=20, blank=True)
+    plate_key = models.CharField(max_length=20, blank=True, editable=False)
     colour = models.CharField(_("colour"), max_length=40, blank=True)
     purchase_date = models.DateField(_("purchase date"), null=True, blank=True)
     selling_rooftop = models.ForeignKey(Rooftop, verbose_name=_("selling rooftop"), null=True, blank=True,
@@ -274,12 +276,18 @@ class Vehicle(models.Model):
         ]
         indexes = [
             GinIndex(OpClass("vin", name="gin_trgm_ops"), name="vehicle_vin_trgm"),
-            GinIndex(OpClass(Upper("plate"), name="gin_trgm_ops"), name="vehicle_plate_trgm"),
+            GinIndex(OpClass("plate_key", name="gin_trgm_ops"), name="vehicle_plate_trgm"),
         ]
 
     def __str__(self) -> str:
         label = " ".join(str(part) for part in (self.make, self.model, self.year) if part)
         return f"{label} · {self.plate or self.vin}" if (self.plate or self.vin) else label
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.plate_key = normalize.plate_key(self.plate)
+        if kwargs.get("update_fields") is not None and "plate" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "plate_key"}
+        super().save(*args, **kwargs)
 
     def current_mileage(self) -> "MileageReading | None":
         return self.mileage_readings.order_by("-read_on", "-pk").first()

@@ -98,6 +98,15 @@ def name_key(*parts: str) -> str:
     return " ".join(sorted(tokens))
 
 
+# Russian plates use the Cyrillic letters that look Latin; people type either.
+_PLATE_LOOKALIKES = str.maketrans("АВЕКМНОРСТУХ", "ABEKMHOPCTYX")
+
+
+def plate_key(raw: str) -> str:
+    """A plate as letters and digits only, upper case, Cyrillic look-alikes as Latin: ``а 123 вс 77`` → ``A123BC77``."""
+    return re.sub(r"[^A-Z0-9\u0400-\u04FF]", "", (raw or "").upper().translate(_PLATE_LOOKALIKES))
+
+
 # Regions where the ninth character of the VIN is a check digit by standard: North America
 # (49 CFR 565) and China (GB 16735). Elsewhere it may be anything, so it is not enforced.
 CHECK_DIGIT_REGIONS = ("1", "2", "3", "4", "5", "L")

@@ -33,6 +33,7 @@ def test_the_dashboard_shows_the_tenant_its_rooftops_and_the_signed_in_user(cast
     assert "Salesperson" in response.text
     for module in ("Customers", "Sales", "Service", "Marketing", "Analytics"):
         assert module in response.text
+    assert 'href="/crm/customers/"' in response.text
 
 
 def test_b_sees_only_its_own_rooftops(cast):

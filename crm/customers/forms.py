@@ -1,0 +1,72 @@
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import StaffRole, User
+
+from .models import Person
+from .services import phones_normalize, tenant_region
+
+
+class PersonForm(forms.ModelForm):
+    phones = forms.CharField(label=_("Phones"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("One per line, in any format; without a country code they are read as local."))
+    emails = forms.CharField(label=_("E-mails"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("One per line."))
+
+    class Meta:
+        model = Person
+        fields = [
+            "family_name", "given_name", "middle_name", "family_name_latin", "given_name_latin", "gender",
+            "birth_date", "preferred_language", "address", "residential_area", "occupation", "income_band",
+            "channel", "rooftop", "salesperson", "service_advisor", "notes",
+        ]
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        staff = User.objects.filter(is_active=True).exclude(role="")
+        self.fields["salesperson"].queryset = staff.filter(
+            role__in=[StaffRole.SALESPERSON, StaffRole.SALES_MANAGER])
+        self.fields["service_advisor"].queryset = staff.filter(
+            role__in=[StaffRole.SERVICE_ADVISOR, StaffRole.SERVICE_MANAGER])
+        self.fields["family_name_latin"].help_text = _("Filled in from the name when left empty.")
+        if self.instance.pk and not self.is_bound:
+            self.initial["phones"] = "\n".join(self.instance.phones.values_list("number", flat=True))
+            self.initial["emails"] = "\n".join(self.instance.emails.values_list("address", flat=True))
+
+    def clean_phones(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["phones"].splitlines() if line.strip()]
+        try:
+            return phones_normalize(lines, tenant_region())
+        except ValidationError as error:
+            raise ValidationError(error.messages) from error
+
+    def clean_emails(self) -> list[str]:
+        lines = [line.strip().lower() for line in self.cleaned_data["emails"].splitlines() if line.strip()]
+        bad = []
+        for line in lines:
+            try:
+                validate_email(line)
+            except ValidationError:
+                bad.append(line)
+        if bad:
+            raise ValidationError(_("Not an e-mail address: %(values)s"), params={"values": ", ".join(bad)})
+        return lines
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not (cleaned.get("family_name") or cleaned.get("given_name")):
+            self.add_error("family_name", _("Enter at least a family name or a given name."))
+        return cleaned
+
+    def person_fields(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class NoteForm(forms.Form):
+    summary = forms.CharField(label=_("What happened"), max_length=300)
+    body = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 3}))

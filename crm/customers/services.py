@@ -1,0 +1,171 @@
+"""Writes on customers: each validates, saves, and records the timeline and audit in one transaction."""
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tenants.utils import get_tenant_model
+
+from accounts.models import User
+
+from . import normalize
+from .models import AuditEntry, Consent, Email, Person, Phone, TimelineEntry
+
+# Fields a person's form may change; the audit trail records each change of these.
+PERSON_FIELDS = (
+    "family_name", "given_name", "middle_name", "family_name_latin", "given_name_latin", "gender", "birth_date",
+    "address", "residential_area", "occupation", "income_band", "preferred_language", "channel", "rooftop",
+    "salesperson", "service_advisor", "notes",
+)
+
+
+def tenant_region() -> str:
+    """The region phones without a country code are read in: the dealer group's country.
+
+    In a request the tenant is at hand; in a task or a script (``schema_context``) it is looked up.
+    """
+    country = getattr(getattr(connection, "tenant", None), "country", None)
+    if country is None:
+        country = (get_tenant_model().objects.filter(schema_name=connection.schema_name)
+                   .values_list("country", flat=True).first())
+    return (country or "").upper()
+
+
+def phones_normalize(raw_numbers: list[str], region: str) -> list[str]:
+    """E.164 numbers, duplicates dropped, order kept; ValidationError lists every unreadable one."""
+    numbers: list[str] = []
+    errors: list[ValidationError] = []
+    for raw in raw_numbers:
+        if not raw.strip():
+            continue
+        try:
+            number = normalize.phone_e164(raw, region)
+        except ValidationError as error:
+            errors.append(error)
+            continue
+        if number not in numbers:
+            numbers.append(number)
+    if errors:
+        raise ValidationError(errors)
+    return numbers
+
+
+def _audit_value(value: Any) -> Any:
+    if hasattr(value, "pk"):
+        return value.pk
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+@transaction.atomic
+def person_create(*, by: User | None, fields: dict[str, Any], phones: list[str] = (), emails: list[str] = (),
+                  source: str = "") -> Person:
+    """Create a customer with their phones and e-mails; the timeline and audit say who and how."""
+    person = Person(**{name: value for name, value in fields.items() if name in PERSON_FIELDS})
+    if not (person.family_name or person.given_name):
+        raise ValidationError({"family_name": _("Enter at least a family name or a given name.")})
+    person.derive()
+    person.full_clean()
+    person.save()
+    _contacts_add(person, phones=phones, emails=emails)
+    TimelineEntry.objects.create(
+        person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(), author=by,
+        summary=_("Customer record created") + (f" ({source})" if source else ""), rooftop=person.rooftop,
+    )
+    AuditEntry.objects.create(
+        person=person, actor=by, action="created",
+        changes={name: _audit_value(getattr(person, name)) for name in PERSON_FIELDS if getattr(person, name)},
+    )
+    return person
+
+
+@transaction.atomic
+def person_update(*, person: Person, by: User | None, fields: dict[str, Any], phones: list[str] | None = None,
+                  emails: list[str] | None = None) -> Person:
+    """Apply changed fields; phones and e-mails given replace the current ones. Audited field by field.
+
+    Changes are measured against the stored row, so a caller (a ModelForm) that already set the
+    new values on ``person`` is audited all the same.
+    """
+    stored = Person.objects.select_for_update().get(pk=person.pk)
+    changes: dict[str, list[Any]] = {}
+    for name, value in fields.items():
+        if name not in PERSON_FIELDS:
+            continue
+        if getattr(stored, name) != value:
+            changes[name] = [_audit_value(getattr(stored, name)), _audit_value(value)]
+        setattr(person, name, value)
+    if {"family_name", "given_name"} & changes.keys():
+        # The Latin spelling follows a changed native name unless it was changed along with it.
+        if "family_name_latin" not in changes:
+            person.family_name_latin = ""
+        if "given_name_latin" not in changes:
+            person.given_name_latin = ""
+    person.derive()
+    person.full_clean()
+    person.save()
+    if phones is not None:
+        kept = phones_normalize(list(phones), tenant_region())
+        before = list(person.phones.values_list("number", flat=True))
+        if before != kept:
+            changes["phones"] = [before, kept]
+            person.phones.exclude(number__in=kept).delete()
+            _contacts_add(person, phones=kept)
+    if emails is not None:
+        kept_emails = [normalize.email_normalize(address) for address in emails if address.strip()]
+        before_emails = list(person.emails.values_list("address", flat=True))
+        if before_emails != kept_emails:
+            changes["emails"] = [before_emails, kept_emails]
+            person.emails.exclude(address__in=kept_emails).delete()
+            _contacts_add(person, emails=kept_emails)
+    if changes:
+        AuditEntry.objects.create(person=person, actor=by, action="updated", changes=changes)
+    return person
+
+
+def _contacts_add(person: Person, *, phones: list[str] = (), emails: list[str] = ()) -> None:
+    existing_phones = set(person.phones.values_list("number", flat=True))
+    has_primary = bool(existing_phones)
+    for number in phones_normalize(list(phones), tenant_region()):
+        if number not in existing_phones:
+            Phone.objects.create(person=person, number=number, is_primary=not has_primary)
+            has_primary = True
+            existing_phones.add(number)
+    existing_emails = set(person.emails.values_list("address", flat=True))
+    has_primary = bool(existing_emails)
+    for raw in emails:
+        address = normalize.email_normalize(raw)
+        if address and address not in existing_emails:
+            email = Email(person=person, address=address, is_primary=not has_primary)
+            email.full_clean(exclude=["person"])
+            email.save()
+            has_primary = True
+            existing_emails.add(address)
+
+
+@transaction.atomic
+def consent_record(*, person: Person, by: User | None, channel: str, purpose: str, granted: bool, source: str,
+                   proof: str = "", expires_at: datetime | None = None) -> Consent:
+    """Append to the consent ledger; earlier entries stay as they were."""
+    consent = Consent(person=person, channel=channel, purpose=purpose, granted=granted, source=source, proof=proof,
+                      recorded_at=timezone.now(), expires_at=expires_at, recorded_by=by)
+    consent.full_clean()
+    consent.save()
+    verb = _("gave consent") if granted else _("withdrew consent")
+    TimelineEntry.objects.create(
+        person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=consent.recorded_at, author=by,
+        summary=f"{verb}: {consent.get_channel_display()} / {consent.get_purpose_display()}",
+    )
+    return consent
+
+
+def note_add(*, person: Person, by: User, summary: str, body: str = "") -> TimelineEntry:
+    summary = summary.strip()
+    if not summary:
+        raise ValidationError({"summary": _("Write what happened.")})
+    return TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.NOTE, occurred_at=timezone.now(),
+                                        author=by, summary=summary[:300], body=body.strip())

@@ -1,0 +1,75 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.core.access import staff_required
+from crm.dealerships.models import Rooftop
+
+from . import selectors, services
+from .forms import NoteForm, PersonForm
+
+PAGE_SIZE = 25
+
+
+@staff_required()
+def customer_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    people = selectors.customer_search(query, region=services.tenant_region())
+    rooftop_id = request.GET.get("rooftop", "")
+    if rooftop_id.isdigit():
+        people = people.filter(rooftop_id=int(rooftop_id))
+    people = people.select_related("rooftop").prefetch_related("phones")
+    page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "customers/list.html", {
+        "page": page, "query": query, "rooftops": Rooftop.objects.filter(is_active=True),
+        "rooftop_id": rooftop_id, "active_module": "customers",
+    })
+
+
+@staff_required()
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    person = selectors.person_for_staff(pk)
+    return render(request, "customers/detail.html", {
+        "view": selectors.customer_360(person), "person": person, "note_form": NoteForm(),
+        "active_module": "customers",
+    })
+
+
+@staff_required()
+def customer_create(request: HttpRequest) -> HttpResponse:
+    form = PersonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        person = services.person_create(by=request.user, fields=form.person_fields(),
+                                        phones=form.cleaned_data["phones"], emails=form.cleaned_data["emails"],
+                                        source=_("entered by hand"))
+        messages.success(request, _("Customer %(name)s created.") % {"name": person})
+        return redirect("customers:detail", pk=person.pk)
+    return render(request, "customers/form.html", {"form": form, "active_module": "customers"})
+
+
+@staff_required()
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    person = selectors.person_for_staff(pk)
+    form = PersonForm(request.POST or None, instance=person)
+    if request.method == "POST" and form.is_valid():
+        services.person_update(person=person, by=request.user, fields=form.person_fields(),
+                               phones=form.cleaned_data["phones"], emails=form.cleaned_data["emails"])
+        messages.success(request, _("Changes saved."))
+        return redirect("customers:detail", pk=person.pk)
+    return render(request, "customers/form.html", {"form": form, "person": person, "active_module": "customers"})
+
+
+@require_POST
+@staff_required()
+def note_create(request: HttpRequest, pk: int) -> HttpResponse:
+    person = selectors.person_for_staff(pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        services.note_add(person=person, by=request.user, **form.cleaned_data)
+        messages.success(request, _("Note added."))
+    else:
+        messages.error(request, _("The note was not added: write what happened."))
+    return redirect("customers:detail", pk=person.pk)
