@@ -67,6 +67,23 @@ class PersonForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
+class HandoverForm(forms.Form):
+    responsibility = forms.ChoiceField(label=_("Responsibility"), choices=[
+        ("salesperson", _("Salesperson")), ("service_advisor", _("Service advisor")),
+    ])
+    from_user = forms.ModelChoiceField(label=_("From"), queryset=User.objects.none())
+    to_user = forms.ModelChoiceField(label=_("To"), queryset=User.objects.none())
+
+    def __init__(self, *args: Any, allowed: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["responsibility"].choices = [
+            choice for choice in self.fields["responsibility"].choices if choice[0] in allowed
+        ]
+        staff = User.objects.exclude(role="").order_by("last_name", "first_name", "email")
+        self.fields["from_user"].queryset = staff  # departed staff too: they may be inactive already
+        self.fields["to_user"].queryset = staff.filter(is_active=True)
+
+
 class NoteForm(forms.Form):
     summary = forms.CharField(label=_("What happened"), max_length=300)
     body = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 3}))

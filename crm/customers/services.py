@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_tenant_model
 
-from accounts.models import User
+from accounts.models import StaffRole, User
 
 from . import normalize
 from .models import AuditEntry, Consent, Email, Person, Phone, TimelineEntry
@@ -169,3 +169,39 @@ def note_add(*, person: Person, by: User, summary: str, body: str = "") -> Timel
         raise ValidationError({"summary": _("Write what happened.")})
     return TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.NOTE, occurred_at=timezone.now(),
                                         author=by, summary=summary[:300], body=body.strip())
+
+
+HANDOVER_ROLES = {
+    "salesperson": (StaffRole.SALESPERSON, StaffRole.SALES_MANAGER),
+    "service_advisor": (StaffRole.SERVICE_ADVISOR, StaffRole.SERVICE_MANAGER),
+}
+
+
+@transaction.atomic
+def customers_handover(*, responsibility: str, from_user: User, to_user: User, by: User) -> int:
+    """Move every customer ``from_user`` is responsible for to ``to_user`` in one step.
+
+    Set-based: one UPDATE, one insert of timeline entries and one of audit entries, however many
+    customers. Each customer's timeline says who handed them over to whom. Returns how many moved.
+    """
+    if responsibility not in HANDOVER_ROLES:
+        raise ValidationError(_("Unknown responsibility."))
+    if from_user == to_user:
+        raise ValidationError({"to_user": _("Choose someone else to take the customers over.")})
+    if not (to_user.is_active and to_user.role in HANDOVER_ROLES[responsibility]):
+        raise ValidationError({"to_user": _("%(name)s cannot take over these customers.") % {"name": to_user}})
+    ids = list(Person.objects.select_for_update().filter(**{responsibility: from_user}).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    Person.objects.filter(pk__in=ids).update(**{responsibility: to_user, "updated_at": timezone.now()})
+    now = timezone.now()
+    summary = _("Handed over from %(from)s to %(to)s") % {"from": from_user, "to": to_user}
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(person_id=pk, kind=TimelineEntry.Kind.SYSTEM, occurred_at=now, author=by, summary=summary)
+        for pk in ids
+    )
+    AuditEntry.objects.bulk_create(
+        AuditEntry(person_id=pk, actor=by, action="handover", changes={responsibility: [from_user.pk, to_user.pk]})
+        for pk in ids
+    )
+    return len(ids)

@@ -1,15 +1,18 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from accounts.models import StaffRole
 from crm.core.access import staff_required
 from crm.dealerships.models import Rooftop
 
 from . import selectors, services
-from .forms import NoteForm, PersonForm
+from .forms import HandoverForm, NoteForm, PersonForm
 
 PAGE_SIZE = 25
 
@@ -25,7 +28,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "customers/list.html", {
         "page": page, "query": query, "rooftops": Rooftop.objects.filter(is_active=True),
-        "rooftop_id": rooftop_id, "active_module": "customers",
+        "rooftop_id": rooftop_id, "active_module": "customers", "can_hand_over": request.user.role in HANDOVER_ALLOWED,
     })
 
 
@@ -60,6 +63,31 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Changes saved."))
         return redirect("customers:detail", pk=person.pk)
     return render(request, "customers/form.html", {"form": form, "person": person, "active_module": "customers"})
+
+
+# Who may hand customers over, and which responsibility.
+HANDOVER_ALLOWED = {
+    StaffRole.DEALER_ADMIN: ("salesperson", "service_advisor"),
+    StaffRole.SALES_MANAGER: ("salesperson",),
+    StaffRole.SERVICE_MANAGER: ("service_advisor",),
+}
+
+
+@staff_required(*HANDOVER_ALLOWED)
+def customers_handover(request: HttpRequest) -> HttpResponse:
+    allowed = HANDOVER_ALLOWED[request.user.role]
+    form = HandoverForm(request.POST or None, allowed=allowed)
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = services.customers_handover(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, ngettext(
+                "%(count)d customer handed over to %(name)s.", "%(count)d customers handed over to %(name)s.", moved,
+            ) % {"count": moved, "name": form.cleaned_data["to_user"]})
+            return redirect("customers:handover")
+    return render(request, "customers/handover.html", {"form": form, "active_module": "customers"})
 
 
 @require_POST
