@@ -196,3 +196,20 @@ def test_the_consent_ledger_decides_by_its_latest_entry(cast, alpha_people):
 def test_an_empty_note_is_refused(cast, alpha_people):
     with schema_context(cast.a.schema_name), pytest.raises(Exception, match="Write what happened"):
         note_add(person=alpha_people["smith"], by=None, summary="  ")
+
+
+def test_the_list_page_costs_the_same_queries_for_one_customer_or_a_full_page(cast):
+    client = cast.signed_in(cast.a, cast.a_admin)
+    with schema_context(cast.a.schema_name):
+        person_create(by=None, fields={"family_name": "Erste"}, phones=["030 901821"])
+    client.get("/crm/customers/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/crm/customers/")
+    with schema_context(cast.a.schema_name):
+        for n in range(30):
+            person_create(by=None, fields={"family_name": f"Kunde {n}"}, phones=[f"030 90{n:04d}"])
+    with CaptureQueriesContext(connection) as full:
+        response = client.get("/crm/customers/")
+
+    assert len(response.context["page"].object_list) == 25
+    assert len(full) == len(one)

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_tenants.utils import schema_context
@@ -12,11 +13,15 @@ from faker import Faker
 
 from accounts.models import StaffRole
 from crm.core.services import staff_user_create
+from crm.customers import normalize
+from crm.customers.models import Channel, Person, Vehicle, VehicleLink
+from crm.customers.services import person_create
 from crm.dealerships.models import Rooftop
 from tenants.models import DealerGroup, DealerGroupStatus
 from tenants.services import dealer_group_create
 
 DEMO_PASSWORD = "demo-pass-2026"
+DEMO_CUSTOMERS = 120
 
 
 @dataclass(frozen=True)
@@ -137,3 +142,41 @@ class Command(BaseCommand):
             if not User.objects.filter(email=owner_email(demo)).exists():
                 User.objects.create_user(owner_email(demo), DEMO_PASSWORD, first_name=fake.first_name(),
                                          last_name=fake.last_name(), preferred_language=demo.language)
+            if not Person.objects.exists():
+                self._customers_seed(demo, fake)
+
+    def _customers_seed(self, demo: DemoGroup, fake: Faker, count: int = DEMO_CUSTOMERS) -> None:
+        """Customers with phones, e-mails and cars, names and numbers in the group's locale."""
+        User = get_user_model()
+        rooftops = list(Rooftop.objects.all())
+        sales = list(User.objects.filter(role=StaffRole.SALESPERSON))
+        advisors = list(User.objects.filter(role=StaffRole.SERVICE_ADVISOR))
+        makes = (("Lada", "Vesta"), ("Kia", "Rio"), ("Hyundai", "Solaris"), ("Toyota", "Camry"),
+                 ("Volkswagen", "Tiguan"), ("Haval", "Jolion"), ("BYD", "Song Plus"), ("Geely", "Coolray"))
+        for n in range(count):
+            # Russian family names agree with the person's gender: draw both from one gender.
+            gender = "female" if n % 2 else "male"
+            family = getattr(fake, f"last_name_{gender}", fake.last_name)()
+            given = getattr(fake, f"first_name_{gender}", fake.first_name)()
+            phone = fake.phone_number()
+            try:
+                phones = [normalize.phone_e164(phone, demo.country)]
+            except ValidationError:
+                phones = []
+            person = person_create(
+                by=None,
+                fields={"family_name": family, "given_name": given, "rooftop": rooftops[n % len(rooftops)],
+                        "salesperson": sales[0] if sales and n % 3 else None,
+                        "service_advisor": advisors[0] if advisors and n % 2 else None,
+                        "birth_date": fake.date_of_birth(minimum_age=20, maximum_age=75),
+                        "gender": "f" if gender == "female" else "m",
+                        "channel": (Channel.WALK_IN, Channel.SERVICE, Channel.WEBSITE, Channel.REFERRAL)[n % 4]},
+                phones=phones, emails=[fake.email()], source="demo",
+            )
+            make, model = makes[n % len(makes)]
+            car = Vehicle.objects.create(
+                make=make, model=model, year=2015 + n % 10, plate=fake.bothify("?###??").upper(),
+                purchase_date=fake.date_between("-8y", "-1m"), selling_rooftop=person.rooftop,
+            )
+            VehicleLink.objects.create(vehicle=car, person=person, kind=VehicleLink.Kind.OWNER,
+                                       started_on=car.purchase_date)
