@@ -3,4 +3,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("crm.core.urls")),
     path("customers/", include("crm.customers.urls")),
+    path("settings/", include("crm.dealerships.urls")),
 ]

@@ -1,5 +1,13 @@
+import zoneinfo
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
 
 
 class Rooftop(models.Model):
@@ -8,7 +16,7 @@ class Rooftop(models.Model):
     name = models.CharField(_("name"), max_length=200)
     city = models.CharField(_("city"), max_length=120, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
-    timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone])
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -20,3 +28,34 @@ class Rooftop(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class OpeningHours(models.Model):
+    """When a rooftop is open on a weekday, in the rooftop's own time zone. No row: closed that day."""
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"))
+
+    class Meta:
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        ordering = ["weekday", "opens"]
+        constraints = [
+            models.UniqueConstraint(fields=["rooftop", "weekday"], name="one_opening_per_weekday"),
+            models.CheckConstraint(condition=models.Q(opens__lt=models.F("closes")), name="opens_before_closes"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}\u2013{self.closes:%H:%M}"
