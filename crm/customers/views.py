@@ -1,8 +1,10 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -11,25 +13,46 @@ from accounts.models import StaffRole
 from crm.core.access import staff_required
 from crm.dealerships.models import Rooftop
 
-from . import selectors, services
+from . import exports, selectors, services
 from .forms import HandoverForm, NoteForm, PersonForm
+from .models import Person
 
 PAGE_SIZE = 25
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@staff_required()
-def customer_list(request: HttpRequest) -> HttpResponse:
+def _listed(request: HttpRequest) -> tuple[str, str, "QuerySet[Person]"]:
+    """The customers the list shows for this request's search and filters."""
     query = request.GET.get("q", "").strip()
     people = selectors.customer_search(query, region=services.tenant_region())
     rooftop_id = request.GET.get("rooftop", "")
     if rooftop_id.isdigit():
         people = people.filter(rooftop_id=int(rooftop_id))
+    return query, rooftop_id, people
+
+
+@staff_required()
+def customer_list(request: HttpRequest) -> HttpResponse:
+    query, rooftop_id, people = _listed(request)
     people = people.select_related("rooftop").prefetch_related("phones")
     page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "customers/list.html", {
         "page": page, "query": query, "rooftops": Rooftop.objects.filter(is_active=True),
         "rooftop_id": rooftop_id, "active_module": "customers", "can_hand_over": request.user.role in HANDOVER_ALLOWED,
     })
+
+
+@staff_required()
+def customer_export(request: HttpRequest, file_format: str) -> HttpResponse:
+    """The list as it is searched and filtered, every page of it."""
+    _query, _rooftop, people = _listed(request)
+    stamp = timezone.localdate().isoformat()
+    if file_format == "xlsx":
+        response = HttpResponse(exports.xlsx_bytes(people), content_type=XLSX_TYPE)
+    else:
+        response = StreamingHttpResponse(exports.csv_stream(people), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.{file_format}"'
+    return response
 
 
 @staff_required()

@@ -1,12 +1,14 @@
 """The customer database: search in any script or format, the 360 page, forms, consent, isolation."""
 
 from datetime import date, timedelta
+from io import BytesIO
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from openpyxl import load_workbook
 
 from accounts.models import User
 from crm.customers.models import (
@@ -213,3 +215,34 @@ def test_the_list_page_costs_the_same_queries_for_one_customer_or_a_full_page(ca
 
     assert len(response.context["page"].object_list) == 25
     assert len(full) == len(one)
+
+
+def test_the_searched_list_exports_to_csv_and_xlsx_with_every_page(cast):
+    client = cast.signed_in(cast.a, cast.a_salesperson)
+    with schema_context(cast.a.schema_name):
+        for n in range(30):
+            person_create(by=None, fields={"family_name": f"Export {n}", "given_name": "Мария"},
+                          phones=[f"+49 30 9000{n:02d}"])
+        person_create(by=None, fields={"family_name": '=HYPERLINK("http://evil")', "given_name": "X"})
+        person_create(by=None, fields={"family_name": "Other"})
+
+    csv_response = client.get("/crm/customers/export.csv", {"q": "export"})
+    body = b"".join(csv_response.streaming_content).decode("utf-8-sig")
+    assert csv_response["Content-Disposition"].startswith('attachment; filename="customers-')
+    lines = body.strip().splitlines()
+    assert len(lines) == 31  # header + every match, not one page
+    assert "Мария" in body and "Other" not in body
+    assert "'+493090000" in body  # a leading + would be a formula to a spreadsheet
+
+    xlsx = client.get("/crm/customers/export.xlsx", {"q": "hyperlink"})
+    sheet = load_workbook(BytesIO(xlsx.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 2
+    assert rows[1][0].startswith("'=")  # text, not a formula
+
+
+def test_exports_are_staff_only_and_per_tenant(cast, alpha_people):
+    assert cast.signed_in(cast.a, cast.a_owner).get("/crm/customers/export.csv").status_code == 403
+    b_body = b"".join(cast.signed_in(cast.b, cast.b_admin).get("/crm/customers/export.csv").streaming_content)
+    assert "Иванов".encode() not in b_body
+    assert cast.signed_in(cast.a, cast.a_admin).get("/crm/customers/export.pdf").status_code == 404
