@@ -6,6 +6,7 @@ phone, e-mail and vehicle link is its own row, so nothing is lost when records m
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -442,3 +443,26 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class MergeRecord(models.Model):
+    """One merge of duplicate customers into a survivor, with all it takes to undo it exactly."""
+
+    survivor = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="merges")
+    merged = models.JSONField(_("merged customers"), default=list)  # their ids
+    snapshot = models.JSONField(default=dict, encoder=DjangoJSONEncoder)  # what the merge changed or removed
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.survivor} \u2190 {self.merged}"

@@ -1,0 +1,144 @@
+"""Merging duplicate customers, and undoing a merge: nothing is ever lost.
+
+Survivorship rules, written down:
+1. The survivor keeps every field it has. An empty field of the survivor takes the value of the
+   most recently updated merged record that has one.
+2. Every phone, e-mail, vehicle link, consent, timeline entry, company role, household membership
+   and audit entry of a merged record moves to the survivor. A phone or e-mail the survivor
+   already has is not duplicated: the merged copy is kept in the merge record instead.
+3. Merged records are not deleted: they stay, marked ``merged_into`` the survivor, so links to
+   them can be followed and the merge undone.
+4. The responsible salesperson and service advisor are the survivor's, or taken as in rule 1.
+"""
+
+from typing import Any
+
+from django.core import serializers
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+
+from .models import (
+    AuditEntry,
+    CompanyContact,
+    Consent,
+    Email,
+    Household,
+    MergeRecord,
+    Person,
+    Phone,
+    TimelineEntry,
+    VehicleLink,
+)
+from .services import PERSON_FIELDS
+
+# Child rows that simply move to the survivor, by the field that points at the person.
+MOVED = (VehicleLink, Consent, TimelineEntry, CompanyContact, AuditEntry)
+
+
+def _field_value(person: Person, name: str) -> Any:
+    field = Person._meta.get_field(name)
+    return getattr(person, field.attname)
+
+
+@transaction.atomic
+def customers_merge(*, survivor: Person, others: list[Person], by: User | None, reason: str = "") -> MergeRecord:
+    """Merge ``others`` into ``survivor`` following the survivorship rules above; audited; undoable."""
+    others = [other for other in others if other.pk != survivor.pk]
+    if not others:
+        raise ValidationError(_("Choose at least one other customer to merge."))
+    locked = {p.pk: p for p in Person.objects.select_for_update().filter(pk__in=[survivor.pk, *[o.pk for o in others]])}
+    if any(locked[o.pk].merged_into_id for o in others) or locked[survivor.pk].merged_into_id:
+        raise ValidationError(_("One of these customers has already been merged into another."))
+    survivor = locked[survivor.pk]
+    others = sorted((locked[o.pk] for o in others), key=lambda p: p.updated_at, reverse=True)
+
+    snapshot: dict[str, Any] = {
+        "survivor_fields": {name: _field_value(survivor, name) for name in (*PERSON_FIELDS, "family_name_latin",
+                                                                            "given_name_latin", "name_order")},
+        "moved": {},
+        "removed": [],
+        "households": {},
+    }
+    filled: dict[str, Any] = {}
+    for name in PERSON_FIELDS:
+        if _field_value(survivor, name) in ("", None):
+            donor = next((o for o in others if _field_value(o, name) not in ("", None)), None)
+            if donor is not None:
+                setattr(survivor, Person._meta.get_field(name).attname, _field_value(donor, name))
+                filled[name] = donor.pk
+    other_ids = [o.pk for o in others]
+
+    for model in MOVED:
+        ids = list(model.objects.filter(person_id__in=other_ids).values_list("pk", "person_id"))
+        snapshot["moved"][model._meta.label] = ids
+        model.objects.filter(pk__in=[pk for pk, _ in ids]).update(person=survivor)
+
+    for model, key in ((Phone, "number"), (Email, "address")):
+        have = set(model.objects.filter(person=survivor).values_list(key, flat=True))
+        rows = list(model.objects.filter(person_id__in=other_ids).order_by("pk"))
+        duplicates = []
+        for row in rows:
+            value = getattr(row, key)
+            if value in have:
+                duplicates.append(row)
+            else:
+                have.add(value)
+        snapshot["removed"] += [serializers.serialize("python", [row])[0] for row in duplicates]
+        model.objects.filter(pk__in=[row.pk for row in duplicates]).delete()
+        kept = [(row.pk, row.person_id, row.is_primary) for row in rows if row not in duplicates]
+        snapshot["moved"][model._meta.label] = kept
+        model.objects.filter(pk__in=[pk for pk, *_ in kept]).update(person=survivor, is_primary=False)
+
+    for household in Household.objects.filter(members__in=other_ids).distinct():
+        member_ids = list(household.members.values_list("pk", flat=True))
+        snapshot["households"][household.pk] = member_ids
+        household.members.remove(*[pk for pk in member_ids if pk in other_ids])
+        household.members.add(survivor)
+
+    survivor.derive()
+    survivor.save()
+    Person.objects.filter(pk__in=other_ids).update(merged_into=survivor, updated_at=timezone.now())
+    record = MergeRecord.objects.create(survivor=survivor, merged=other_ids, snapshot=snapshot, reason=reason, by=by)
+    names = ", ".join(str(o) for o in others)
+    TimelineEntry.objects.create(person=survivor, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(),
+                                 author=by, summary=_("Merged with %(names)s") % {"names": names})
+    AuditEntry.objects.create(person=survivor, actor=by, action="merged",
+                              changes={"merged": other_ids, "filled_from": filled, "merge": record.pk})
+    return record
+
+
+@transaction.atomic
+def merge_undo(*, record: MergeRecord, by: User | None) -> None:
+    """Put everything back as it was before the merge: records, fields, rows, memberships."""
+    record = MergeRecord.objects.select_for_update().get(pk=record.pk)
+    if record.undone_at:
+        raise ValidationError(_("This merge has already been undone."))
+    if MergeRecord.objects.filter(survivor_id__in=record.merged, undone_at__isnull=True, at__gt=record.at).exists():
+        raise ValidationError(_("Undo the later merges of these customers first."))
+    snapshot = record.snapshot
+    survivor = Person.objects.select_for_update().get(pk=record.survivor_id)
+
+    for label, rows in snapshot["moved"].items():
+        model = next(m for m in (*MOVED, Phone, Email) if m._meta.label == label)
+        for pk, person_id, *primary in rows:
+            # Phones and e-mails also get their primary flag back.
+            changes = {"person_id": person_id, **({"is_primary": primary[0]} if primary else {})}
+            model.objects.filter(pk=pk).update(**changes)
+    for row in serializers.deserialize("python", snapshot["removed"]):
+        row.save()
+    for household_id, member_ids in snapshot["households"].items():
+        household = Household.objects.get(pk=household_id)
+        household.members.set(member_ids)
+
+    for name, value in snapshot["survivor_fields"].items():
+        setattr(survivor, Person._meta.get_field(name).attname, value)
+    survivor.derive()
+    survivor.save()
+    Person.objects.filter(pk__in=record.merged).update(merged_into=None)
+    record.undone_at, record.undone_by = timezone.now(), by
+    record.save(update_fields=["undone_at", "undone_by"])
+    AuditEntry.objects.create(person=survivor, actor=by, action="merge_undone", changes={"merge": record.pk})
