@@ -20,6 +20,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from django_tenants.utils import schema_context
 
 from accounts.models import StaffRole
@@ -84,9 +85,11 @@ def cast(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Cas
 
 @pytest.fixture(autouse=True)
 def _back_to_public() -> Iterator[None]:
-    """A request on a tenant host leaves the connection on that schema; every test starts on public."""
+    """A request on a tenant host leaves the connection on that schema, and its language active
+    in the thread; every test starts on public, in English."""
     yield
     connection.set_schema_to_public()
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

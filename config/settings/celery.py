@@ -52,6 +52,11 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["accounts.tasks.clear_expired_sessions"],
         "schedule": crontab(minute=17, hour=3),
     },
+    "duplicates-refresh": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["crm.customers.tasks.duplicates_refresh"],
+        "schedule": crontab(minute=40, hour=2),
+    },
     "clear-expired-sessions-public": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(minute=7, hour=3),

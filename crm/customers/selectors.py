@@ -78,6 +78,7 @@ class Customer360:
     timeline_has_more: bool
     consents: list[ConsentState]
     audit: list
+    merges: list
 
 
 def customer_360(person: Person) -> Customer360:
@@ -97,9 +98,10 @@ def customer_360(person: Person) -> Customer360:
             latest = next((c for c in ledger if c.channel == channel and c.purpose == purpose), None)
             consents.append(ConsentState(channel, purpose, latest))
     audit = list(person.audit.select_related("actor")[:20])
+    merges = list(person.merges.filter(undone_at__isnull=True).select_related("by"))
     return Customer360(person=person, phones=phones, emails=emails, vehicle_links=links,
                        timeline=timeline[:TIMELINE_PAGE], timeline_has_more=len(timeline) > TIMELINE_PAGE,
-                       consents=consents, audit=audit)
+                       consents=consents, audit=audit, merges=merges)
 
 
 def consent_allows(person: Person, *, channel: str, purpose: str, at: datetime | None = None) -> bool:

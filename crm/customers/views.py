@@ -3,19 +3,23 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole
+from config.celery import enqueue_on_commit
 from crm.core.access import staff_required
 from crm.dealerships.models import Rooftop
 
 from . import exports, selectors, services
 from .forms import HandoverForm, NoteForm, PersonForm
-from .models import Person
+from .identity import reason_label
+from .merging import customers_merge, merge_undo
+from .models import DuplicateCandidate, MergeRecord, Person
+from .tasks import duplicates_refresh
 
 PAGE_SIZE = 25
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -60,7 +64,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = selectors.person_for_staff(pk)
     return render(request, "customers/detail.html", {
         "view": selectors.customer_360(person), "person": person, "note_form": NoteForm(),
-        "active_module": "customers",
+        "active_module": "customers", "can_review": request.user.role in REVIEWERS,
     })
 
 
@@ -111,6 +115,68 @@ def customers_handover(request: HttpRequest) -> HttpResponse:
             ) % {"count": moved, "name": form.cleaned_data["to_user"]})
             return redirect("customers:handover")
     return render(request, "customers/handover.html", {"form": form, "active_module": "customers"})
+
+
+# Who decides whether two records are one person.
+REVIEWERS = (StaffRole.DEALER_ADMIN, StaffRole.SALES_MANAGER, StaffRole.SERVICE_MANAGER, StaffRole.MARKETING)
+
+
+@staff_required(*REVIEWERS)
+def duplicates_review(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and request.POST.get("action") == "refresh":
+        enqueue_on_commit(duplicates_refresh)
+        messages.info(request, _("Looking for duplicates; new pairs appear here in a minute."))
+        return redirect("customers:duplicates")
+    candidates = (DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.OPEN)
+                  .select_related("person_a", "person_b").prefetch_related("person_a__phones", "person_b__phones"))
+    page = Paginator(candidates, PAGE_SIZE).get_page(request.GET.get("page"))
+    for candidate in page.object_list:
+        candidate.reason_labels = [reason_label(code) for code in candidate.reasons]
+    return render(request, "customers/duplicates.html", {"page": page, "active_module": "customers"})
+
+
+@require_POST
+@staff_required(*REVIEWERS)
+def duplicate_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    candidate = get_object_or_404(DuplicateCandidate, pk=pk, status=DuplicateCandidate.Status.OPEN)
+    decision = request.POST.get("decision")
+    if decision in ("keep_a", "keep_b"):
+        survivor, other = ((candidate.person_a, candidate.person_b) if decision == "keep_a"
+                           else (candidate.person_b, candidate.person_a))
+        try:
+            customers_merge(survivor=survivor, others=[other], by=request.user,
+                            reason=", ".join(reason_label(code) for code in candidate.reasons))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("customers:duplicates")
+        candidate.status = DuplicateCandidate.Status.MERGED
+        messages.success(request, _("Merged into %(name)s. The merge can be undone from the customer's page.")
+                         % {"name": survivor})
+    elif decision == "dismiss":
+        candidate.status = DuplicateCandidate.Status.DISMISSED
+        messages.success(request, _("Marked as different people."))
+    else:
+        return redirect("customers:duplicates")
+    candidate.decided_by, candidate.decided_at = request.user, timezone.now()
+    candidate.save(update_fields=["status", "decided_by", "decided_at"])
+    return redirect("customers:duplicates")
+
+
+@require_POST
+@staff_required(*REVIEWERS)
+def merge_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
+    record = get_object_or_404(MergeRecord, pk=pk)
+    try:
+        merge_undo(record=record, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.MERGED,
+                                          person_a_id__in=[record.survivor_id, *record.merged],
+                                          person_b_id__in=[record.survivor_id, *record.merged]
+                                          ).update(status=DuplicateCandidate.Status.OPEN, decided_at=None)
+        messages.success(request, _("The merge was undone; both records are back as they were."))
+    return redirect("customers:detail", pk=record.survivor_id)
 
 
 @require_POST

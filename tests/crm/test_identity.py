@@ -82,3 +82,64 @@ def test_the_review_queue_takes_likely_pairs_once_and_leaves_decisions_alone(cas
 def test_reasons_read_in_the_readers_language():
     assert reason_label("similar_name:0.86") == "similar name (86%)"
     assert reason_label("same_phone") == "same phone"
+
+
+def test_a_reviewer_merges_a_pair_and_can_undo_it_from_the_customer_page(cast, database):
+    with schema_context(cast.a.schema_name):
+        review_queue_refresh()
+        candidate = DuplicateCandidate.objects.get(person_a=database["zhang_1"], person_b=database["zhang_2"])
+    admin = cast.signed_in(cast.a, cast.a_admin)
+
+    queue = admin.get("/crm/customers/duplicates/")
+    assert "same e-mail" in queue.text
+    merged = admin.post(f"/crm/customers/duplicates/{candidate.pk}/", {"decision": "keep_a"}, follow=True)
+    assert "Merged into" in merged.text
+    assert admin.get(f"/crm/customers/{database['zhang_2'].pk}/").status_code == 404
+
+    page = admin.get(f"/crm/customers/{database['zhang_1'].pk}/")
+    merge = page.context["view"].merges[0]
+    undone = admin.post(f"/crm/customers/merges/{merge.pk}/undo/", follow=True)
+
+    assert "The merge was undone" in undone.text
+    assert admin.get(f"/crm/customers/{database['zhang_2'].pk}/").status_code == 200
+    with schema_context(cast.a.schema_name):
+        candidate.refresh_from_db()
+        assert candidate.status == DuplicateCandidate.Status.OPEN  # back in the queue to decide again
+
+
+def test_not_the_same_person_is_remembered(cast, database):
+    with schema_context(cast.a.schema_name):
+        review_queue_refresh()
+        candidate = DuplicateCandidate.objects.get(person_a=database["twin_1"], person_b=database["twin_2"])
+    admin = cast.signed_in(cast.a, cast.a_admin)
+
+    admin.post(f"/crm/customers/duplicates/{candidate.pk}/", {"decision": "dismiss"})
+
+    with schema_context(cast.a.schema_name):
+        review_queue_refresh()
+        candidate.refresh_from_db()
+        assert candidate.status == DuplicateCandidate.Status.DISMISSED
+
+
+def test_salespeople_owners_and_other_tenants_cannot_decide_duplicates(cast, database):
+    with schema_context(cast.a.schema_name):
+        review_queue_refresh()
+        candidate = DuplicateCandidate.objects.first()
+
+    assert cast.signed_in(cast.a, cast.a_salesperson).get("/crm/customers/duplicates/").status_code == 403
+    assert cast.signed_in(cast.a, cast.a_owner).get("/crm/customers/duplicates/").status_code == 403
+    b = cast.signed_in(cast.b, cast.b_admin)
+    assert b.post(f"/crm/customers/duplicates/{candidate.pk}/", {"decision": "keep_a"}).status_code == 404
+    with schema_context(cast.a.schema_name):
+        candidate.refresh_from_db()
+        assert candidate.status == DuplicateCandidate.Status.OPEN
+
+
+@pytest.mark.worker
+def test_the_nightly_refresh_runs_in_each_tenant(cast, celery_worker, database):
+    from crm.customers.tasks import duplicates_refresh
+
+    with schema_context(cast.b.schema_name):
+        result = duplicates_refresh.delay()
+
+    assert result.get(timeout=30) == {"schema": cast.b.schema_name, "queued": 0}  # B has no customers
