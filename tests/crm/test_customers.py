@@ -246,3 +246,18 @@ def test_exports_are_staff_only_and_per_tenant(cast, alpha_people):
     b_body = b"".join(cast.signed_in(cast.b, cast.b_admin).get("/crm/customers/export.csv").streaming_content)
     assert "Иванов".encode() not in b_body
     assert cast.signed_in(cast.a, cast.a_admin).get("/crm/customers/export.pdf").status_code == 404
+
+
+@pytest.mark.parametrize(("query", "column"), [
+    ("иванов", '"search_text"::text LIKE'),
+    ("345-67-89", '"number"::text LIKE'),
+    ("B-AB 12", '"plate_key"::text LIKE'),
+])
+def test_each_kind_of_search_uses_a_predicate_its_trigram_index_serves(cast, query, column):
+    # A wrapped column (UPPER(), as icontains does) cannot use the trigram index: 200,000
+    # customers then took 450 to 820 ms per search instead of 10 to 50 ms.
+    with schema_context(cast.a.schema_name):
+        sql, _params = customer_search(query, region="DE").query.sql_with_params()
+
+    assert column in sql
+    assert "UPPER(" not in sql
