@@ -34,6 +34,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def sign_in(page: object, base: str, email: str, password: str, *, lands_on: str) -> None:
+    """Sign in through the real login form on ``base`` and wait for the page it leads to."""
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{lands_on}")
+
+
 @pytest.fixture(scope="session")
 def server_url(cast: Cast) -> Iterator[str]:
     """``http://{host}:PORT`` of a server process on the test database; format in a tenant host."""

@@ -2,16 +2,14 @@
 
 import pytest
 
+from tests.browser.conftest import sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 
 def test_record_a_customer_and_find_them_by_any_phone_format(cast, server_url, page):
     alpha = server_url.format(host=cast.a.primary_host)
-    page.goto(f"{alpha}/accounts/login/")
-    page.fill("input[name=login]", cast.a_salesperson)
-    page.fill("input[name=password]", cast.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{alpha}/crm/")
+    sign_in(page, alpha, cast.a_salesperson, cast.password, lands_on="/crm/")
 
     page.click("nav.sidebar >> text=Customers")
     page.click("text=New customer")

@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.browser.conftest import sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 
@@ -10,11 +12,8 @@ def test_staff_sign_in_see_their_dashboard_and_switch_language(cast, server_url,
 
     page.goto(f"{alpha}/crm/")
     assert "/accounts/login/" in page.url
-    page.fill("input[name=login]", cast.a_salesperson)
-    page.fill("input[name=password]", cast.password)
-    page.click("button[type=submit]")
+    sign_in(page, alpha, cast.a_salesperson, cast.password, lands_on="/crm/")
 
-    page.wait_for_url(f"{alpha}/crm/")
     assert page.locator("h1").inner_text() == "Alpha Motors"
     assert page.locator(".tile__figure").first.inner_text() == "2"
     assert page.locator("nav.sidebar").inner_text().count("soon") == 5  # all but the dashboard and customers
@@ -28,11 +27,7 @@ def test_staff_sign_in_see_their_dashboard_and_switch_language(cast, server_url,
 def test_the_browser_keeps_a_session_on_its_own_host(cast, server_url, page):
     alpha = server_url.format(host=cast.a.primary_host)
     bravo = server_url.format(host=cast.b.primary_host)
-    page.goto(f"{alpha}/accounts/login/")
-    page.fill("input[name=login]", cast.a_admin)
-    page.fill("input[name=password]", cast.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{alpha}/crm/")
+    sign_in(page, alpha, cast.a_admin, cast.password, lands_on="/crm/")
 
     page.goto(f"{bravo}/crm/")
 
@@ -42,12 +37,8 @@ def test_the_browser_keeps_a_session_on_its_own_host(cast, server_url, page):
 
 def test_a_car_owner_lands_on_the_dealers_site_not_the_crm(cast, server_url, page):
     alpha = server_url.format(host=cast.a.primary_host)
-    page.goto(f"{alpha}/accounts/login/")
-    page.fill("input[name=login]", cast.a_owner)
-    page.fill("input[name=password]", cast.password)
-    page.click("button[type=submit]")
+    sign_in(page, alpha, cast.a_owner, cast.password, lands_on="/")
 
-    page.wait_for_url(f"{alpha}/")
     assert page.locator("h1").inner_text() == "Alpha Motors"
     page.goto(f"{alpha}/crm/")
     assert page.locator("h1").inner_text() == "Access denied"
