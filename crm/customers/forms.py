@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import StaffRole, User
 
-from .models import Person
+from .models import ConsentChannel, ConsentPurpose, Person
 from .services import phones_normalize, tenant_region
 
 
@@ -82,6 +82,18 @@ class HandoverForm(forms.Form):
         staff = User.objects.exclude(role="").order_by("last_name", "first_name", "email")
         self.fields["from_user"].queryset = staff  # departed staff too: they may be inactive already
         self.fields["to_user"].queryset = staff.filter(is_active=True)
+
+
+class ConsentForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"), choices=ConsentChannel.choices)
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=ConsentPurpose.choices)
+    granted = forms.TypedChoiceField(label=_("Answer"), coerce=lambda value: value == "yes",
+                                     choices=[("yes", _("Agrees")), ("no", _("Does not agree / withdraws"))])
+    source = forms.CharField(label=_("Source"), max_length=120,
+                             help_text=_("Where it was given: a form, a call, an import"))
+    proof = forms.CharField(label=_("Proof"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    expires_on = forms.DateField(label=_("Valid until"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class NoteForm(forms.Form):

@@ -15,4 +15,5 @@ urlpatterns = [
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/notes/", views.note_create, name="note_create"),
+    path("<int:pk>/consents/", views.consent_create, name="consent_create"),
 ]

@@ -1,3 +1,5 @@
+from datetime import datetime, time
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -15,7 +17,7 @@ from crm.core.access import staff_required
 from crm.dealerships.models import Rooftop
 
 from . import exports, selectors, services
-from .forms import HandoverForm, NoteForm, PersonForm
+from .forms import ConsentForm, HandoverForm, NoteForm, PersonForm
 from .identity import reason_label
 from .merging import customers_merge, merge_undo
 from .models import DuplicateCandidate, MergeRecord, Person
@@ -64,6 +66,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = selectors.person_for_staff(pk)
     return render(request, "customers/detail.html", {
         "view": selectors.customer_360(person), "person": person, "note_form": NoteForm(),
+        "consent_form": ConsentForm(),
         "active_module": "customers", "can_review": request.user.role in REVIEWERS,
     })
 
@@ -177,6 +180,25 @@ def merge_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
                                           ).update(status=DuplicateCandidate.Status.OPEN, decided_at=None)
         messages.success(request, _("The merge was undone; both records are back as they were."))
     return redirect("customers:detail", pk=record.survivor_id)
+
+
+@require_POST
+@staff_required()
+def consent_create(request: HttpRequest, pk: int) -> HttpResponse:
+    person = selectors.person_for_staff(pk)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{form.fields[name].label}: {' '.join(messages_)}" if name in form.fields
+                           else " ".join(messages_) for name, messages_ in form.errors.items())
+        messages.error(request, _("The consent was not recorded. %(errors)s") % {"errors": errors})
+        return redirect("customers:detail", pk=person.pk)
+    data = form.cleaned_data
+    expires_at = (timezone.make_aware(datetime.combine(data["expires_on"], time.max))
+                  if data["expires_on"] else None)
+    services.consent_record(person=person, by=request.user, channel=data["channel"], purpose=data["purpose"],
+                            granted=data["granted"], source=data["source"], proof=data["proof"], expires_at=expires_at)
+    messages.success(request, _("Consent recorded."))
+    return redirect("customers:detail", pk=person.pk)
 
 
 @require_POST

@@ -261,3 +261,24 @@ def test_each_kind_of_search_uses_a_predicate_its_trigram_index_serves(cast, que
 
     assert column in sql
     assert "UPPER(" not in sql
+
+
+def test_staff_record_consent_and_its_withdrawal_from_the_customer_page(cast, alpha_people):
+    client = cast.signed_in(cast.a, cast.a_salesperson)
+    smith = alpha_people["smith"]
+    url = f"/crm/customers/{smith.pk}/consents/"
+
+    client.post(url, {"channel": "sms", "purpose": "marketing", "granted": "yes", "source": "showroom form",
+                      "proof": "signed form #12", "expires_on": "2099-12-31"})
+    with schema_context(cast.a.schema_name):
+        assert consent_allows(smith, channel="sms", purpose="marketing")
+    client.post(url, {"channel": "sms", "purpose": "marketing", "granted": "no", "source": "phone call"})
+    refused = client.post(url, {"channel": "fax", "purpose": "marketing", "granted": "yes", "source": ""}, follow=True)
+
+    assert "The consent was not recorded." in refused.text
+    with schema_context(cast.a.schema_name):
+        assert not consent_allows(smith, channel="sms", purpose="marketing")
+        assert smith.consents.count() == 2  # the refused one left nothing
+        assert smith.consents.order_by("recorded_at").first().proof == "signed form #12"
+    assert cast.signed_in(cast.b, cast.b_admin).post(url, {"channel": "sms", "purpose": "marketing",
+                                                           "granted": "yes", "source": "x"}).status_code == 404
