@@ -104,13 +104,17 @@ def _fresh_local_cache() -> Iterator[None]:
         caches["default"].clear()
 
 
+def test_process_env(name: str) -> dict[str, str]:
+    """The environment of a process the suite starts (worker, server): test settings, the test
+    database pytest-django created, and a name ``pg_stat_activity`` shows for its connections."""
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "TEST_WORKER_DATABASE_NAME": settings.DATABASES["default"]["NAME"], "PGAPPNAME": name}
+
+
 @pytest.fixture(scope="session")
 def celery_worker(cast: Cast) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process on the configured broker, using the test database."""
-    env = dict(os.environ)
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    env["TEST_WORKER_DATABASE_NAME"] = settings.DATABASES["default"]["NAME"]
-    env["PGAPPNAME"] = "test-worker"
+    env = test_process_env("test-worker")
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         # Messages a previous, interrupted run left behind would only be noise for this worker.
         for stale in Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]).glob("*"):

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from tests.conftest import BASE_DIR, Cast
+from tests.conftest import BASE_DIR, Cast, test_process_env
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -47,8 +47,7 @@ def sign_in(page: object, base: str, email: str, password: str, *, lands_on: str
 def server_url(cast: Cast) -> Iterator[str]:
     """``http://{host}:PORT`` of a server process on the test database; format in a tenant host."""
     port = _free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
-           "TEST_WORKER_DATABASE_NAME": settings.DATABASES["default"]["NAME"], "PGAPPNAME": "test-server"}
+    env = test_process_env("test-server")
     log = open(BASE_DIR / ".data" / "test-server.log", "wb")  # noqa: SIM115 - closed at teardown
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"],
