@@ -3,9 +3,9 @@
 Survivorship rules, written down:
 1. The survivor keeps every field it has. An empty field of the survivor takes the value of the
    most recently updated merged record that has one.
-2. Every phone, e-mail, vehicle link, consent, timeline entry, company role, household membership
-   and audit entry of a merged record moves to the survivor. A phone or e-mail the survivor
-   already has is not duplicated: the merged copy is kept in the merge record instead.
+2. Every phone, e-mail, vehicle link, consent, timeline entry, company role, household membership,
+   number in another system (DMS) and audit entry of a merged record moves to the survivor. A
+   phone or e-mail the survivor already has is not duplicated: the merged copy is kept in the merge record instead.
 3. Merged records are not deleted: they stay, marked ``merged_into`` the survivor, so links to
    them can be followed and the merge undone.
 4. The responsible salesperson and service advisor are the survivor's, or taken as in rule 1.
@@ -26,6 +26,7 @@ from .models import (
     CompanyContact,
     Consent,
     Email,
+    ExternalRef,
     Household,
     MergeRecord,
     Person,
@@ -36,7 +37,7 @@ from .models import (
 from .services import PERSON_FIELDS
 
 # Child rows that simply move to the survivor, by the field that points at the person.
-MOVED = (VehicleLink, Consent, TimelineEntry, CompanyContact, AuditEntry)
+MOVED = (VehicleLink, Consent, TimelineEntry, CompanyContact, AuditEntry, ExternalRef)
 
 
 def _field_value(person: Person, name: str) -> Any:

@@ -304,6 +304,8 @@ class MileageReading(models.Model):
         verbose_name = _("mileage reading")
         verbose_name_plural = _("mileage readings")
         ordering = ["-read_on", "-pk"]
+        # The same reading from two files (or one file imported twice) is one reading.
+        constraints = [models.UniqueConstraint(fields=["vehicle", "read_on", "kilometres"], name="reading_once")]
 
     def __str__(self) -> str:
         return f"{self.kilometres} km ({self.read_on})"
@@ -415,12 +417,16 @@ class TimelineEntry(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+", verbose_name=_("by"))
     rooftop = models.ForeignKey(Rooftop, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Where an entry from another system came from (a DMS repair order, a sale): recorded once.
+    source_ref = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("timeline entry")
         verbose_name_plural = _("timeline entries")
         ordering = ["-occurred_at", "-pk"]
         indexes = [models.Index(fields=["person", "-occurred_at"], name="timeline_by_person")]
+        constraints = [models.UniqueConstraint(fields=["source_ref"], condition=~models.Q(source_ref=""),
+                                               name="timeline_source_once")]
 
     def __str__(self) -> str:
         return self.summary
@@ -498,3 +504,142 @@ class DuplicateCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_a} ~ {self.person_b} ({self.confidence:.0%})"
+
+
+class ExternalRef(models.Model):
+    """A customer's number in another system (the DMS): imports and syncs find the customer by it."""
+
+    system = models.CharField(_("system"), max_length=40)
+    key = models.CharField(_("number"), max_length=80)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="external_refs")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("number in another system")
+        verbose_name_plural = _("numbers in other systems")
+        constraints = [models.UniqueConstraint(fields=["system", "key"], name="external_ref_once")]
+
+    def __str__(self) -> str:
+        return f"{self.system}:{self.key}"
+
+
+class ImportKind(models.TextChoices):
+    SALES = "sales", _("DMS sales file")
+    SERVICE = "service", _("DMS service file")
+
+
+class ImportEncoding(models.TextChoices):
+    AUTO = "auto", _("Detect")
+    UTF8 = "utf-8", "UTF-8"
+    CP1251 = "cp1251", _("Windows-1251 (Cyrillic)")
+    GB18030 = "gb18030", _("GB18030 (Chinese)")
+    CP1252 = "cp1252", _("Windows-1252 (Western)")
+
+
+class DateFormat(models.TextChoices):
+    ISO = "%Y-%m-%d", "2024-03-31"
+    DOTTED = "%d.%m.%Y", "31.03.2024"
+    DAY_FIRST = "%d/%m/%Y", "31/03/2024"
+    MONTH_FIRST = "%m/%d/%Y", "03/31/2024"
+    YEAR_FIRST = "%Y/%m/%d", "2024/03/31"
+
+
+class ImportProfile(models.Model):
+    """A saved column mapping for one DMS export, so next month's file imports in two clicks."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    kind = models.CharField(_("file"), max_length=10, choices=ImportKind.choices)
+    mapping = models.JSONField(_("columns"), default=dict)  # target field -> column header
+    date_format = models.CharField(_("date format"), max_length=12, choices=DateFormat.choices,
+                                   default=DateFormat.ISO)
+    encoding = models.CharField(_("encoding"), max_length=10, choices=ImportEncoding.choices,
+                                default=ImportEncoding.AUTO)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("import profile")
+        verbose_name_plural = _("import profiles")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportJob(models.Model):
+    """One uploaded DMS file and its runs: mapping, dry run, import, progress and outcome."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Waiting for the column mapping")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("file"), max_length=10, choices=ImportKind.choices)
+    profile = models.ForeignKey(ImportProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs",
+                                verbose_name=_("profile"))
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    encoding = models.CharField(_("encoding"), max_length=10, choices=ImportEncoding.choices,
+                                default=ImportEncoding.AUTO)
+    header = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict)
+    date_format = models.CharField(_("date format"), max_length=12, choices=DateFormat.choices,
+                                   default=DateFormat.ISO)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("by"))
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class ImportProblem(models.Model):
+    """A row that did not go in, with its line in the file, why, and the values as they were."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="problems")
+    line = models.PositiveIntegerField(_("line"))
+    reason = models.TextField(_("problem"))
+    values = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["line", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.line}: {self.reason}"
+
+
+class ImportedRow(models.Model):
+    """A row already imported, by the fingerprint of its values: importing it again changes nothing."""
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self) -> str:
+        return self.fingerprint

@@ -28,10 +28,11 @@ def has_han(text: str) -> bool:
     return bool(_HAN.search(text or ""))
 
 
-def phone_e164(raw: str, region: str | None = None) -> str:
+def phone_e164(raw: str, region: str | None = None, *, strict: bool = False) -> str:
     """The E.164 form of a phone number, read in ``region`` when it has no country code.
 
-    Raises ValidationError with a message a person understands when it is not a possible number.
+    Raises ValidationError with a message a person understands when it is not a possible number
+    (with ``strict``, when it is not a valid number of its country's numbering plan).
     """
     text = (raw or "").strip()
     if not text:
@@ -43,7 +44,9 @@ def phone_e164(raw: str, region: str | None = None) -> str:
             _("“%(value)s” is not a phone number we can read. Include the country code, e.g. +7 912 345-67-89."),
             params={"value": text}, code="invalid_phone",
         ) from error
-    if not phonenumbers.is_possible_number(number):
+    # A number possible only locally lacks its area code: nobody could call it back.
+    possible = phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
+    if not possible or (strict and not phonenumbers.is_valid_number(number)):
         raise ValidationError(_("“%(value)s” has the wrong number of digits."), params={"value": text},
                               code="invalid_phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -22,16 +22,24 @@ PERSON_FIELDS = (
 )
 
 
-def tenant_region() -> str:
-    """The region phones without a country code are read in: the dealer group's country.
+def _tenant_value(name: str) -> str:
+    """A setting of the current dealer group. In a request the tenant is at hand; in a task or a
+    script (``schema_context``) it is looked up."""
+    value = getattr(getattr(connection, "tenant", None), name, None)
+    if value is None:
+        value = (get_tenant_model().objects.filter(schema_name=connection.schema_name)
+                 .values_list(name, flat=True).first())
+    return value or ""
 
-    In a request the tenant is at hand; in a task or a script (``schema_context``) it is looked up.
-    """
-    country = getattr(getattr(connection, "tenant", None), "country", None)
-    if country is None:
-        country = (get_tenant_model().objects.filter(schema_name=connection.schema_name)
-                   .values_list("country", flat=True).first())
-    return (country or "").upper()
+
+def tenant_region() -> str:
+    """The region phones without a country code are read in: the dealer group's country."""
+    return _tenant_value("country").upper()
+
+
+def tenant_language() -> str:
+    """The dealer group's default language (its DMS files are written in it)."""
+    return _tenant_value("default_language") or "en"
 
 
 def phones_normalize(raw_numbers: list[str], region: str) -> list[str]:

@@ -1,0 +1,520 @@
+"""Importing a DMS file, a thousand rows at a time, set-based.
+
+For each chunk the importer looks up, in a handful of queries, everything the rows may refer to
+(DMS customer numbers, phones, e-mails, VINs, rows imported before), decides in Python which
+customer and which car each row is, then writes with bulk inserts and updates. A row becomes:
+
+- ``unchanged``: the very same row was imported before (by its fingerprint); nothing is written;
+- ``updated``: its DMS customer number is known; the customer's empty fields are filled, new
+  phones, e-mails, cars, readings and visits added; nothing already recorded is overwritten;
+- ``merged``: no number, but an exact strong match — the same phone, e-mail or car *and* the same
+  name in any script or order, no conflicting birth date — to a customer already in the CRM or
+  earlier in the file, so it is folded into that customer (the only automatic merge);
+- ``created``: a new customer; if it resembles anyone without matching exactly, the pair goes to
+  the duplicate review queue after the run (``review``);
+- ``rejected``: a bad row, reported with its line and reason; it changes nothing.
+
+A real run commits chunk by chunk, with the job's progress in the same transaction, so a run
+that stops half-way resumes where it stopped. A dry run does all the same work in one
+transaction and rolls it back; its progress goes through a connection of its own.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+from psycopg import sql
+
+from crm.dealerships.models import Rooftop
+
+from .. import normalize
+from ..identity import review_queue_refresh
+from ..models import (
+    AuditEntry,
+    Channel,
+    DuplicateCandidate,
+    Email,
+    ExternalRef,
+    ImportedRow,
+    ImportJob,
+    ImportKind,
+    ImportProblem,
+    MileageReading,
+    Person,
+    Phone,
+    TimelineEntry,
+    Vehicle,
+    VehicleLink,
+)
+from ..services import tenant_language, tenant_region
+from . import files
+from .fields import Parsed, RowParser
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1000
+SYSTEM = "dms"
+OUTCOMES = ("created", "updated", "merged", "unchanged", "review", "rejected")
+
+
+@dataclass(eq=False)
+class Ref:
+    """The customer a row resolves to: one already in the CRM, or one this chunk creates."""
+
+    person: Person
+    new: bool
+    name_key: str
+    birth_date: date | None
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def job_table(job: ImportJob) -> files.Table:
+    with job.file.open("rb") as handle:
+        data = handle.read()
+    return files.table_open(job.original_name, data, encoding=job.encoding, language=tenant_language())
+
+
+def job_parser(job: ImportJob, header: list[str]) -> RowParser:
+    rooftops = {name.lower(): pk for pk, name in Rooftop.objects.values_list("pk", "name")}
+    return RowParser(header=header, mapping=job.mapping, kind=job.kind, date_format=job.date_format,
+                     region=tenant_region(), rooftops=rooftops)
+
+
+def job_run(job: ImportJob, *, resume: bool = False) -> None:
+    """Run (or dry-run) the job's file with its mapping; the job records progress and outcome."""
+    job.status, job.started_at, job.finished_at, job.message = ImportJob.Status.RUNNING, timezone.now(), None, ""
+    if not resume:
+        job.processed_rows, job.counts = 0, {}
+        job.problems.all().delete()
+    job.save()
+    language = (job.created_by.preferred_language if job.created_by else "") or tenant_language()
+    try:
+        with override(language):  # problem reports in the language of whoever uploaded the file
+            table = job_table(job)
+            job.total_rows = sum(1 for _row in job_table(job).rows)
+            job.save(update_fields=["total_rows"])
+            importer = Importer(job, job_parser(job, table.header))
+            if job.dry_run:
+                importer.dry_run(table.rows)
+            else:
+                importer.run(table.rows, skip=job.processed_rows if resume else 0)
+    except files.FileUnreadable as error:
+        job.status, job.message = ImportJob.Status.FAILED, str(error)
+    except Exception:
+        log.exception("import %s failed", job.pk)
+        job.status = ImportJob.Status.FAILED
+        job.message = _("The import stopped on an unexpected error. Rows up to the progress shown are in; "
+                        "run it again to continue.")
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "message", "finished_at"])
+        raise
+    else:
+        job.status = ImportJob.Status.DONE
+        if not job.dry_run and job.file:
+            job.file.delete(save=False)  # the customers' data now lives in the CRM, not in a stray upload
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "message", "finished_at", "file"])
+
+
+class Importer:
+    def __init__(self, job: ImportJob, parser: RowParser) -> None:
+        self.job, self.parser = job, parser
+        self.counts: Counter[str] = Counter({name: int(job.counts.get(name, 0)) for name in OUTCOMES})
+        self.seen: dict[str, int] = {}  # fingerprint -> first line with it, in this file
+        self.source = _("import of %(file)s") % {"file": job.original_name}
+        self.today = timezone.localdate()
+
+    # Running ------------------------------------------------------------------------------
+
+    def _batches(self, rows: Iterator[files.Row], skip: int = 0) -> Iterator[tuple[int, list[Parsed],
+                                                                                   list[ImportProblem]]]:
+        """Parsed rows and problems, a chunk at a time, with how many rows were read so far."""
+        read, parsed, problems = 0, [], []
+        for row in rows:
+            read += 1
+            record, reasons = self._parse(row)
+            if read <= skip:
+                continue  # already imported by the run this one resumes; parsed only to know its fingerprints
+            if record is None:
+                problems.append(ImportProblem(job=self.job, line=row.line, reason="; ".join(reasons),
+                                              values=[files.printable(value) for value in row.values]))
+            else:
+                parsed.append(record)
+            if len(parsed) + len(problems) >= CHUNK:
+                yield read, parsed, problems
+                parsed, problems = [], []
+        yield read, parsed, problems
+
+    def _parse(self, row: files.Row) -> tuple[Parsed | None, list[str]]:
+        if row.undecodable:
+            return None, [_("The row contains bytes that are not %(encoding)s text; the file may mix encodings.")
+                          % {"encoding": self.job.encoding if self.job.encoding != "auto" else "UTF-8"}]
+        record, reasons = self.parser.parse(row.line, row.values)
+        if record is None:
+            return None, reasons
+        first = self.seen.setdefault(record.fingerprint, row.line)
+        if first != row.line:
+            return None, [_("The same row as line %(line)d.") % {"line": first}]
+        return record, []
+
+    def run(self, rows: Iterator[files.Row], *, skip: int = 0) -> None:
+        for read, parsed, problems in self._batches(rows, skip):
+            with transaction.atomic():
+                self.chunk(parsed)
+                ImportProblem.objects.bulk_create(problems)
+                self.counts["rejected"] += len(problems)
+                self._progress_save(read)
+        with transaction.atomic():
+            self.review()
+            self._progress_save(self.job.processed_rows)
+
+    def dry_run(self, rows: Iterator[files.Row]) -> None:
+        problems: list[ImportProblem] = []
+        with _SideChannel(self.job) as progress, transaction.atomic():
+            for read, parsed, chunk_problems in self._batches(rows):
+                self.chunk(parsed)
+                problems += chunk_problems
+                self.counts["rejected"] += len(chunk_problems)
+                progress.report(read)
+            self.review()
+            transaction.set_rollback(True)
+        ImportProblem.objects.bulk_create(problems, batch_size=CHUNK)
+        self.job.processed_rows = self.job.total_rows
+        self.job.counts = dict(self.counts)
+        self.job.save(update_fields=["processed_rows", "counts"])
+
+    def _progress_save(self, read: int) -> None:
+        self.job.processed_rows, self.job.counts = read, dict(self.counts)
+        self.job.save(update_fields=["processed_rows", "counts"])
+
+    def review(self) -> None:
+        """Queue every customer this file created or touched that resembles someone, and count them."""
+        ids = list(ImportedRow.objects.filter(job=self.job).values_list("person_id", flat=True).distinct())
+        if not ids:
+            return
+        review_queue_refresh(ids)
+        flagged = DuplicateCandidate.objects.filter(
+            Q(person_a_id__in=ids) | Q(person_b_id__in=ids), status=DuplicateCandidate.Status.OPEN,
+        ).values_list("person_a_id", "person_b_id")
+        self.counts["review"] = len({pk for pair in flagged for pk in pair} & set(ids))
+
+    # One chunk ----------------------------------------------------------------------------
+
+    def chunk(self, rows: list[Parsed]) -> None:
+        known = set(ImportedRow.objects.filter(fingerprint__in=[row.fingerprint for row in rows])
+                    .values_list("fingerprint", flat=True))
+        todo = [row for row in rows if row.fingerprint not in known]
+        self.counts["unchanged"] += len(rows) - len(todo)
+        if not todo:
+            return
+        refs = self._resolve(todo)
+        self._people_save(todo, refs)
+        self._contacts_save(todo, refs)
+        vehicles = self._vehicles_save(todo, refs)
+        self._links_save(todo, refs, vehicles)
+        self._history_save(todo, refs, vehicles)
+        ExternalRef.objects.bulk_create(
+            [ExternalRef(system=SYSTEM, key=row.customer_number, person=refs[row.line].person)
+             for row in todo if row.customer_number],
+            ignore_conflicts=True,
+        )
+        ImportedRow.objects.bulk_create(
+            [ImportedRow(fingerprint=row.fingerprint, person=refs[row.line].person, job=self.job) for row in todo],
+            ignore_conflicts=True,
+        )
+
+    def _resolve(self, rows: list[Parsed]) -> dict[int, Ref]:
+        """Which customer each row is: by DMS number, by an exact strong match, or a new one."""
+        numbers = {row.customer_number for row in rows if row.customer_number}
+        by_number = dict(ExternalRef.objects.filter(system=SYSTEM, key__in=numbers).values_list("key", "person_id"))
+        phones = {number for row in rows for number in row.phones}
+        emails = {address for row in rows for address in row.emails}
+        vins = {row.vehicle["vin"] for row in rows if row.vehicle.get("vin")}
+        pairs: list[tuple[str, int]] = [
+            *((f"phone:{n}", pk) for n, pk in Phone.objects.filter(number__in=phones)
+              .values_list("number", "person_id")),
+            *((f"email:{a}", pk) for a, pk in Email.objects.filter(address__in=emails)
+              .values_list("address", "person_id")),
+            *((f"vin:{v}", pk) for v, pk in VehicleLink.objects.filter(
+                vehicle__vin__in=vins, ended_on__isnull=True, person__isnull=False,
+            ).values_list("vehicle__vin", "person_id")),
+        ]
+        ids = set(by_number.values()) | {pk for _key, pk in pairs}
+        people = Person.objects.in_bulk(ids)
+        # A record merged into another is found through its survivor.
+        survivors = Person.objects.in_bulk({p.merged_into_id for p in people.values() if p.merged_into_id})
+        existing: dict[int, Ref] = {}
+
+        def existing_ref(pk: int) -> Ref | None:
+            person = people.get(pk)
+            if person is not None and person.merged_into_id:
+                person = survivors.get(person.merged_into_id)
+            if person is None:
+                return None
+            if person.pk not in existing:
+                existing[person.pk] = Ref(person, False, person.name_key, person.birth_date)
+            return existing[person.pk]
+
+        contacts: dict[str, list[Ref]] = {}
+        for key, pk in pairs:
+            ref = existing_ref(pk)
+            if ref is not None:
+                contacts.setdefault(key, []).append(ref)
+        new_numbers: dict[str, Ref] = {}
+        refs: dict[int, Ref] = {}
+        for row in rows:
+            ref, outcome = None, "updated"
+            if row.customer_number:
+                ref = new_numbers.get(row.customer_number) or (
+                    existing_ref(by_number[row.customer_number]) if row.customer_number in by_number else None)
+            if ref is None:
+                ref, outcome = self._strong_match(row, contacts), "merged"
+            if ref is None:
+                person = Person(channel=Channel.IMPORT)
+                ref, outcome = Ref(person, True, row.name_key, row.person.get("birth_date")), "created"
+            self.counts[outcome] += 1
+            self._fill(ref, row.person)
+            refs[row.line] = ref
+            if row.customer_number and row.customer_number not in by_number:
+                new_numbers.setdefault(row.customer_number, ref)
+            for key in (*(f"phone:{n}" for n in row.phones), *(f"email:{a}" for a in row.emails),
+                        *((f"vin:{row.vehicle['vin']}",) if row.vehicle.get("vin") else ())):
+                if ref not in contacts.setdefault(key, []):
+                    contacts[key].append(ref)
+        return refs
+
+    @staticmethod
+    def _strong_match(row: Parsed, contacts: dict[str, list[Ref]]) -> Ref | None:
+        key, born = row.name_key, row.person.get("birth_date")
+        if not key:
+            return None
+        for contact in (*(f"phone:{n}" for n in row.phones), *(f"email:{a}" for a in row.emails),
+                        *((f"vin:{row.vehicle['vin']}",) if row.vehicle.get("vin") else ())):
+            for ref in contacts.get(contact, ()):
+                if ref.name_key == key and not (born and ref.birth_date and born != ref.birth_date):
+                    return ref
+        return None
+
+    @staticmethod
+    def _fill(ref: Ref, values: dict[str, Any]) -> None:
+        """Empty fields take the row's values; filled ones keep what the CRM has (survivorship rule 1)."""
+        person = ref.person
+        for name, value in values.items():
+            attname = "rooftop_id" if name == "rooftop" else name
+            if getattr(person, attname) in ("", None):
+                setattr(person, attname, value)
+                if not ref.new:
+                    ref.changes[name] = [None, value.isoformat() if isinstance(value, date) else value]
+        if ref.birth_date is None:
+            ref.birth_date = person.birth_date
+        if not ref.new and person.archived_at is not None:
+            ref.changes["archived_at"] = [person.archived_at.isoformat(), None]
+            person.archived_at = None  # back in the DMS file: back in contact
+
+    def _people_save(self, rows: list[Parsed], refs: dict[int, Ref]) -> None:
+        created = list({id(ref): ref for ref in refs.values() if ref.new}.values())
+        for ref in created:
+            ref.person.derive()
+        Person.objects.bulk_create([ref.person for ref in created])
+        changed = [ref for ref in {id(ref): ref for ref in refs.values() if not ref.new}.values() if ref.changes]
+        fields = {"updated_at", *("rooftop" if name == "rooftop" else name for ref in changed for name in ref.changes)}
+        if fields & {"family_name", "given_name", "middle_name"}:
+            fields |= {"family_name_latin", "given_name_latin", "name_key", "search_text", "name_order"}
+        now = timezone.now()
+        for ref in changed:
+            ref.person.derive()
+            ref.person.updated_at = now
+        if changed:
+            Person.objects.bulk_update([ref.person for ref in changed], sorted(fields))
+        AuditEntry.objects.bulk_create([
+            *(AuditEntry(person=ref.person, action="imported", changes={"source": self.job.original_name})
+              for ref in created),
+            *(AuditEntry(person=ref.person, action="import_updated",
+                         changes={**ref.changes, "source": self.job.original_name}) for ref in changed),
+        ])
+        TimelineEntry.objects.bulk_create(
+            TimelineEntry(person=ref.person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=now,
+                          summary=(_("Customer record created (%(source)s)") % {"source": self.source})[:300],
+                          rooftop_id=ref.person.rooftop_id)
+            for ref in created
+        )
+
+    def _contacts_save(self, rows: list[Parsed], refs: dict[int, Ref]) -> None:
+        people = {ref.person.pk for ref in refs.values()}
+        with_phone = set(Phone.objects.filter(person_id__in=people).values_list("person_id", flat=True))
+        with_email = set(Email.objects.filter(person_id__in=people).values_list("person_id", flat=True))
+        phones: dict[tuple[int, str], Phone] = {}
+        emails: dict[tuple[int, str], Email] = {}
+        for row in rows:
+            pk = refs[row.line].person.pk
+            for number in row.phones:
+                if (pk, number) not in phones:
+                    phones[pk, number] = Phone(person_id=pk, number=number, is_primary=pk not in with_phone)
+                    with_phone.add(pk)
+            for address in row.emails:
+                if (pk, address) not in emails:
+                    emails[pk, address] = Email(person_id=pk, address=address, is_primary=pk not in with_email)
+                    with_email.add(pk)
+        Phone.objects.bulk_create(phones.values(), ignore_conflicts=True)
+        Email.objects.bulk_create(emails.values(), ignore_conflicts=True)
+
+    def _vehicles_save(self, rows: list[Parsed], refs: dict[int, Ref]) -> dict[int, Vehicle]:
+        """The car of each row (by VIN, else by plate or make and model among its customer's cars)."""
+        vins = {row.vehicle["vin"] for row in rows if row.vehicle.get("vin")}
+        by_key: dict[Any, Vehicle] = {("vin", v.vin): v for v in Vehicle.objects.filter(vin__in=vins)}
+        held = VehicleLink.objects.filter(
+            person_id__in={ref.person.pk for ref in refs.values() if not ref.new}, ended_on__isnull=True,
+        ).select_related("vehicle")
+        for link in held:
+            vehicle = link.vehicle
+            by_key.setdefault(("plate", link.person_id, vehicle.plate_key), vehicle)
+            by_key.setdefault(("model", link.person_id, vehicle.make.lower(), vehicle.model.lower(), vehicle.year),
+                              vehicle)
+        chosen: dict[int, Vehicle] = {}
+        dirty: dict[int, Vehicle] = {}
+        created: list[Vehicle] = []
+        for row in rows:
+            data = dict(row.vehicle)
+            if not (data.get("vin") or data.get("plate") or (data.get("make") and data.get("model"))):
+                continue
+            person = refs[row.line].person
+            data["plate_key"] = normalize.plate_key(data.get("plate", ""))
+            if self.job.kind == ImportKind.SALES and data.get("purchase_date"):
+                data["selling_rooftop_id"] = person.rooftop_id
+            keys = [("vin", data["vin"])] if data.get("vin") else [
+                *([("plate", person.pk, data["plate_key"])] if data["plate_key"] else []),
+                ("model", person.pk, data.get("make", "").lower(), data.get("model", "").lower(), data.get("year")),
+            ]
+            vehicle = next((by_key[key] for key in keys if key in by_key), None)
+            if vehicle is None:
+                vehicle = Vehicle(**data)
+                created.append(vehicle)
+            else:
+                for name, value in data.items():
+                    if getattr(vehicle, name) in ("", None) and value not in ("", None):
+                        setattr(vehicle, name, value)
+                        if vehicle.pk:
+                            dirty[vehicle.pk] = vehicle
+            for key in keys:
+                by_key.setdefault(key, vehicle)
+            chosen[row.line] = vehicle
+        Vehicle.objects.bulk_create(created)
+        if dirty:
+            now = timezone.now()
+            for vehicle in dirty.values():
+                vehicle.updated_at = now
+            Vehicle.objects.bulk_update(dirty.values(), [
+                "vin", "make", "model", "year", "plate", "plate_key", "colour", "purchase_date", "warranty_end",
+                "insurance_expiry", "inspection_due", "selling_rooftop", "updated_at",
+            ])
+        return chosen
+
+    def _links_save(self, rows: list[Parsed], refs: dict[int, Ref], vehicles: dict[int, Vehicle]) -> None:
+        """Ownership from the file: a car without an owner gets one; a later sale moves ownership,
+        ending the previous owner's link (history kept); anyone else bringing the car in is its user."""
+        current: dict[int, list[VehicleLink]] = {}
+        for link in VehicleLink.objects.filter(vehicle__in={v.pk for v in vehicles.values()}, ended_on__isnull=True):
+            current.setdefault(link.vehicle_id, []).append(link)
+        new: list[VehicleLink] = []
+        ended: list[VehicleLink] = []
+        for row in rows:
+            vehicle = vehicles.get(row.line)
+            if vehicle is None:
+                continue
+            person = refs[row.line].person
+            links = current.setdefault(vehicle.pk, [])
+            if any(link.person_id == person.pk for link in links):
+                continue
+            owner = next((link for link in links if link.kind == VehicleLink.Kind.OWNER), None)
+            bought = row.vehicle.get("purchase_date")
+            if owner is None:
+                link = VehicleLink(vehicle=vehicle, person=person, kind=VehicleLink.Kind.OWNER, started_on=bought)
+            elif self.job.kind == ImportKind.SALES and bought and (owner.started_on is None
+                                                                    or bought > owner.started_on):
+                owner.ended_on = bought
+                links.remove(owner)
+                if owner.pk:
+                    ended.append(owner)
+                link = VehicleLink(vehicle=vehicle, person=person, kind=VehicleLink.Kind.OWNER, started_on=bought)
+            else:
+                link = VehicleLink(vehicle=vehicle, person=person, kind=VehicleLink.Kind.USER,
+                                   started_on=row.visit.get("visit_date"))
+            links.append(link)
+            new.append(link)
+        VehicleLink.objects.bulk_update(ended, ["ended_on"])
+        VehicleLink.objects.bulk_create(new)  # including any this chunk already ended: history is kept
+
+    def _history_save(self, rows: list[Parsed], refs: dict[int, Ref], vehicles: dict[int, Vehicle]) -> None:
+        readings: list[MileageReading] = []
+        entries: list[TimelineEntry] = []
+        for row in rows:
+            person, vehicle = refs[row.line].person, vehicles.get(row.line)
+            visited, bought = row.visit.get("visit_date"), row.vehicle.get("purchase_date")
+            if vehicle is not None and row.mileage is not None:
+                readings.append(MileageReading(vehicle=vehicle, kilometres=row.mileage,
+                                               read_on=visited or bought or self.today, source=SYSTEM))
+            if self.job.kind == ImportKind.SALES and vehicle is not None and bought:
+                entries.append(TimelineEntry(
+                    person=person, kind=TimelineEntry.Kind.PURCHASE, occurred_at=_noon(bought),
+                    summary=(_("Bought %(vehicle)s") % {"vehicle": vehicle})[:300], rooftop_id=person.rooftop_id,
+                    body=_amount_line(row), source_ref=f"{SYSTEM}:sale:{row.vehicle_key or vehicle.pk}:{bought}",
+                ))
+            if self.job.kind == ImportKind.SERVICE and visited:
+                order = row.visit.get("order_number", "")
+                summary = (_("Service visit, order %(order)s") % {"order": order} if order
+                           else _("Service visit")) + (f": {row.visit['work']}" if row.visit.get("work") else "")
+                details = [_amount_line(row)]
+                if row.mileage is not None:
+                    details.append(_("Mileage: %(km)s km") % {"km": row.mileage})
+                if vehicle is not None:
+                    details.append(str(vehicle))
+                ref = (f"{SYSTEM}:order:{order}" if order
+                       else f"{SYSTEM}:visit:{row.vehicle_key or person.pk}:{visited}")
+                entries.append(TimelineEntry(
+                    person=person, kind=TimelineEntry.Kind.VISIT, occurred_at=_noon(visited), summary=summary[:300],
+                    body="\n".join(part for part in details if part), rooftop_id=person.rooftop_id, source_ref=ref,
+                ))
+        MileageReading.objects.bulk_create(readings, ignore_conflicts=True)
+        TimelineEntry.objects.bulk_create(entries, ignore_conflicts=True)
+
+
+def _noon(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
+def _amount_line(row: Parsed) -> str:
+    amount = row.visit.get("amount")
+    return _("Amount: %(amount)s") % {"amount": amount} if amount is not None else ""
+
+
+class _SideChannel:
+    """Progress of a dry run, written on a separate connection that commits at once.
+
+    The dry run's own transaction is rolled back at the end, so nothing it writes is ever
+    visible; the job page still needs to see how far it got.
+    """
+
+    def __init__(self, job: ImportJob) -> None:
+        self.job, self.schema = job, connection.schema_name
+        self.raw: Any = None
+
+    def __enter__(self) -> "_SideChannel":
+        self.raw = connection.get_new_connection(connection.get_connection_params())
+        self.raw.autocommit = True
+        return self
+
+    def report(self, processed: int) -> None:
+        query = sql.SQL("UPDATE {}.customers_importjob SET processed_rows = %s WHERE id = %s").format(
+            sql.Identifier(self.schema))
+        self.raw.execute(query, [processed, self.job.pk])
+
+    def __exit__(self, *exc: object) -> None:
+        self.raw.close()
