@@ -6,6 +6,7 @@ they may create anything; the cast itself is committed once.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -148,3 +149,36 @@ def celery_worker(cast: Cast) -> Iterator[subprocess.Popen[bytes]]:
         worker.kill()
     log.close()
 
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """A dealer group of its own whose data is committed, for tests where another process (the
+    Celery worker, the browser's server) must see what the test wrote. Dropped afterwards."""
+
+    tenant: DealerGroup
+    admin: str
+    password: str = PASSWORD
+
+    def signed_in(self, email: str | None = None) -> Client:
+        client = Client(HTTP_HOST=self.tenant.primary_host)
+        response = client.post("/accounts/login/", {"login": email or self.admin, "password": self.password})
+        assert response.status_code == 302, f"{email or self.admin} could not sign in"
+        return client
+
+
+@pytest.fixture
+def scratch(cast: Cast, django_db_blocker: pytest.FixtureRequest) -> Iterator[Scratch]:
+    """Use without the django_db mark: the test body runs in autocommit, like a real server."""
+    slug = f"scratch{os.getpid()}{int(time.monotonic() * 1000) % 100000}"
+    with django_db_blocker.unblock():
+        tenant = dealer_group_create(
+            name="Scratch Motors", slug=slug, country="DE", default_language="en", timezone="Europe/Berlin",
+            currency="EUR", admin_email=f"admin@{slug}.test", admin_password=PASSWORD,
+        ).dealer_group
+        try:
+            yield Scratch(tenant=tenant, admin=f"admin@{slug}.test")
+        finally:
+            connection.set_schema_to_public()
+            tenant.delete(force_drop=True)
+            shutil.rmtree(Path(settings.MEDIA_ROOT) / tenant.schema_name, ignore_errors=True)

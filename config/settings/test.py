@@ -21,3 +21,5 @@ CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Uploads of the suite (import files) stay out of the demo's media folder.
+MEDIA_ROOT = str(BASE_DIR / ".data" / "media-test")

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -31,8 +31,9 @@ def _rows(people: QuerySet[Person]) -> Iterator[list[str]]:
         ]
 
 
-def _csv_safe(value: str) -> str:
-    """CSV formula injection (OWASP): a cell starting like a formula is made text with a quote."""
+def csv_safe(value: str) -> str:
+    """CSV formula injection (OWASP): a cell starting like a formula is made text with a quote.
+    The importer drops that quote again, so an exported file imports as it was."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
@@ -42,12 +43,17 @@ def _xlsx_safe(value: str) -> str:
 
 
 def csv_stream(people: QuerySet[Person]) -> Iterator[str]:
+    return csv_lines(_header(), _rows(people))
+
+
+def csv_lines(header: list[str], rows: Iterable[list[str]]) -> Iterator[str]:
+    """A CSV file in pieces of about 64 kB, UTF-8 with a BOM, every cell formula-safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield "\ufeff"  # so Excel opens UTF-8 Cyrillic and Chinese correctly
-    writer.writerow(_header())
-    for row in _rows(people):
-        writer.writerow([_csv_safe(value) for value in row])
+    writer.writerow([csv_safe(value) for value in header])
+    for row in rows:
+        writer.writerow([csv_safe(str(value)) for value in row])
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)

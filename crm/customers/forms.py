@@ -7,7 +7,18 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import StaffRole, User
 
-from .models import ConsentChannel, ConsentPurpose, Person
+from .importing.fields import targets_for
+from .importing.jobs import mapping_problems
+from .models import (
+    ConsentChannel,
+    ConsentPurpose,
+    DateFormat,
+    ImportEncoding,
+    ImportJob,
+    ImportKind,
+    ImportProfile,
+    Person,
+)
 from .services import phones_normalize, tenant_region
 
 
@@ -99,3 +110,43 @@ class ConsentForm(forms.Form):
 class NoteForm(forms.Form):
     summary = forms.CharField(label=_("What happened"), max_length=300)
     body = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(label=_("DMS export"), help_text=_("CSV (any encoding and separator) or XLSX, up to 50 MB."))
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportKind.choices)
+    profile = forms.ModelChoiceField(label=_("Saved column mapping"), queryset=ImportProfile.objects.all(),
+                                     required=False, empty_label=_("None: recognise the columns"),
+                                     help_text=_("A profile sets the file type, columns and date format."))
+    encoding = forms.ChoiceField(label=_("Encoding"), choices=ImportEncoding.choices, initial=ImportEncoding.AUTO)
+
+
+class ImportMappingForm(forms.Form):
+    """One choice per field the CRM can take from this kind of file: which column holds it."""
+
+    date_format = forms.ChoiceField(label=_("Dates are written like"), choices=DateFormat.choices)
+    profile_name = forms.CharField(label=_("Save this mapping as a profile"), max_length=120, required=False,
+                                   help_text=_("For example “Autodealer sales export”. The same name overwrites."))
+
+    def __init__(self, *args: Any, job: ImportJob, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.job = job
+        columns = [("", _("— not in this file —")), *((column, column) for column in job.header)]
+        for target in targets_for(job.kind):
+            self.fields[f"map_{target.name}"] = forms.ChoiceField(
+                label=target.label, choices=columns, required=False, initial=job.mapping.get(target.name, ""))
+        self.fields["date_format"].initial = job.date_format
+        self.fields["profile_name"].initial = job.profile.name if job.profile else ""
+
+    def mapping_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith("map_")]
+
+    def mapping(self) -> dict[str, str]:
+        return {name.removeprefix("map_"): value for name, value in self.cleaned_data.items()
+                if name.startswith("map_") and value}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for problem in mapping_problems(self.job, self.mapping()):
+            self.add_error(None, problem)
+        return cleaned

@@ -618,6 +618,18 @@ class ImportJob(models.Model):
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
+    def outcomes(self) -> list[tuple[str, str, int]]:
+        """What happened to the rows, in words, with how many: for the summary."""
+        labels = {
+            "created": _("new customers"),
+            "updated": _("updated (known DMS number)"),
+            "merged": _("matched to a customer already in the CRM"),
+            "unchanged": _("imported before, unchanged"),
+            "review": _("to review as possible duplicates"),
+            "rejected": _("rejected rows"),
+        }
+        return [(key, str(label), int(self.counts.get(key, 0))) for key, label in labels.items()]
+
 
 class ImportProblem(models.Model):
     """A row that did not go in, with its line in the file, why, and the values as they were."""

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import views
+from . import import_views, views
 
 app_name = "customers"
 
@@ -11,6 +11,12 @@ urlpatterns = [
     path("duplicates/", views.duplicates_review, name="duplicates"),
     path("duplicates/<int:pk>/", views.duplicate_decide, name="duplicate_decide"),
     path("merges/<int:pk>/undo/", views.merge_undo_view, name="merge_undo"),
+    path("imports/", import_views.import_list, name="imports"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
+    path("imports/<int:pk>/resume/", import_views.import_resume, name="import_resume"),
+    path("imports/<int:pk>/rejected-rows.csv", import_views.import_problems, name="import_problems"),
+    path("imports/profiles/<int:pk>/delete/", import_views.import_profile_delete, name="import_profile_delete"),
     re_path(r"^export\.(?P<file_format>csv|xlsx)$", views.customer_export, name="export"),
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),

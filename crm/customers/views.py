@@ -19,6 +19,7 @@ from crm.dealerships.models import Rooftop
 from . import exports, selectors, services
 from .forms import ConsentForm, HandoverForm, NoteForm, PersonForm
 from .identity import reason_label
+from .import_views import IMPORTERS
 from .merging import customers_merge, merge_undo
 from .models import DuplicateCandidate, MergeRecord, Person
 from .tasks import duplicates_refresh
@@ -45,6 +46,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/list.html", {
         "page": page, "query": query, "rooftops": Rooftop.objects.filter(is_active=True),
         "rooftop_id": rooftop_id, "active_module": "customers", "can_hand_over": request.user.role in HANDOVER_ALLOWED,
+        "can_import": request.user.role in IMPORTERS,
     })
 
 

@@ -225,6 +225,8 @@ class RowParser:
         clean: dict[str, Any] = {}
         for name, index in self.columns.items():
             raw = values[index] if index < len(values) else ""
+            if isinstance(raw, str) and raw[:1] == "'" and raw[1:2] in ("=", "+", "-", "@"):
+                raw = raw[1:]  # the quote our own exports put before formula-like cells
             if raw in ("", None) or (isinstance(raw, str) and not raw.strip()):
                 continue
             target = BY_NAME[name]

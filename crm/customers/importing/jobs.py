@@ -1,6 +1,7 @@
 """Import jobs: upload, column mapping, preview, start (dry or real), saved profiles."""
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from .fields import BY_NAME, NAME_TARGETS, Parsed, date_format_guess, mapping_gu
 from .pipeline import job_parser, job_table
 
 MAX_BYTES = 50 * 1024 * 1024
+_DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b")
 SAMPLE_ROWS = 200
 
 
@@ -43,9 +45,8 @@ def job_create(*, by: User, name: str, data: bytes, kind: str, encoding: str = "
         job.date_format = profile.date_format
     else:
         job.mapping = mapping_guess(table.header, kind)
-        date_columns = [table.header.index(column) for target, column in job.mapping.items()
-                        if BY_NAME[target].kind == "date"]
-        values = [row[index] for row in sample for index in date_columns if index < len(row)]
+        # Every date-like cell of the sample votes, mapped or not yet: the dealer may map it next.
+        values = [cell for row in sample for cell in row if isinstance(cell, str) and _DATE_LIKE.match(cell.strip())]
         job.date_format = date_format_guess(values, list(DateFormat.values)) or DateFormat.ISO
     job.file.save(f"{job.sha256[:16]}{'.xlsx' if files.is_xlsx(name, data) else '.csv'}", ContentFile(data),
                   save=False)
