@@ -8,6 +8,7 @@ dropped silently: it comes out with ``undecodable=True`` and the importer report
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -139,8 +140,12 @@ def printable(value: object) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if _undecodable(text) else text
 
 
+_SURROGATES = re.compile("[\udc80-\udcff]")
+
+
 def _undecodable(text: str) -> bool:
-    return any("\udc80" <= char <= "\udcff" for char in text)
+    """Bytes ``surrogateescape`` kept because they were not text in the file's encoding."""
+    return not text.isascii() and _SURROGATES.search(text) is not None
 
 
 def _xlsx(data: bytes) -> Table:

@@ -61,7 +61,7 @@ from .fields import Parsed, RowParser
 log = logging.getLogger(__name__)
 
 CHUNK = 1000
-SYSTEM = "dms"
+SYSTEM = "dms"  # sales and service DMS number their customers separately: the file's kind is appended
 OUTCOMES = ("created", "updated", "merged", "unchanged", "review", "rejected")
 
 
@@ -131,6 +131,7 @@ class Importer:
         self.seen: dict[str, int] = {}  # fingerprint -> first line with it, in this file
         self.source = _("import of %(file)s") % {"file": job.original_name}
         self.today = timezone.localdate()
+        self.system = f"{SYSTEM}-{job.kind}"
 
     # Running ------------------------------------------------------------------------------
 
@@ -222,7 +223,7 @@ class Importer:
         self._links_save(todo, refs, vehicles)
         self._history_save(todo, refs, vehicles)
         ExternalRef.objects.bulk_create(
-            [ExternalRef(system=SYSTEM, key=row.customer_number, person=refs[row.line].person)
+            [ExternalRef(system=self.system, key=row.customer_number, person=refs[row.line].person)
              for row in todo if row.customer_number],
             ignore_conflicts=True,
         )
@@ -234,7 +235,7 @@ class Importer:
     def _resolve(self, rows: list[Parsed]) -> dict[int, Ref]:
         """Which customer each row is: by DMS number, by an exact strong match, or a new one."""
         numbers = {row.customer_number for row in rows if row.customer_number}
-        by_number = dict(ExternalRef.objects.filter(system=SYSTEM, key__in=numbers).values_list("key", "person_id"))
+        by_number = dict(ExternalRef.objects.filter(system=self.system, key__in=numbers).values_list("key", "person_id"))
         phones = {number for row in rows for number in row.phones}
         emails = {address for row in rows for address in row.emails}
         vins = {row.vehicle["vin"] for row in rows if row.vehicle.get("vin")}

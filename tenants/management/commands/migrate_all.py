@@ -60,7 +60,9 @@ class Command(BaseCommand):
         After upgrading django-tenants, drop the function once so the new version is installed.
         """
         with connection.cursor() as cursor:
-            cursor.execute("SELECT to_regprocedure('public.clone_schema(text, text, cloneparms[])') IS NOT NULL")
+            # Not to_regprocedure('…cloneparms[]'): before PostgreSQL 16 it raises when the type is missing.
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                           " WHERE n.nspname = 'public' AND p.proname = 'clone_schema')")
             (installed,) = cursor.fetchone()
         if not installed:
             CloneSchema()._create_clone_schema_function()
