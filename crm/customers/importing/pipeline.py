@@ -235,7 +235,8 @@ class Importer:
     def _resolve(self, rows: list[Parsed]) -> dict[int, Ref]:
         """Which customer each row is: by DMS number, by an exact strong match, or a new one."""
         numbers = {row.customer_number for row in rows if row.customer_number}
-        by_number = dict(ExternalRef.objects.filter(system=self.system, key__in=numbers).values_list("key", "person_id"))
+        by_number = dict(ExternalRef.objects.filter(system=self.system, key__in=numbers)
+                         .values_list("key", "person_id"))
         phones = {number for row in rows for number in row.phones}
         emails = {address for row in rows for address in row.emails}
         vins = {row.vehicle["vin"] for row in rows if row.vehicle.get("vin")}
