@@ -57,6 +57,11 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["crm.customers.tasks.duplicates_refresh"],
         "schedule": crontab(minute=40, hour=2),
     },
+    "customers-archive-stale": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["crm.customers.tasks.customers_archive_stale"],
+        "schedule": crontab(minute=10, hour=2),
+    },
     "clear-expired-sessions-public": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(minute=7, hour=3),

@@ -18,7 +18,9 @@ from .models import (
     ImportKind,
     ImportProfile,
     Person,
+    QualityRules,
 )
+from .quality import REQUIRABLE
 from .services import phones_normalize, tenant_region
 
 
@@ -149,4 +151,28 @@ class ImportMappingForm(forms.Form):
         cleaned = super().clean()
         for problem in mapping_problems(self.job, self.mapping()):
             self.add_error(None, problem)
+        return cleaned
+
+
+class QualityRulesForm(forms.ModelForm):
+    required_fields = forms.MultipleChoiceField(
+        label=_("A complete customer record has"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=list(REQUIRABLE.items()))
+
+    class Meta:
+        model = QualityRules
+        fields = ["required_fields", "phone_refresh_months", "email_refresh_months", "address_refresh_months",
+                  "archive_after_years"]
+
+    def clean_archive_after_years(self) -> int:
+        years = self.cleaned_data["archive_after_years"]
+        if not 1 <= years <= 20:
+            raise ValidationError(_("Choose between 1 and 20 years."))
+        return years
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in ("phone_refresh_months", "email_refresh_months", "address_refresh_months"):
+            if cleaned.get(name) is not None and not 1 <= cleaned[name] <= 120:
+                self.add_error(name, _("Choose between 1 and 120 months."))
         return cleaned

@@ -18,17 +18,24 @@ from .models import DuplicateCandidate, Person
 KEY_WEIGHTS = {"phone": 0.6, "email": 0.6, "vin": 0.4, "name_and_birth_date": 0.5}
 REVIEW_THRESHOLD = 0.6
 
+# Each block: the pairs sharing a key, and (for a refresh limited to some customers) the
+# restriction to the keys those customers hold, so only their blocks are joined.
 _BLOCKS = {
-    "phone": """SELECT a.person_id, b.person_id FROM customers_phone a
-                JOIN customers_phone b ON a.number = b.number AND a.person_id < b.person_id""",
-    "email": """SELECT a.person_id, b.person_id FROM customers_email a
-                JOIN customers_email b ON a.address = b.address AND a.person_id < b.person_id""",
-    "vin": """SELECT a.person_id, b.person_id FROM customers_vehiclelink a
-              JOIN customers_vehiclelink b ON a.vehicle_id = b.vehicle_id AND a.person_id < b.person_id
-              JOIN customers_vehicle v ON v.id = a.vehicle_id AND v.vin <> ''""",
-    "name_and_birth_date": """SELECT a.id, b.id FROM customers_person a
+    "phone": ("""SELECT a.person_id, b.person_id FROM customers_phone a
+                 JOIN customers_phone b ON a.number = b.number AND a.person_id < b.person_id {where}""",
+              "a.number IN (SELECT number FROM customers_phone WHERE person_id = ANY(%(ids)s))"),
+    "email": ("""SELECT a.person_id, b.person_id FROM customers_email a
+                 JOIN customers_email b ON a.address = b.address AND a.person_id < b.person_id {where}""",
+              "a.address IN (SELECT address FROM customers_email WHERE person_id = ANY(%(ids)s))"),
+    "vin": ("""SELECT a.person_id, b.person_id FROM customers_vehiclelink a
+               JOIN customers_vehiclelink b ON a.vehicle_id = b.vehicle_id AND a.person_id < b.person_id
+               JOIN customers_vehicle v ON v.id = a.vehicle_id AND v.vin <> '' {where}""",
+            "a.vehicle_id IN (SELECT vehicle_id FROM customers_vehiclelink WHERE person_id = ANY(%(ids)s))"),
+    "name_and_birth_date": ("""SELECT a.id, b.id FROM customers_person a
               JOIN customers_person b ON a.name_key = b.name_key AND a.birth_date = b.birth_date
-               AND a.id < b.id AND a.name_key <> ''""",
+               AND a.id < b.id AND a.name_key <> '' {where}""",
+                            "(a.name_key, a.birth_date) IN (SELECT name_key, birth_date FROM customers_person"
+                            " WHERE id = ANY(%(ids)s))"),
 }
 _ACTIVE = "{t}.merged_into_id IS NULL AND {t}.archived_at IS NULL"
 
@@ -47,15 +54,16 @@ def pairs_block(person_ids: list[int] | None = None) -> dict[tuple[int, int], se
     """Pairs of active customers sharing a strong key, with the keys they share."""
     pairs: dict[tuple[int, int], set[str]] = {}
     with connection.cursor() as cursor:
-        for key, sql in _BLOCKS.items():
+        for key, (sql, restriction) in _BLOCKS.items():
             # Only this module's constant SQL is joined in; the ids travel as parameters.
-            query = f"""SELECT x.a, x.b FROM ({sql}) AS x(a, b)
+            where = f"WHERE {restriction}" if person_ids is not None else ""
+            query = f"""SELECT x.a, x.b FROM ({sql.format(where=where)}) AS x(a, b)
                         JOIN customers_person pa ON pa.id = x.a AND {_ACTIVE.format(t="pa")}
                         JOIN customers_person pb ON pb.id = x.b AND {_ACTIVE.format(t="pb")}"""  # noqa: S608
-            params: list[object] = []
+            params: dict[str, object] = {}
             if person_ids is not None:
-                query += " WHERE x.a = ANY(%s) OR x.b = ANY(%s)"
-                params = [person_ids, person_ids]
+                query += " WHERE x.a = ANY(%(ids)s) OR x.b = ANY(%(ids)s)"
+                params = {"ids": list(person_ids)}
             cursor.execute(query, params)
             for a, b in cursor.fetchall():
                 pairs.setdefault((a, b), set()).add(key)

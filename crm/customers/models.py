@@ -64,6 +64,7 @@ class Person(models.Model):
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
+    address_verified_at = models.DateTimeField(_("address verified"), null=True, blank=True, editable=False)
     residential_area = models.CharField(_("residential area"), max_length=120, blank=True)
     occupation = models.CharField(_("occupation"), max_length=120, blank=True)
     income_band = models.CharField(_("income band"), max_length=16, choices=IncomeBand.choices, blank=True)
@@ -655,3 +656,30 @@ class ImportedRow(models.Model):
 
     def __str__(self) -> str:
         return self.fingerprint
+
+
+class QualityRules(models.Model):
+    """The dealer group's rules for its customer data: what a complete record has, how often
+    contact data is re-verified, when a customer without contact is archived. One row."""
+
+    required_fields = models.JSONField(_("required fields"), default=list)
+    phone_refresh_months = models.PositiveSmallIntegerField(_("re-verify phones every (months)"), default=12)
+    email_refresh_months = models.PositiveSmallIntegerField(_("re-verify e-mails every (months)"), default=24)
+    address_refresh_months = models.PositiveSmallIntegerField(_("re-verify addresses every (months)"), default=24)
+    archive_after_years = models.PositiveSmallIntegerField(
+        _("archive after (years without contact)"), default=3,
+        help_text=_("Customers with no visit, purchase, contact or note for this long are archived every night."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("data quality rules")
+        verbose_name_plural = _("data quality rules")
+
+    def __str__(self) -> str:
+        return str(_("Data quality rules"))
+
+    @classmethod
+    def current(cls) -> "QualityRules":
+        rules, _created = cls.objects.get_or_create(pk=1, defaults={
+            "required_fields": ["phone", "email", "birth_date", "address", "rooftop", "vehicle"]})
+        return rules

@@ -18,14 +18,15 @@ _DIGITS = re.compile(r"\D")
 _VEHICLE_TOKEN = re.compile(r"^[\w\s-]{3,20}$")
 
 
-def customer_search(query: str, *, region: str = "") -> QuerySet[Person]:
-    """Active customers matching a name in any script, a phone in any format, a VIN fragment or a plate.
+def customer_search(query: str, *, region: str = "", archived: bool = False) -> QuerySet[Person]:
+    """Active (or archived) customers matching a name in any script, a phone in any format, a VIN fragment or a plate.
 
     Each kind of match is its own query on its own table, served by its trigram index, and the
     matching ids are combined with UNION: one OR across joined tables would make PostgreSQL scan
     them all (measured: 450 to 820 ms against 200,000 customers; 10 to 50 ms this way).
     """
-    people = Person.objects.active()
+    people = (Person.objects.filter(merged_into__isnull=True, archived_at__isnull=False) if archived
+              else Person.objects.active())
     query = (query or "").strip()
     if not query:
         return people

@@ -20,3 +20,11 @@ def import_run(job_id: int, *, resume: bool = False) -> dict[str, object]:
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     job_run(job, resume=resume)
     return {"schema": connection.schema_name, "job": job.pk, "status": job.status, "counts": job.counts}
+
+
+@shared_task
+def customers_archive_stale() -> dict[str, object]:
+    """Archive the current tenant's customers without contact for the years its rules say. Idempotent."""
+    from .quality import customers_archive_stale as archive
+
+    return {"schema": connection.schema_name, "archived": archive()}

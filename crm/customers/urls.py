@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import import_views, views
+from . import import_views, quality_views, views
 
 app_name = "customers"
 
@@ -11,6 +11,11 @@ urlpatterns = [
     path("duplicates/", views.duplicates_review, name="duplicates"),
     path("duplicates/<int:pk>/", views.duplicate_decide, name="duplicate_decide"),
     path("merges/<int:pk>/undo/", views.merge_undo_view, name="merge_undo"),
+    path("quality/", quality_views.quality_overview, name="quality"),
+    path("to-verify/", quality_views.to_verify_list, name="to_verify"),
+    path("<int:pk>/verify/", quality_views.contacts_verify, name="verify"),
+    path("<int:pk>/archive/", quality_views.person_archive, name="archive"),
+    path("<int:pk>/restore/", quality_views.person_restore, name="restore"),
     path("imports/", import_views.import_list, name="imports"),
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),

@@ -21,7 +21,9 @@ from .forms import ConsentForm, HandoverForm, NoteForm, PersonForm
 from .identity import reason_label
 from .import_views import IMPORTERS
 from .merging import customers_merge, merge_undo
-from .models import DuplicateCandidate, MergeRecord, Person
+from .models import DuplicateCandidate, MergeRecord, Person, QualityRules
+from .quality import person_quality
+from .quality_views import MANAGERS
 from .tasks import duplicates_refresh
 
 PAGE_SIZE = 25
@@ -31,7 +33,8 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _listed(request: HttpRequest) -> tuple[str, str, "QuerySet[Person]"]:
     """The customers the list shows for this request's search and filters."""
     query = request.GET.get("q", "").strip()
-    people = selectors.customer_search(query, region=services.tenant_region())
+    people = selectors.customer_search(query, region=services.tenant_region(),
+                                       archived=request.GET.get("archived") == "1")
     rooftop_id = request.GET.get("rooftop", "")
     if rooftop_id.isdigit():
         people = people.filter(rooftop_id=int(rooftop_id))
@@ -46,7 +49,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/list.html", {
         "page": page, "query": query, "rooftops": Rooftop.objects.filter(is_active=True),
         "rooftop_id": rooftop_id, "active_module": "customers", "can_hand_over": request.user.role in HANDOVER_ALLOWED,
-        "can_import": request.user.role in IMPORTERS,
+        "can_import": request.user.role in IMPORTERS, "archived": request.GET.get("archived") == "1",
     })
 
 
@@ -66,8 +69,13 @@ def customer_export(request: HttpRequest, file_format: str) -> HttpResponse:
 @staff_required()
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = selectors.person_for_staff(pk)
+    view = selectors.customer_360(person)
     return render(request, "customers/detail.html", {
-        "view": selectors.customer_360(person), "person": person, "note_form": NoteForm(),
+        "view": view, "person": person, "note_form": NoteForm(),
+        "quality": person_quality(person, phones=view.phones, emails=view.emails, links=view.vehicle_links,
+                                  has_consent=any(state.latest for state in view.consents),
+                                  rules=QualityRules.current()),
+        "can_archive": request.user.role in MANAGERS,
         "consent_form": ConsentForm(),
         "active_module": "customers", "can_review": request.user.role in REVIEWERS,
     })
