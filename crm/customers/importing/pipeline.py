@@ -77,9 +77,11 @@ class Ref:
     changes: dict[str, list[Any]] = field(default_factory=dict)
 
 
-def job_table(job: ImportJob) -> files.Table:
-    with job.file.open("rb") as handle:
-        data = handle.read()
+def job_table(job: ImportJob, data: bytes | None = None) -> files.Table:
+    """The job's file as a table; ``data`` when its bytes are already at hand."""
+    if data is None:
+        with job.file.open("rb") as handle:
+            data = handle.read()
     return files.table_open(job.original_name, data, encoding=job.encoding, language=tenant_language())
 
 
@@ -99,8 +101,10 @@ def job_run(job: ImportJob, *, resume: bool = False) -> None:
     language = (job.created_by.preferred_language if job.created_by else "") or tenant_language()
     try:
         with override(language):  # problem reports in the language of whoever uploaded the file
-            table = job_table(job)
-            job.total_rows = sum(1 for _row in job_table(job).rows)
+            with job.file.open("rb") as handle:
+                data = handle.read()
+            table = job_table(job, data)
+            job.total_rows = sum(1 for _row in job_table(job, data).rows)  # a first pass, for the progress bar
             job.save(update_fields=["total_rows"])
             importer = Importer(job, job_parser(job, table.header))
             if job.dry_run:
