@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import StaffRole, User
 
+from . import normalize
 from .importing.fields import targets_for
 from .importing.jobs import mapping_problems
 from .models import (
@@ -19,6 +20,7 @@ from .models import (
     ImportProfile,
     Person,
     QualityRules,
+    VehicleLink,
 )
 from .quality import REQUIRABLE
 from .services import phones_normalize, tenant_region
@@ -176,3 +178,32 @@ class QualityRulesForm(forms.ModelForm):
             if cleaned.get(name) is not None and not 1 <= cleaned[name] <= 120:
                 self.add_error(name, _("Choose between 1 and 120 months."))
         return cleaned
+
+
+class VehicleLinkForm(forms.Form):
+    """A car for a customer: a VIN already known links that car; otherwise a new one is recorded."""
+
+    kind = forms.ChoiceField(label=_("Relation"), choices=VehicleLink.Kind.choices, initial=VehicleLink.Kind.OWNER)
+    vin = forms.CharField(label=_("VIN"), max_length=30, required=False)
+    make = forms.CharField(label=_("Make"), max_length=60, required=False)
+    model = forms.CharField(label=_("Model"), max_length=80, required=False)
+    year = forms.IntegerField(label=_("Model year"), min_value=1900, max_value=2100, required=False)
+    plate = forms.CharField(label=_("Plate"), max_length=20, required=False)
+    started_on = forms.DateField(label=_("Since"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    kilometres = forms.IntegerField(label=_("Mileage (km)"), min_value=0, max_value=3_000_000, required=False)
+
+    def clean_vin(self) -> str:
+        raw = self.cleaned_data["vin"]
+        return normalize.vin_normalize(raw) if raw.strip() else ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not (cleaned.get("vin") or cleaned.get("plate") or (cleaned.get("make") and cleaned.get("model"))):
+            raise ValidationError(_("Enter the VIN, the plate, or the make and model."))
+        return cleaned
+
+    def link_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"kind": data["kind"], "started_on": data["started_on"], "kilometres": data["kilometres"],
+                "vehicle_fields": {name: data[name] for name in ("vin", "make", "model", "year", "plate")
+                                   if data[name] not in ("", None)}}

@@ -1,6 +1,6 @@
 """Writes on customers: each validates, saves, and records the timeline and audit in one transaction."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -12,7 +12,7 @@ from django_tenants.utils import get_tenant_model
 from accounts.models import StaffRole, User
 
 from . import normalize
-from .models import AuditEntry, Consent, Email, Person, Phone, TimelineEntry
+from .models import AuditEntry, Consent, Email, MileageReading, Person, Phone, TimelineEntry, Vehicle, VehicleLink
 
 # Fields a person's form may change; the audit trail records each change of these.
 PERSON_FIELDS = (
@@ -213,3 +213,52 @@ def customers_handover(*, responsibility: str, from_user: User, to_user: User, b
         for pk in ids
     )
     return len(ids)
+
+
+@transaction.atomic
+def vehicle_link_add(*, person: Person, by: User | None, kind: str, vehicle_fields: dict[str, Any],
+                     started_on: date | None = None, kilometres: int | None = None) -> VehicleLink:
+    """Link a car to the customer. A VIN already known is that car: when the customer becomes its
+    owner, the previous owner's link ends that day (ownership history is kept, never rewritten)."""
+    vin = vehicle_fields.get("vin", "")
+    vehicle = Vehicle.objects.select_for_update().filter(vin=vin).first() if vin else None
+    if vehicle is None:
+        vehicle = Vehicle(**vehicle_fields)
+        vehicle.full_clean()
+        vehicle.save()
+    elif VehicleLink.objects.filter(vehicle=vehicle, person=person, kind=kind, ended_on__isnull=True).exists():
+        raise ValidationError(_("%(vehicle)s is already linked to this customer that way.") % {"vehicle": vehicle})
+    since = started_on or timezone.localdate()
+    if kind == VehicleLink.Kind.OWNER:
+        for previous in VehicleLink.objects.filter(vehicle=vehicle, kind=VehicleLink.Kind.OWNER, ended_on__isnull=True):
+            if previous.started_on and previous.started_on > since:
+                raise ValidationError(_("The current owner has had this car since %(date)s: the new ownership cannot "
+                                        "start before that.") % {"date": previous.started_on.isoformat()})
+            previous.ended_on = since
+            previous.save(update_fields=["ended_on"])
+            if previous.person_id:
+                TimelineEntry.objects.create(person_id=previous.person_id, kind=TimelineEntry.Kind.SYSTEM,
+                                             occurred_at=timezone.now(), author=by,
+                                             summary=_("%(vehicle)s passed to another owner") % {"vehicle": vehicle})
+    link = VehicleLink.objects.create(vehicle=vehicle, person=person, kind=kind, started_on=since)
+    if kilometres is not None:
+        MileageReading.objects.get_or_create(vehicle=vehicle, read_on=timezone.localdate(), kilometres=kilometres,
+                                             defaults={"source": "crm"})
+    TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(), author=by,
+                                 summary=_("%(vehicle)s linked: %(relation)s") % {
+                                     "vehicle": vehicle, "relation": link.get_kind_display()})
+    AuditEntry.objects.create(person=person, actor=by, action="vehicle_linked",
+                              changes={"vehicle": vehicle.pk, "kind": kind, "since": since.isoformat()})
+    return link
+
+
+@transaction.atomic
+def vehicle_link_end(*, link: VehicleLink, by: User | None, ended_on: date | None = None) -> None:
+    link.ended_on = ended_on or timezone.localdate()
+    link.save(update_fields=["ended_on"])
+    TimelineEntry.objects.create(person_id=link.person_id, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(),
+                                 author=by, summary=_("%(vehicle)s: %(relation)s until %(date)s") % {
+                                     "vehicle": link.vehicle, "relation": link.get_kind_display(),
+                                     "date": link.ended_on.isoformat()})
+    AuditEntry.objects.create(person_id=link.person_id, actor=by, action="vehicle_unlinked",
+                              changes={"vehicle": link.vehicle_id, "until": link.ended_on.isoformat()})

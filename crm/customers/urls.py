@@ -27,4 +27,6 @@ urlpatterns = [
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/notes/", views.note_create, name="note_create"),
     path("<int:pk>/consents/", views.consent_create, name="consent_create"),
+    path("<int:pk>/vehicles/", views.vehicle_link_create, name="vehicle_create"),
+    path("<int:pk>/vehicles/<int:link_pk>/end/", views.vehicle_link_end, name="vehicle_end"),
 ]

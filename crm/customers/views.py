@@ -17,11 +17,11 @@ from crm.core.access import staff_required
 from crm.dealerships.models import Rooftop
 
 from . import exports, selectors, services
-from .forms import ConsentForm, HandoverForm, NoteForm, PersonForm
+from .forms import ConsentForm, HandoverForm, NoteForm, PersonForm, VehicleLinkForm
 from .identity import reason_label
 from .import_views import IMPORTERS
 from .merging import customers_merge, merge_undo
-from .models import DuplicateCandidate, MergeRecord, Person, QualityRules
+from .models import DuplicateCandidate, MergeRecord, Person, QualityRules, VehicleLink
 from .quality import person_quality
 from .quality_views import MANAGERS
 from .tasks import duplicates_refresh
@@ -68,9 +68,14 @@ def customer_export(request: HttpRequest, file_format: str) -> HttpResponse:
 
 @staff_required()
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    person = selectors.person_for_staff(pk)
+    return _detail(request, selectors.person_for_staff(pk))
+
+
+def _detail(request: HttpRequest, person: Person, *, vehicle_form: "VehicleLinkForm | None" = None,
+            status: int = 200) -> HttpResponse:
     view = selectors.customer_360(person)
-    return render(request, "customers/detail.html", {
+    return render(request, "customers/detail.html", status=status, context={
+        "vehicle_form": vehicle_form or VehicleLinkForm(), "today": timezone.localdate(),
         "view": view, "person": person, "note_form": NoteForm(),
         "quality": person_quality(person, phones=view.phones, emails=view.emails, links=view.vehicle_links,
                                   has_consent=any(state.latest for state in view.consents),
@@ -221,4 +226,32 @@ def note_create(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Note added."))
     else:
         messages.error(request, _("The note was not added: write what happened."))
+    return redirect("customers:detail", pk=person.pk)
+
+
+@require_POST
+@staff_required()
+def vehicle_link_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a car to the customer (new, or an existing one by VIN: a new owner takes it over)."""
+    person = selectors.person_for_staff(pk)
+    form = VehicleLinkForm(request.POST)
+    if form.is_valid():
+        try:
+            link = services.vehicle_link_add(person=person, by=request.user, **form.link_fields())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("%(vehicle)s added.") % {"vehicle": link.vehicle})
+            return redirect("customers:detail", pk=person.pk)
+    return _detail(request, person, vehicle_form=form, status=400)
+
+
+@require_POST
+@staff_required()
+def vehicle_link_end(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
+    """The customer no longer owns, uses or drives this car; the link stays as history."""
+    person = selectors.person_for_staff(pk)
+    link = get_object_or_404(VehicleLink, pk=link_pk, person=person, ended_on__isnull=True)
+    services.vehicle_link_end(link=link, by=request.user)
+    messages.success(request, _("%(vehicle)s is now in the customer's history.") % {"vehicle": link.vehicle})
     return redirect("customers:detail", pk=person.pk)
