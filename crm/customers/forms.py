@@ -11,6 +11,8 @@ from . import normalize
 from .importing.fields import targets_for
 from .importing.jobs import mapping_problems
 from .models import (
+    Company,
+    CompanyRole,
     ConsentChannel,
     ConsentPurpose,
     DateFormat,
@@ -20,6 +22,7 @@ from .models import (
     ImportProfile,
     Person,
     QualityRules,
+    Vehicle,
     VehicleLink,
 )
 from .quality import REQUIRABLE
@@ -207,3 +210,53 @@ class VehicleLinkForm(forms.Form):
         return {"kind": data["kind"], "started_on": data["started_on"], "kilometres": data["kilometres"],
                 "vehicle_fields": {name: data[name] for name in ("vin", "make", "model", "year", "plate")
                                    if data[name] not in ("", None)}}
+
+
+class CompanyForm(forms.ModelForm):
+    class Meta:
+        model = Company
+        fields = ["legal_name", "tax_id", "fleet_size", "address", "rooftop", "salesperson"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["salesperson"].queryset = User.objects.filter(
+            is_active=True, role__in=[StaffRole.SALESPERSON, StaffRole.SALES_MANAGER])
+
+
+class CompanyContactForm(forms.Form):
+    """Who at the company: found by name or phone among the customers, in a role, tied to cars."""
+
+    customer = forms.CharField(label=_("Customer (name or phone)"), max_length=120,
+                               help_text=_("Create the person as a customer first if they are not in the CRM."))
+    person = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    role = forms.ChoiceField(label=_("Role"), choices=CompanyRole.choices)
+    title = forms.CharField(label=_("Job title"), max_length=120, required=False)
+    vehicles = forms.ModelMultipleChoiceField(label=_("Cars this role concerns"), queryset=Vehicle.objects.none(),
+                                              required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, company: Company, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.matches: list[Person] = []
+        self.fields["vehicles"].queryset = Vehicle.objects.filter(
+            links__company=company, links__ended_on__isnull=True).distinct()
+
+    def clean(self) -> dict[str, Any]:
+        from .selectors import customer_search
+
+        cleaned = super().clean()
+        if cleaned.get("person"):
+            person = Person.objects.active().filter(pk=cleaned["person"]).first()
+            if person is None:
+                raise ValidationError(_("Choose one of the customers found."))
+            cleaned["person"] = person
+            return cleaned
+        if not cleaned.get("customer"):
+            return cleaned
+        self.matches = list(customer_search(cleaned["customer"], region=tenant_region())[:10])
+        if not self.matches:
+            self.add_error("customer", _("No customer matches “%(query)s”.") % {"query": cleaned["customer"]})
+        elif len(self.matches) > 1:
+            self.add_error("customer", _("Several customers match: choose one below."))
+        else:
+            cleaned["person"] = self.matches[0]
+        return cleaned

@@ -88,6 +88,7 @@ class Customer360:
     consents: list[ConsentState]
     audit: list
     merges: list
+    company_roles: list
 
 
 def customer_360(person: Person) -> Customer360:
@@ -108,9 +109,10 @@ def customer_360(person: Person) -> Customer360:
             consents.append(ConsentState(channel, purpose, latest))
     audit = list(person.audit.select_related("actor")[:20])
     merges = list(person.merges.filter(undone_at__isnull=True).select_related("by"))
+    roles = list(person.company_roles.filter(ended_on__isnull=True).select_related("company"))
     return Customer360(person=person, phones=phones, emails=emails, vehicle_links=links,
                        timeline=timeline[:TIMELINE_PAGE], timeline_has_more=len(timeline) > TIMELINE_PAGE,
-                       consents=consents, audit=audit, merges=merges)
+                       consents=consents, audit=audit, merges=merges, company_roles=roles)
 
 
 def consent_allows(person: Person, *, channel: str, purpose: str, at: datetime | None = None) -> bool:

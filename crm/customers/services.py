@@ -12,7 +12,18 @@ from django_tenants.utils import get_tenant_model
 from accounts.models import StaffRole, User
 
 from . import normalize
-from .models import AuditEntry, Consent, Email, MileageReading, Person, Phone, TimelineEntry, Vehicle, VehicleLink
+from .models import (
+    AuditEntry,
+    Company,
+    Consent,
+    Email,
+    MileageReading,
+    Person,
+    Phone,
+    TimelineEntry,
+    Vehicle,
+    VehicleLink,
+)
 
 # Fields a person's form may change; the audit trail records each change of these.
 PERSON_FIELDS = (
@@ -216,17 +227,18 @@ def customers_handover(*, responsibility: str, from_user: User, to_user: User, b
 
 
 @transaction.atomic
-def vehicle_link_add(*, person: Person, by: User | None, kind: str, vehicle_fields: dict[str, Any],
+def vehicle_link_add(*, party: "Person | Company", by: User | None, kind: str, vehicle_fields: dict[str, Any],
                      started_on: date | None = None, kilometres: int | None = None) -> VehicleLink:
-    """Link a car to the customer. A VIN already known is that car: when the customer becomes its
-    owner, the previous owner's link ends that day (ownership history is kept, never rewritten)."""
+    """Link a car to a customer or a company. A VIN already known is that car: when the party
+    becomes its owner, the previous owner's link ends that day (history is kept, never rewritten)."""
     vin = vehicle_fields.get("vin", "")
     vehicle = Vehicle.objects.select_for_update().filter(vin=vin).first() if vin else None
+    side = {"person": party} if isinstance(party, Person) else {"company": party}
     if vehicle is None:
         vehicle = Vehicle(**vehicle_fields)
         vehicle.full_clean()
         vehicle.save()
-    elif VehicleLink.objects.filter(vehicle=vehicle, person=person, kind=kind, ended_on__isnull=True).exists():
+    elif VehicleLink.objects.filter(vehicle=vehicle, kind=kind, ended_on__isnull=True, **side).exists():
         raise ValidationError(_("%(vehicle)s is already linked to this customer that way.") % {"vehicle": vehicle})
     since = started_on or timezone.localdate()
     if kind == VehicleLink.Kind.OWNER:
@@ -240,15 +252,16 @@ def vehicle_link_add(*, person: Person, by: User | None, kind: str, vehicle_fiel
                 TimelineEntry.objects.create(person_id=previous.person_id, kind=TimelineEntry.Kind.SYSTEM,
                                              occurred_at=timezone.now(), author=by,
                                              summary=_("%(vehicle)s passed to another owner") % {"vehicle": vehicle})
-    link = VehicleLink.objects.create(vehicle=vehicle, person=person, kind=kind, started_on=since)
+    link = VehicleLink.objects.create(vehicle=vehicle, kind=kind, started_on=since, **side)
     if kilometres is not None:
         MileageReading.objects.get_or_create(vehicle=vehicle, read_on=timezone.localdate(), kilometres=kilometres,
                                              defaults={"source": "crm"})
-    TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(), author=by,
-                                 summary=_("%(vehicle)s linked: %(relation)s") % {
-                                     "vehicle": vehicle, "relation": link.get_kind_display()})
-    AuditEntry.objects.create(person=person, actor=by, action="vehicle_linked",
-                              changes={"vehicle": vehicle.pk, "kind": kind, "since": since.isoformat()})
+    if isinstance(party, Person):
+        TimelineEntry.objects.create(person=party, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(),
+                                     author=by, summary=_("%(vehicle)s linked: %(relation)s") % {
+                                         "vehicle": vehicle, "relation": link.get_kind_display()})
+        AuditEntry.objects.create(person=party, actor=by, action="vehicle_linked",
+                                  changes={"vehicle": vehicle.pk, "kind": kind, "since": since.isoformat()})
     return link
 
 
@@ -256,9 +269,10 @@ def vehicle_link_add(*, person: Person, by: User | None, kind: str, vehicle_fiel
 def vehicle_link_end(*, link: VehicleLink, by: User | None, ended_on: date | None = None) -> None:
     link.ended_on = ended_on or timezone.localdate()
     link.save(update_fields=["ended_on"])
-    TimelineEntry.objects.create(person_id=link.person_id, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(),
-                                 author=by, summary=_("%(vehicle)s: %(relation)s until %(date)s") % {
-                                     "vehicle": link.vehicle, "relation": link.get_kind_display(),
-                                     "date": link.ended_on.isoformat()})
-    AuditEntry.objects.create(person_id=link.person_id, actor=by, action="vehicle_unlinked",
-                              changes={"vehicle": link.vehicle_id, "until": link.ended_on.isoformat()})
+    if link.person_id:
+        TimelineEntry.objects.create(
+            person_id=link.person_id, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(), author=by,
+            summary=_("%(vehicle)s: %(relation)s until %(date)s") % {
+                "vehicle": link.vehicle, "relation": link.get_kind_display(), "date": link.ended_on.isoformat()})
+        AuditEntry.objects.create(person_id=link.person_id, actor=by, action="vehicle_unlinked",
+                                  changes={"vehicle": link.vehicle_id, "until": link.ended_on.isoformat()})

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import import_views, quality_views, views
+from . import company_views, import_views, quality_views, views
 
 app_name = "customers"
 
@@ -11,6 +11,14 @@ urlpatterns = [
     path("duplicates/", views.duplicates_review, name="duplicates"),
     path("duplicates/<int:pk>/", views.duplicate_decide, name="duplicate_decide"),
     path("merges/<int:pk>/undo/", views.merge_undo_view, name="merge_undo"),
+    path("companies/", company_views.company_list, name="companies"),
+    path("companies/new/", company_views.company_form, name="company_create"),
+    path("companies/<int:pk>/", company_views.company_detail, name="company_detail"),
+    path("companies/<int:pk>/edit/", company_views.company_form, name="company_edit"),
+    path("companies/<int:pk>/contacts/", company_views.company_contact_create, name="company_contact_create"),
+    path("companies/<int:pk>/contacts/<int:contact_pk>/end/", company_views.company_contact_end,
+         name="company_contact_end"),
+    path("companies/<int:pk>/vehicles/", company_views.company_vehicle_create, name="company_vehicle_create"),
     path("quality/", quality_views.quality_overview, name="quality"),
     path("to-verify/", quality_views.to_verify_list, name="to_verify"),
     path("<int:pk>/verify/", quality_views.contacts_verify, name="verify"),

@@ -237,7 +237,7 @@ def vehicle_link_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = VehicleLinkForm(request.POST)
     if form.is_valid():
         try:
-            link = services.vehicle_link_add(person=person, by=request.user, **form.link_fields())
+            link = services.vehicle_link_add(party=person, by=request.user, **form.link_fields())
         except ValidationError as error:
             form.add_error(None, error)
         else:
