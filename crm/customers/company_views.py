@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from crm.core.access import staff_required
 
-from . import companies, services
+from . import companies
 from .forms import CompanyContactForm, CompanyForm, VehicleLinkForm
 from .models import Company, CompanyContact
 
@@ -88,12 +88,8 @@ def company_contact_end(request: HttpRequest, pk: int, contact_pk: int) -> HttpR
 def company_vehicle_create(request: HttpRequest, pk: int) -> HttpResponse:
     company = _company(pk)
     form = VehicleLinkForm(request.POST)
-    if form.is_valid():
-        try:
-            link = services.vehicle_link_add(party=company, by=request.user, **form.link_fields())
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("%(vehicle)s added.") % {"vehicle": link.vehicle})
-            return redirect("customers:company_detail", pk=company.pk)
+    link = form.save(party=company, by=request.user) if form.is_valid() else None
+    if link is not None:
+        messages.success(request, _("%(vehicle)s added.") % {"vehicle": link.vehicle})
+        return redirect("customers:company_detail", pk=company.pk)
     return _page(request, company, vehicle_form=form, status=400)

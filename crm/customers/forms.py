@@ -26,7 +26,7 @@ from .models import (
     VehicleLink,
 )
 from .quality import REQUIRABLE
-from .services import phones_normalize, tenant_region
+from .services import phones_normalize, tenant_region, vehicle_link_add
 
 
 class PersonForm(forms.ModelForm):
@@ -205,11 +205,17 @@ class VehicleLinkForm(forms.Form):
             raise ValidationError(_("Enter the VIN, the plate, or the make and model."))
         return cleaned
 
-    def link_fields(self) -> dict[str, Any]:
+    def save(self, *, party: Person | Company, by: User) -> VehicleLink | None:
+        """Link the car to a customer or a company; None, with the reason on the form, when refused."""
         data = self.cleaned_data
-        return {"kind": data["kind"], "started_on": data["started_on"], "kilometres": data["kilometres"],
-                "vehicle_fields": {name: data[name] for name in ("vin", "make", "model", "year", "plate")
-                                   if data[name] not in ("", None)}}
+        try:
+            return vehicle_link_add(
+                party=party, by=by, kind=data["kind"], started_on=data["started_on"], kilometres=data["kilometres"],
+                vehicle_fields={name: data[name] for name in ("vin", "make", "model", "year", "plate")
+                                if data[name] not in ("", None)})
+        except ValidationError as error:
+            self.add_error(None, error)
+            return None
 
 
 class CompanyForm(forms.ModelForm):

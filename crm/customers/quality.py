@@ -141,16 +141,12 @@ def contacts_verify(*, person: Person, by: User, kinds: list[str]) -> list[str]:
     """Record that the customer confirmed their phone, e-mail and/or address today."""
     now = timezone.now()
     done = []
+    contacts = {"phone": person.phones, "email": person.emails}
     for kind in kinds:
-        if kind == "phone":
-            phone = person.phones.order_by("-is_primary", "pk").first()
-            if phone:
-                Phone.objects.filter(pk=phone.pk).update(verified_at=now)
-                done.append(kind)
-        elif kind == "email":
-            email = person.emails.order_by("-is_primary", "pk").first()
-            if email:
-                Email.objects.filter(pk=email.pk).update(verified_at=now)
+        if kind in contacts:
+            primary = contacts[kind].order_by("-is_primary", "pk").first()
+            if primary:
+                type(primary).objects.filter(pk=primary.pk).update(verified_at=now)
                 done.append(kind)
         elif kind == "address" and person.address:
             Person.objects.filter(pk=person.pk).update(address_verified_at=now)

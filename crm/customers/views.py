@@ -235,14 +235,10 @@ def vehicle_link_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a car to the customer (new, or an existing one by VIN: a new owner takes it over)."""
     person = selectors.person_for_staff(pk)
     form = VehicleLinkForm(request.POST)
-    if form.is_valid():
-        try:
-            link = services.vehicle_link_add(party=person, by=request.user, **form.link_fields())
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("%(vehicle)s added.") % {"vehicle": link.vehicle})
-            return redirect("customers:detail", pk=person.pk)
+    link = form.save(party=person, by=request.user) if form.is_valid() else None
+    if link is not None:
+        messages.success(request, _("%(vehicle)s added.") % {"vehicle": link.vehicle})
+        return redirect("customers:detail", pk=person.pk)
     return _detail(request, person, vehicle_form=form, status=400)
 
 

@@ -161,6 +161,12 @@ class Parsed:
         return normalize.name_key(self.person.get("family_name", ""), self.person.get("given_name", ""))
 
     @property
+    def contact_keys(self) -> list[str]:
+        """The keys an exact strong match may share: ``phone:+49…``, ``email:…``, ``vin:…``."""
+        keys = [f"phone:{number}" for number in self.phones] + [f"email:{address}" for address in self.emails]
+        return keys + ([f"vin:{self.vehicle['vin']}"] if self.vehicle.get("vin") else [])
+
+    @property
     def vehicle_key(self) -> str:
         return self.vehicle.get("vin") or normalize.plate_key(self.vehicle.get("plate", ""))
 

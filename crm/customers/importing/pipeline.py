@@ -299,8 +299,7 @@ class Importer:
             refs[row.line] = ref
             if row.customer_number and row.customer_number not in by_number:
                 new_numbers.setdefault(row.customer_number, ref)
-            for key in (*(f"phone:{n}" for n in row.phones), *(f"email:{a}" for a in row.emails),
-                        *((f"vin:{row.vehicle['vin']}",) if row.vehicle.get("vin") else ())):
+            for key in row.contact_keys:
                 if ref not in contacts.setdefault(key, []):
                     contacts[key].append(ref)
         return refs
@@ -310,8 +309,7 @@ class Importer:
         key, born = row.name_key, row.person.get("birth_date")
         if not key:
             return None
-        for contact in (*(f"phone:{n}" for n in row.phones), *(f"email:{a}" for a in row.emails),
-                        *((f"vin:{row.vehicle['vin']}",) if row.vehicle.get("vin") else ())):
+        for contact in row.contact_keys:
             for ref in contacts.get(contact, ()):
                 if ref.name_key == key and not (born and ref.birth_date and born != ref.birth_date):
                     return ref
