@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import StaffRole, User
@@ -16,6 +17,7 @@ from .models import (
     ConsentChannel,
     ConsentPurpose,
     DateFormat,
+    Household,
     ImportEncoding,
     ImportJob,
     ImportKind,
@@ -229,36 +231,35 @@ class CompanyForm(forms.ModelForm):
             is_active=True, role__in=[StaffRole.SALESPERSON, StaffRole.SALES_MANAGER])
 
 
-class CompanyContactForm(forms.Form):
-    """Who at the company: found by name or phone among the customers, in a role, tied to cars."""
+class CustomerFinderForm(forms.Form):
+    """Find one existing customer by name (any script) or phone (any format); several matches are offered
+    to choose from and nothing happens until one is chosen. `cleaned_data["person"]` is the customer."""
 
     customer = forms.CharField(label=_("Customer (name or phone)"), max_length=120,
                                help_text=_("Create the person as a customer first if they are not in the CRM."))
     person = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    role = forms.ChoiceField(label=_("Role"), choices=CompanyRole.choices)
-    title = forms.CharField(label=_("Job title"), max_length=120, required=False)
-    vehicles = forms.ModelMultipleChoiceField(label=_("Cars this role concerns"), queryset=Vehicle.objects.none(),
-                                              required=False, widget=forms.CheckboxSelectMultiple)
 
-    def __init__(self, *args: Any, company: Company, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.matches: list[Person] = []
-        self.fields["vehicles"].queryset = Vehicle.objects.filter(
-            links__company=company, links__ended_on__isnull=True).distinct()
+
+    def candidates(self) -> QuerySet[Person]:
+        return Person.objects.active()
 
     def clean(self) -> dict[str, Any]:
         from .selectors import customer_search
 
         cleaned = super().clean()
         if cleaned.get("person"):
-            person = Person.objects.active().filter(pk=cleaned["person"]).first()
+            person = self.candidates().filter(pk=cleaned["person"]).first()
             if person is None:
                 raise ValidationError(_("Choose one of the customers found."))
             cleaned["person"] = person
             return cleaned
         if not cleaned.get("customer"):
             return cleaned
-        self.matches = list(customer_search(cleaned["customer"], region=tenant_region())[:10])
+        found = customer_search(cleaned["customer"], region=tenant_region())
+        self.matches = list(found.filter(pk__in=self.candidates().values("pk"))[:10])
         if not self.matches:
             self.add_error("customer", _("No customer matches “%(query)s”.") % {"query": cleaned["customer"]})
         elif len(self.matches) > 1:
@@ -266,3 +267,35 @@ class CompanyContactForm(forms.Form):
         else:
             cleaned["person"] = self.matches[0]
         return cleaned
+
+
+class CompanyContactForm(CustomerFinderForm):
+    """Who at the company: found by name or phone among the customers, in a role, tied to cars."""
+
+    role = forms.ChoiceField(label=_("Role"), choices=CompanyRole.choices)
+    title = forms.CharField(label=_("Job title"), max_length=120, required=False)
+    vehicles = forms.ModelMultipleChoiceField(label=_("Cars this role concerns"), queryset=Vehicle.objects.none(),
+                                              required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, company: Company, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["vehicles"].queryset = Vehicle.objects.filter(
+            links__company=company, links__ended_on__isnull=True).distinct()
+
+
+class HouseholdMemberForm(CustomerFinderForm):
+    """Someone who lives with the customer: found the same way, never the customer themself."""
+
+    def __init__(self, *args: Any, person: Person, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.person = person
+        self.fields["customer"].label = _("Add someone (name or phone)")
+
+    def candidates(self) -> QuerySet[Person]:
+        return Person.objects.active().exclude(pk=self.person.pk)
+
+
+class HouseholdNameForm(forms.ModelForm):
+    class Meta:
+        model = Household
+        fields = ["name"]

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from . import normalize
+from .households import household_suggestions, households_of
 from .models import Consent, ConsentChannel, ConsentPurpose, Person, Phone, TimelineEntry, Vehicle, VehicleLink
 
 TIMELINE_PAGE = 50
@@ -89,6 +90,8 @@ class Customer360:
     audit: list
     merges: list
     company_roles: list
+    households: list
+    household_suggestions: list
 
 
 def customer_360(person: Person) -> Customer360:
@@ -110,9 +113,11 @@ def customer_360(person: Person) -> Customer360:
     audit = list(person.audit.select_related("actor")[:20])
     merges = list(person.merges.filter(undone_at__isnull=True).select_related("by"))
     roles = list(person.company_roles.filter(ended_on__isnull=True).select_related("company"))
+    households = households_of(person)
     return Customer360(person=person, phones=phones, emails=emails, vehicle_links=links,
                        timeline=timeline[:TIMELINE_PAGE], timeline_has_more=len(timeline) > TIMELINE_PAGE,
-                       consents=consents, audit=audit, merges=merges, company_roles=roles)
+                       consents=consents, audit=audit, merges=merges, company_roles=roles, households=households,
+                       household_suggestions=household_suggestions(person, households))
 
 
 def consent_allows(person: Person, *, channel: str, purpose: str, at: datetime | None = None) -> bool:

@@ -37,4 +37,8 @@ urlpatterns = [
     path("<int:pk>/consents/", views.consent_create, name="consent_create"),
     path("<int:pk>/vehicles/", views.vehicle_link_create, name="vehicle_create"),
     path("<int:pk>/vehicles/<int:link_pk>/end/", views.vehicle_link_end, name="vehicle_end"),
+    path("<int:pk>/household/", views.household_member_add, name="household_add"),
+    path("<int:pk>/household/<int:household_pk>/name/", views.household_rename, name="household_rename"),
+    path("<int:pk>/household/<int:household_pk>/members/<int:member_pk>/remove/", views.household_member_remove,
+         name="household_remove"),
 ]

@@ -16,12 +16,20 @@ from config.celery import enqueue_on_commit
 from crm.core.access import staff_required
 from crm.dealerships.models import Rooftop
 
-from . import exports, selectors, services
-from .forms import ConsentForm, HandoverForm, NoteForm, PersonForm, VehicleLinkForm
+from . import exports, households, selectors, services
+from .forms import (
+    ConsentForm,
+    HandoverForm,
+    HouseholdMemberForm,
+    HouseholdNameForm,
+    NoteForm,
+    PersonForm,
+    VehicleLinkForm,
+)
 from .identity import reason_label
 from .import_views import IMPORTERS
 from .merging import customers_merge, merge_undo
-from .models import DuplicateCandidate, MergeRecord, Person, QualityRules, VehicleLink
+from .models import DuplicateCandidate, Household, MergeRecord, Person, QualityRules, VehicleLink
 from .quality import person_quality
 from .quality_views import MANAGERS
 from .tasks import duplicates_refresh
@@ -72,10 +80,11 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _detail(request: HttpRequest, person: Person, *, vehicle_form: "VehicleLinkForm | None" = None,
-            status: int = 200) -> HttpResponse:
+            household_form: HouseholdMemberForm | None = None, status: int = 200) -> HttpResponse:
     view = selectors.customer_360(person)
     return render(request, "customers/detail.html", status=status, context={
         "vehicle_form": vehicle_form or VehicleLinkForm(), "today": timezone.localdate(),
+        "household_form": household_form or HouseholdMemberForm(person=person),
         "view": view, "person": person, "note_form": NoteForm(),
         "quality": person_quality(person, phones=view.phones, emails=view.emails, links=view.vehicle_links,
                                   has_consent=any(state.latest for state in view.consents),
@@ -250,4 +259,47 @@ def vehicle_link_end(request: HttpRequest, pk: int, link_pk: int) -> HttpRespons
     link = get_object_or_404(VehicleLink, pk=link_pk, person=person, ended_on__isnull=True)
     services.vehicle_link_end(link=link, by=request.user)
     messages.success(request, _("%(vehicle)s is now in the customer's history.") % {"vehicle": link.vehicle})
+    return redirect("customers:detail", pk=person.pk)
+
+
+@require_POST
+@staff_required()
+def household_member_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Someone who lives with the customer joins their household (one is started if there is none)."""
+    person = selectors.person_for_staff(pk)
+    form = HouseholdMemberForm(request.POST, person=person)
+    if form.is_valid():
+        try:
+            households.household_add(person=person, member=form.cleaned_data["person"], by=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("%(member)s added to the household.") % {"member": form.cleaned_data["person"]})
+            return redirect("customers:detail", pk=person.pk)
+    return _detail(request, person, household_form=form, status=400)
+
+
+@require_POST
+@staff_required()
+def household_member_remove(request: HttpRequest, pk: int, household_pk: int, member_pk: int) -> HttpResponse:
+    """A member moves out; asked from any member's page, the household must be one of theirs."""
+    person = selectors.person_for_staff(pk)
+    household = get_object_or_404(Household, pk=household_pk, members=person)
+    member = get_object_or_404(household.members.all(), pk=member_pk)
+    households.household_remove(household=household, member=member, by=request.user)
+    messages.success(request, _("%(member)s is no longer in the household.") % {"member": member})
+    return redirect("customers:detail", pk=person.pk)
+
+
+@require_POST
+@staff_required()
+def household_rename(request: HttpRequest, pk: int, household_pk: int) -> HttpResponse:
+    person = selectors.person_for_staff(pk)
+    household = get_object_or_404(Household, pk=household_pk, members=person)
+    form = HouseholdNameForm(request.POST, instance=Household.objects.get(pk=household.pk))
+    if form.is_valid():
+        households.household_rename(household=household, name=form.cleaned_data["name"], by=request.user)
+        messages.success(request, _("Household renamed."))
+    else:
+        messages.error(request, _("The household keeps its name: a name is required."))
     return redirect("customers:detail", pk=person.pk)

@@ -11,6 +11,7 @@ from django_tenants.utils import schema_context
 from openpyxl import load_workbook
 
 from accounts.models import User
+from crm.customers.households import household_add
 from crm.customers.models import (
     AuditEntry,
     ConsentChannel,
@@ -93,6 +94,8 @@ def test_the_360_page_costs_the_same_queries_whatever_the_history(cast, alpha_pe
     client = cast.signed_in(cast.a, cast.a_admin)
     ivanov = alpha_people["ivanov"]
     url = f"/crm/customers/{ivanov.pk}/"
+    with schema_context(cast.a.schema_name):
+        household_add(person=ivanov, member=alpha_people["smith"], by=None)
     client.get(url)
 
     with CaptureQueriesContext(connection) as small:
@@ -107,6 +110,10 @@ def test_the_360_page_costs_the_same_queries_whatever_the_history(cast, alpha_pe
                           summary=f"call {n}")
             for n in range(120)
         )
+        for n in range(10):
+            relative = person_create(by=None, fields={"family_name": "Иванова", "given_name": f"Дочь {n}"},
+                                     phones=["+7 912 345-67-89"])
+            household_add(person=ivanov, member=relative, by=None)
         for _ in range(5):
             consent_record(person=ivanov, by=None, channel=ConsentChannel.SMS, purpose=ConsentPurpose.MARKETING,
                            granted=True, source="test")
