@@ -20,8 +20,10 @@ def company_search(query: str) -> QuerySet[Company]:
         cars=Count("vehicle_links", filter=Q(vehicle_links__ended_on__isnull=True))).order_by("legal_name", "pk")
     query = (query or "").strip().lower()
     if query:
-        companies = companies.filter(Q(search_text__contains=query)
-                                     | Q(search_text__contains=normalize.transliterate(query).lower()))
+        found = Q(search_text__contains=query) | Q(search_text__contains=normalize.transliterate(query).lower())
+        if any(char.isdigit() for char in query):  # a tax id as people write it: "DE 123 456 789", "7701-234567"
+            found |= Q(search_text__contains=normalize.tax_id_normalize(query).lower())
+        companies = companies.filter(found)
     return companies
 
 

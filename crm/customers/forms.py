@@ -223,12 +223,20 @@ class VehicleLinkForm(forms.Form):
 class CompanyForm(forms.ModelForm):
     class Meta:
         model = Company
-        fields = ["legal_name", "tax_id", "fleet_size", "address", "rooftop", "salesperson"]
+        fields = ["legal_name", "tax_id", "fleet_size", "address", "phone", "email", "rooftop", "salesperson"]
+        help_texts = {"phone": _("In any format; without a country code it is read as local.")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["salesperson"].queryset = User.objects.filter(
             is_active=True, role__in=[StaffRole.SALESPERSON, StaffRole.SALES_MANAGER])
+
+    def clean_phone(self) -> str:
+        raw = self.cleaned_data["phone"].strip()
+        return normalize.phone_e164(raw, tenant_region()) if raw else ""
+
+    def clean_email(self) -> str:
+        return normalize.email_normalize(self.cleaned_data["email"]) if self.cleaned_data["email"] else ""
 
 
 class CustomerFinderForm(forms.Form):

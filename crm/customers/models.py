@@ -195,6 +195,8 @@ class Company(models.Model):
     tax_id = models.CharField(_("tax id"), max_length=40, blank=True, db_index=True)
     fleet_size = models.PositiveIntegerField(_("fleet size"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, help_text=_("The main number, in E.164."))
+    email = models.EmailField(_("e-mail"), blank=True)
     rooftop = models.ForeignKey(Rooftop, verbose_name=_("rooftop"), null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="companies")
     salesperson = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("responsible salesperson"),
@@ -214,6 +216,7 @@ class Company(models.Model):
         return self.legal_name
 
     def derive(self) -> None:
+        self.tax_id = normalize.tax_id_normalize(self.tax_id)
         self.search_text = " ".join(
             part for part in (self.legal_name, normalize.transliterate(self.legal_name), self.tax_id) if part
         ).lower()
@@ -623,7 +626,7 @@ class ImportJob(models.Model):
         """What happened to the rows, in words, with how many: for the summary."""
         labels = {
             "created": _("new customers"),
-            "updated": _("updated (known DMS number)"),
+            "updated": _("updated (known DMS number or company)"),
             "merged": _("matched to a customer already in the CRM"),
             "unchanged": _("imported before, unchanged"),
             "review": _("to review as possible duplicates"),
@@ -651,8 +654,14 @@ class ImportedRow(models.Model):
     """A row already imported, by the fingerprint of its values: importing it again changes nothing."""
 
     fingerprint = models.CharField(max_length=64, unique=True)
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.CheckConstraint(
+            condition=models.Q(person__isnull=False) | models.Q(company__isnull=False),
+            name="imported_row_has_a_customer")]
 
     def __str__(self) -> str:
         return self.fingerprint

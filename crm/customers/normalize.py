@@ -63,6 +63,18 @@ def email_normalize(raw: str) -> str:
     return (raw or "").strip().lower()
 
 
+def tax_id_normalize(raw: object) -> str:
+    """A company tax id (VAT number, INN, unified social credit code) as one comparable token:
+    upper case, no spaces, dots, dashes or slashes; a spreadsheet's "7701234567.0" is 7701234567."""
+    text = str(raw or "").strip().removesuffix(".0")
+    return re.sub(r"[\s.\-/\u00a0]", "", text).upper()
+
+
+def company_name_key(name: str) -> str:
+    """A company's legal name compared without case and spacing differences."""
+    return " ".join((name or "").split()).lower()
+
+
 def _pinyin(text: str, *, surname: bool = False) -> str:
     if surname:
         for length in (2, 1):

@@ -27,13 +27,17 @@ def test_a_company_is_created_with_field_errors_first_and_found_by_name(cast):
     sales = cast.signed_in(cast.a, cast.a_salesperson)
 
     empty = sales.post("/crm/customers/companies/new/", {"legal_name": ""})
-    created = sales.post("/crm/customers/companies/new/", {"legal_name": "Бавария Лизинг", "tax_id": "7701234567",
-                                                           "fleet_size": "12"}, follow=True)
+    bad_phone = sales.post("/crm/customers/companies/new/", {"legal_name": "Бавария Лизинг", "phone": "12"})
+    created = sales.post("/crm/customers/companies/new/", {"legal_name": "Бавария Лизинг", "tax_id": "7701 234-567",
+                                                           "fleet_size": "12", "phone": "+7 495 111 22 33",
+                                                           "email": "Fleet@Bavaria.RU"}, follow=True)
 
     assert empty.context["form"].errors["legal_name"]
-    assert "Бавария Лизинг" in created.text
-    found = sales.get("/crm/customers/companies/?q=bavariya")
-    assert [c.legal_name for c in found.context["page"].object_list] == ["Бавария Лизинг"]
+    assert bad_phone.context["form"].errors["phone"]
+    assert "Бавария Лизинг" in created.text and "+74951112233" in created.text and "fleet@bavaria.ru" in created.text
+    for query in ("bavariya", "7701234567", "7701 234 567"):
+        found = sales.get("/crm/customers/companies/", {"q": query})
+        assert [c.legal_name for c in found.context["page"].object_list] == ["Бавария Лизинг"], query
 
 
 def test_a_driver_is_added_by_phone_and_tied_to_a_company_car(cast, company):

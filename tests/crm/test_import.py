@@ -300,3 +300,48 @@ def test_a_run_that_stops_half_way_resumes_without_duplicates(cast, monkeypatch)
         assert job.counts["created"] == 7
         assert _people_of(job).count() == 7
         assert Person.objects.filter(family_name__startswith="Kunde ").count() == 7
+
+
+FLEET = """Customer No;Company;INN;Name;Phone;VIN;Make;Model;Sale date;Mileage
+K-10;ООО «Северный Лизинг»;7701 234 567;;+7 495 111-22-33;XTA21700080000001;Lada;Vesta;15.03.2024;12
+K-10;ООО «Северный Лизинг»;7701234567;Сидоров Павел;+7 912 555-00-01;XTA21700080000002;Lada;Largus;01.04.2024;8
+K-10;ооо «северный лизинг»;;Кузнецов Олег;+7 912 555-00-02;XTA21700080000003;Lada;Niva;02.04.2024;4
+K-11;Taxi Nord GmbH;DE 123 456 789;;;XTA21700080000004;Lada;Granta;03.04.2024;
+"""
+
+
+def test_company_buyers_own_their_cars_and_the_person_on_their_row_is_the_company_car_user(cast):
+    from crm.customers.models import Company, CompanyContact
+
+    job = _run(cast.a, "fleet.csv", FLEET.encode())
+
+    assert job.status == ImportJob.Status.DONE, job.message
+    assert job.counts == {"created": 4, "updated": 0, "merged": 0, "unchanged": 0, "review": 0, "rejected": 0}
+    with schema_context(cast.a.schema_name):
+        leasing = Company.objects.get(tax_id="7701234567")  # one company: same tax id, then same name
+        assert (leasing.legal_name, leasing.phone) == ("ООО «Северный Лизинг»", "+74951112233")
+        assert set(VehicleLink.objects.filter(company=leasing, kind="owner").values_list("vehicle__model", flat=True)
+                   ) == {"Vesta", "Largus", "Niva"}
+        pavel = Person.objects.get(family_name="Сидоров")
+        assert VehicleLink.objects.get(person=pavel).kind == "user"
+        role = CompanyContact.objects.get(person=pavel)
+        assert (role.company, role.role, [v.model for v in role.vehicles.all()]) == (leasing, "user", ["Largus"])
+        assert not ExternalRef.objects.filter(key="K-10").exists()  # the company's number, not Pavel's
+        assert Company.objects.get(tax_id="DE123456789").legal_name == "Taxi Nord GmbH"
+        assert TimelineEntry.objects.filter(person=pavel, kind="purchase").exists()
+
+    one_more = "K-10;ООО «Северный Лизинг»;7701234567;;;XTA21700080000005;Lada;Vesta;01.05.2024;1\n"
+    again = _run(cast.a, "fleet-again.csv", (FLEET + one_more).encode())
+
+    assert (again.counts["unchanged"], again.counts["updated"], again.counts["created"]) == (4, 1, 0)
+    with schema_context(cast.a.schema_name):
+        assert Company.objects.filter(legal_name__icontains="Северный").count() == 1
+        assert VehicleLink.objects.filter(company__tax_id="7701234567").count() == 4
+        assert CompanyContact.objects.filter(company__tax_id="7701234567").count() == 2
+
+
+def test_a_tax_id_without_a_company_name_or_any_name_is_reported(cast):
+    job = _run(cast.a, "fleet-bad.csv", b"Company;INN;Name;Phone\n;7701234567;;+7 495 111-22-33\n")
+
+    assert job.counts["rejected"] == 1
+    assert job.problem_list[0][:2] == (2, "A company tax id without the company's name.")

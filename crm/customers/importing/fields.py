@@ -30,7 +30,7 @@ BOTH = (ImportKind.SALES, ImportKind.SERVICE)
 class Target:
     name: str
     label: Promise
-    kind: str = "text"  # text, date, int, decimal, phone, email, vin, gender, rooftop
+    kind: str = "text"  # text, date, int, decimal, phone, email, vin, gender, rooftop, tax_id
     files: tuple[str, ...] = BOTH
     synonyms: tuple[str, ...] = ()
 
@@ -42,6 +42,12 @@ TARGETS: tuple[Target, ...] = (
     Target("full_name", gettext_lazy("Full name"), synonyms=(
         "name", "full name", "customer", "customer name", "client", "client name", "фио", "ф.и.о.", "клиент",
         "имя клиента", "姓名", "客户姓名", "客户名称", "车主", "车主姓名")),
+    Target("company_name", gettext_lazy("Company (fleet buyer)"), synonyms=(
+        "company", "company name", "organisation", "organization", "legal name", "fleet customer", "business name",
+        "организация", "компания", "юр. лицо", "юрлицо", "юридическое лицо", "наименование организации",
+        "公司", "公司名称", "单位", "单位名称", "企业名称")),
+    Target("tax_id", gettext_lazy("Company tax id"), kind="tax_id", synonyms=(
+        "tax id", "vat", "vat id", "vat number", "tin", "inn", "инн", "税号", "纳税人识别号", "统一社会信用代码")),
     Target("family_name", gettext_lazy("Family name"), synonyms=(
         "last name", "surname", "family name", "фамилия", "姓")),
     Target("given_name", gettext_lazy("Given name"), synonyms=("first name", "given name", "имя", "名")),
@@ -154,7 +160,13 @@ class Parsed:
     vehicle: dict[str, Any] = field(default_factory=dict)
     mileage: int | None = None
     visit: dict[str, Any] = field(default_factory=dict)
+    company: dict[str, Any] = field(default_factory=dict)  # legal_name, tax_id: a fleet or corporate buyer
     fingerprint: str = ""
+
+    @property
+    def has_person(self) -> bool:
+        """A company's row may name no one; a person's row always names them."""
+        return bool(self.person.get("family_name") or self.person.get("given_name"))
 
     @property
     def name_key(self) -> str:
@@ -219,7 +231,7 @@ class RowParser:
         self.readers: dict[str, Callable[[str, Any], Any]] = {
             "text": self._text, "date": self._date, "int": self._int, "decimal": self._decimal,
             "phone": self._phone, "email": self._email, "vin": self._vin, "gender": self._gender,
-            "rooftop": self._rooftop,
+            "rooftop": self._rooftop, "tax_id": self._tax_id,
         }
 
     def parse(self, line: int, values: list[Any]) -> tuple[Parsed | None, list[str]]:
@@ -252,7 +264,9 @@ class RowParser:
             if middle:
                 clean.setdefault("middle_name", middle)
         clean.pop("full_name", None)
-        if not (clean.get("family_name") or clean.get("given_name")):
+        if not (clean.get("family_name") or clean.get("given_name") or clean.get("company_name")):
+            if clean.get("tax_id"):
+                return None, [_("A company tax id without the company's name.")]
             return None, [_("No customer name.")]
         problems = [
             _("%(field)s is longer than %(max)d characters.") % {"field": BY_NAME[name].label, "max": limit}
@@ -261,6 +275,8 @@ class RowParser:
         if problems:
             return None, problems
         parsed = Parsed(line=line, customer_number=clean.get("customer_number", ""))
+        if clean.get("company_name"):
+            parsed.company = {"legal_name": clean["company_name"], "tax_id": clean.get("tax_id", "")}
         parsed.person = {name: clean[name] for name in PERSON_TARGETS if name in clean}
         parsed.phones = [clean[name] for name in ("phone", "phone_2") if name in clean]
         parsed.phones = list(dict.fromkeys(parsed.phones))
@@ -338,6 +354,9 @@ class RowParser:
         validate_email(address)
         return address
 
+    def _tax_id(self, name: str, raw: Any) -> str:
+        return normalize.tax_id_normalize(raw)
+
     def _vin(self, name: str, raw: Any) -> str:
         return normalize.vin_normalize(str(raw))
 
@@ -364,6 +383,8 @@ _LIMITS = {
     **{name: _limit(Person, name) for name in ("family_name", "given_name", "middle_name", "address",
                                                 "residential_area", "occupation")},
     **{name: _limit(Vehicle, name) for name in ("make", "model", "plate", "colour")},
+    "company_name": 300,
+    "tax_id": 40,
     "customer_number": 80,
     "order_number": 60,
 }

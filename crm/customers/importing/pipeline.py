@@ -14,6 +14,12 @@ customer and which car each row is, then writes with bulk inserts and updates. A
   the duplicate review queue after the run (``review``);
 - ``rejected``: a bad row, reported with its line and reason; it changes nothing.
 
+A row that names a company (a fleet or corporate buyer) puts the car on the company, found by
+its tax id or else its legal name, or created (``created``/``updated`` then count the company
+when the row names no person). A person on the same row is the company-car user: resolved as
+above, linked to the car as its user and recorded in that role at the company. The DMS customer
+number of such a row is the company's, so it never identifies the person.
+
 A real run commits chunk by chunk, with the job's progress in the same transaction, so a run
 that stops half-way resumes where it stopped. A dry run does all the same work in one
 transaction and rolls it back; its progress goes through a connection of its own.
@@ -28,6 +34,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -40,6 +47,9 @@ from ..identity import review_queue_refresh
 from ..models import (
     AuditEntry,
     Channel,
+    Company,
+    CompanyContact,
+    CompanyRole,
     DuplicateCandidate,
     Email,
     ExternalRef,
@@ -203,7 +213,8 @@ class Importer:
 
     def review(self) -> None:
         """Queue every customer this file created or touched that resembles someone, and count them."""
-        ids = list(ImportedRow.objects.filter(job=self.job).values_list("person_id", flat=True).distinct())
+        ids = list(ImportedRow.objects.filter(job=self.job, person__isnull=False)
+                   .values_list("person_id", flat=True).distinct())
         if not ids:
             return
         if len(ids) >= ANALYZE_AFTER:
@@ -228,25 +239,29 @@ class Importer:
         self.counts["unchanged"] += len(rows) - len(todo)
         if not todo:
             return
-        refs = self._resolve(todo)
-        self._people_save(todo, refs)
-        self._contacts_save(todo, refs)
-        vehicles = self._vehicles_save(todo, refs)
-        self._links_save(todo, refs, vehicles)
-        self._history_save(todo, refs, vehicles)
+        people_rows = [row for row in todo if row.has_person]
+        refs = self._resolve(people_rows)
+        self._people_save(people_rows, refs)
+        self._contacts_save(people_rows, refs)
+        companies = self._companies_save(todo)
+        vehicles = self._vehicles_save(todo, refs, companies)
+        self._links_save(todo, refs, companies, vehicles)
+        self._company_contacts_save(people_rows, refs, companies, vehicles)
+        self._history_save(people_rows, refs, vehicles)
         ExternalRef.objects.bulk_create(
             [ExternalRef(system=self.system, key=row.customer_number, person=refs[row.line].person)
-             for row in todo if row.customer_number],
+             for row in people_rows if row.customer_number and not row.company],
             ignore_conflicts=True,
         )
         ImportedRow.objects.bulk_create(
-            [ImportedRow(fingerprint=row.fingerprint, person=refs[row.line].person, job=self.job) for row in todo],
+            [ImportedRow(fingerprint=row.fingerprint, job=self.job, company=companies.get(row.line),
+                         person=refs[row.line].person if row.has_person else None) for row in todo],
             ignore_conflicts=True,
         )
 
     def _resolve(self, rows: list[Parsed]) -> dict[int, Ref]:
         """Which customer each row is: by DMS number, by an exact strong match, or a new one."""
-        numbers = {row.customer_number for row in rows if row.customer_number}
+        numbers = {_person_number(row) for row in rows} - {""}
         by_number = dict(ExternalRef.objects.filter(system=self.system, key__in=numbers)
                          .values_list("key", "person_id"))
         phones = {number for row in rows for number in row.phones}
@@ -285,10 +300,9 @@ class Importer:
         new_numbers: dict[str, Ref] = {}
         refs: dict[int, Ref] = {}
         for row in rows:
-            ref, outcome = None, "updated"
-            if row.customer_number:
-                ref = new_numbers.get(row.customer_number) or (
-                    existing_ref(by_number[row.customer_number]) if row.customer_number in by_number else None)
+            ref, outcome, number = None, "updated", _person_number(row)
+            if number:
+                ref = new_numbers.get(number) or (existing_ref(by_number[number]) if number in by_number else None)
             if ref is None:
                 ref, outcome = self._strong_match(row, contacts), "merged"
             if ref is None:
@@ -297,8 +311,8 @@ class Importer:
             self.counts[outcome] += 1
             self._fill(ref, row.person)
             refs[row.line] = ref
-            if row.customer_number and row.customer_number not in by_number:
-                new_numbers.setdefault(row.customer_number, ref)
+            if number and number not in by_number:
+                new_numbers.setdefault(number, ref)
             for key in row.contact_keys:
                 if ref not in contacts.setdefault(key, []):
                     contacts[key].append(ref)
@@ -378,18 +392,80 @@ class Importer:
         Phone.objects.bulk_create(phones.values(), ignore_conflicts=True)
         Email.objects.bulk_create(emails.values(), ignore_conflicts=True)
 
-    def _vehicles_save(self, rows: list[Parsed], refs: dict[int, Ref]) -> dict[int, Vehicle]:
+    def _companies_save(self, rows: list[Parsed]) -> dict[int, Company]:
+        """The company each company row names: by tax id, else by legal name (unless both carry
+        different tax ids), else a new one. Blank fields of a known company are filled, nothing
+        recorded is overwritten; a row without a person counts the company's outcome."""
+        named = [row for row in rows if row.company]
+        if not named:
+            return {}
+        tax_ids = {row.company["tax_id"] for row in named} - {""}
+        names = {normalize.company_name_key(row.company["legal_name"]) for row in named}
+        by_tax: dict[str, Company] = {}
+        by_name: dict[str, list[Company]] = {}
+        found = Company.objects.annotate(name_key=Lower("legal_name")).filter(
+            Q(tax_id__in=tax_ids) | Q(name_key__in=names), archived_at__isnull=True).order_by("pk")
+        for company in found:
+            if company.tax_id:
+                by_tax.setdefault(company.tax_id, company)
+            by_name.setdefault(normalize.company_name_key(company.legal_name), []).append(company)
+        chosen: dict[int, Company] = {}
+        created: list[Company] = []
+        dirty: dict[int, Company] = {}
+        for row in named:
+            tax_id, key = row.company["tax_id"], normalize.company_name_key(row.company["legal_name"])
+            company = by_tax.get(tax_id) if tax_id else None
+            if company is None:
+                company = next((c for c in by_name.get(key, ()) if not (tax_id and c.tax_id and c.tax_id != tax_id)),
+                               None)
+            if company is None:
+                company = Company(legal_name=row.company["legal_name"], tax_id=tax_id)
+                created.append(company)
+                by_name.setdefault(key, []).append(company)
+            if tax_id:
+                by_tax.setdefault(tax_id, company)
+            values = {"tax_id": tax_id}
+            if not row.has_person:
+                values |= {"address": row.person.get("address", ""), "rooftop_id": row.person.get("rooftop"),
+                           "phone": row.phones[0] if row.phones else "", "email": row.emails[0] if row.emails else ""}
+                self.counts["updated" if company.pk else "created"] += 1
+            for name, value in values.items():
+                if value not in ("", None) and getattr(company, name) in ("", None):
+                    setattr(company, name, value)
+                    if company.pk:
+                        dirty[company.pk] = company
+            chosen[row.line] = company
+        for company in created:
+            company.derive()
+        Company.objects.bulk_create(created)
+        if dirty:
+            for company in dirty.values():
+                company.derive()
+                company.updated_at = timezone.now()
+            Company.objects.bulk_update(dirty.values(), ["tax_id", "address", "rooftop", "phone", "email",
+                                                         "search_text", "updated_at"])
+        return chosen
+
+    @staticmethod
+    def _party(row: Parsed, refs: dict[int, Ref], companies: dict[int, Company]) -> tuple[str, int]:
+        """Whose car the row's car is: the company it names, else the person."""
+        company = companies.get(row.line)
+        return ("company", company.pk) if company is not None else ("person", refs[row.line].person.pk)
+
+    def _vehicles_save(self, rows: list[Parsed], refs: dict[int, Ref],
+                       companies: dict[int, Company]) -> dict[int, Vehicle]:
         """The car of each row (by VIN, else by plate or make and model among its customer's cars)."""
         vins = {row.vehicle["vin"] for row in rows if row.vehicle.get("vin")}
         by_key: dict[Any, Vehicle] = {("vin", v.vin): v for v in Vehicle.objects.filter(vin__in=vins)}
         held = VehicleLink.objects.filter(
-            person_id__in={ref.person.pk for ref in refs.values() if not ref.new}, ended_on__isnull=True,
+            Q(person_id__in={ref.person.pk for ref in refs.values() if not ref.new})
+            | Q(company_id__in={company.pk for company in companies.values()}), ended_on__isnull=True,
         ).select_related("vehicle")
         for link in held:
             vehicle = link.vehicle
-            by_key.setdefault(("plate", link.person_id, vehicle.plate_key), vehicle)
-            by_key.setdefault(("model", link.person_id, vehicle.make.lower(), vehicle.model.lower(), vehicle.year),
-                              vehicle)
+            party = ("company", link.company_id) if link.company_id else ("person", link.person_id)
+            by_key.setdefault(("plate", party, vehicle.plate_key), vehicle)
+            by_key.setdefault(("model", party, vehicle.make.lower(), vehicle.model.lower(), vehicle.year), vehicle)
         chosen: dict[int, Vehicle] = {}
         dirty: dict[int, Vehicle] = {}
         created: list[Vehicle] = []
@@ -397,13 +473,14 @@ class Importer:
             data = dict(row.vehicle)
             if not (data.get("vin") or data.get("plate") or (data.get("make") and data.get("model"))):
                 continue
-            person = refs[row.line].person
+            party = self._party(row, refs, companies)
+            buyer = companies[row.line] if row.line in companies else refs[row.line].person
             data["plate_key"] = normalize.plate_key(data.get("plate", ""))
             if self.job.kind == ImportKind.SALES and data.get("purchase_date"):
-                data["selling_rooftop_id"] = person.rooftop_id
+                data["selling_rooftop_id"] = buyer.rooftop_id
             keys = [("vin", data["vin"])] if data.get("vin") else [
-                *([("plate", person.pk, data["plate_key"])] if data["plate_key"] else []),
-                ("model", person.pk, data.get("make", "").lower(), data.get("model", "").lower(), data.get("year")),
+                *([("plate", party, data["plate_key"])] if data["plate_key"] else []),
+                ("model", party, data.get("make", "").lower(), data.get("model", "").lower(), data.get("year")),
             ]
             vehicle = next((by_key[key] for key in keys if key in by_key), None)
             if vehicle is None:
@@ -429,9 +506,11 @@ class Importer:
             ])
         return chosen
 
-    def _links_save(self, rows: list[Parsed], refs: dict[int, Ref], vehicles: dict[int, Vehicle]) -> None:
-        """Ownership from the file: a car without an owner gets one; a later sale moves ownership,
-        ending the previous owner's link (history kept); anyone else bringing the car in is its user."""
+    def _links_save(self, rows: list[Parsed], refs: dict[int, Ref], companies: dict[int, Company],
+                    vehicles: dict[int, Vehicle]) -> None:
+        """Ownership from the file: a car without an owner gets one (the company a row names, else
+        the person); a later sale moves ownership, ending the previous owner's link (history kept);
+        anyone else bringing the car in, or using a company's car, is its user."""
         current: dict[int, list[VehicleLink]] = {}
         for link in VehicleLink.objects.filter(vehicle__in={v.pk for v in vehicles.values()}, ended_on__isnull=True):
             current.setdefault(link.vehicle_id, []).append(link)
@@ -441,28 +520,53 @@ class Importer:
             vehicle = vehicles.get(row.line)
             if vehicle is None:
                 continue
-            person = refs[row.line].person
             links = current.setdefault(vehicle.pk, [])
-            if any(link.person_id == person.pk for link in links):
-                continue
-            owner = next((link for link in links if link.kind == VehicleLink.Kind.OWNER), None)
-            bought = row.vehicle.get("purchase_date")
-            if owner is None:
-                link = VehicleLink(vehicle=vehicle, person=person, kind=VehicleLink.Kind.OWNER, started_on=bought)
-            elif self.job.kind == ImportKind.SALES and bought and (owner.started_on is None
-                                                                    or bought > owner.started_on):
-                owner.ended_on = bought
-                links.remove(owner)
-                if owner.pk:
-                    ended.append(owner)
-                link = VehicleLink(vehicle=vehicle, person=person, kind=VehicleLink.Kind.OWNER, started_on=bought)
-            else:
-                link = VehicleLink(vehicle=vehicle, person=person, kind=VehicleLink.Kind.USER,
-                                   started_on=row.visit.get("visit_date"))
-            links.append(link)
-            new.append(link)
+            parties: list[tuple[str, Company | Person]] = []
+            if row.line in companies:
+                parties.append(("company", companies[row.line]))
+            if row.has_person:
+                parties.append(("person", refs[row.line].person))
+            for field_name, holder in parties:
+                if any(getattr(link, f"{field_name}_id") == holder.pk for link in links):
+                    continue
+                owner = next((link for link in links if link.kind == VehicleLink.Kind.OWNER), None)
+                bought = row.vehicle.get("purchase_date")
+                if owner is None:
+                    kind, started = VehicleLink.Kind.OWNER, bought
+                elif self.job.kind == ImportKind.SALES and bought and (owner.started_on is None
+                                                                        or bought > owner.started_on):
+                    owner.ended_on = bought
+                    links.remove(owner)
+                    if owner.pk:
+                        ended.append(owner)
+                    kind, started = VehicleLink.Kind.OWNER, bought
+                else:
+                    kind, started = VehicleLink.Kind.USER, row.visit.get("visit_date") or bought
+                link = VehicleLink(vehicle=vehicle, kind=kind, started_on=started, **{field_name: holder})
+                links.append(link)
+                new.append(link)
         VehicleLink.objects.bulk_update(ended, ["ended_on"])
         VehicleLink.objects.bulk_create(new)  # including any this chunk already ended: history is kept
+
+    def _company_contacts_save(self, rows: list[Parsed], refs: dict[int, Ref], companies: dict[int, Company],
+                               vehicles: dict[int, Vehicle]) -> None:
+        """A person on a company's row uses its car: recorded in that role, tied to the car."""
+        pairs = {(companies[row.line].pk, refs[row.line].person.pk) for row in rows if row.line in companies}
+        if not pairs:
+            return
+        contacts = {(c.company_id, c.person_id): c for c in CompanyContact.objects.filter(
+            company_id__in={pair[0] for pair in pairs}, person_id__in={pair[1] for pair in pairs},
+            role=CompanyRole.USER, ended_on__isnull=True)}
+        missing = [CompanyContact(company_id=company, person_id=person, role=CompanyRole.USER, started_on=self.today)
+                   for company, person in pairs if (company, person) not in contacts]
+        for contact in CompanyContact.objects.bulk_create(missing):
+            contacts[contact.company_id, contact.person_id] = contact
+        Through = CompanyContact.vehicles.through
+        Through.objects.bulk_create([
+            Through(companycontact_id=contacts[companies[row.line].pk, refs[row.line].person.pk].pk,
+                    vehicle_id=vehicles[row.line].pk)
+            for row in rows if row.line in companies and row.line in vehicles
+        ], ignore_conflicts=True)
 
     def _history_save(self, rows: list[Parsed], refs: dict[int, Ref], vehicles: dict[int, Vehicle]) -> None:
         readings: list[MileageReading] = []
@@ -496,6 +600,11 @@ class Importer:
                 ))
         MileageReading.objects.bulk_create(readings, ignore_conflicts=True)
         TimelineEntry.objects.bulk_create(entries, ignore_conflicts=True)
+
+
+def _person_number(row: Parsed) -> str:
+    """The DMS number that identifies the row's person; on a company's row it is the company's."""
+    return "" if row.company else row.customer_number
 
 
 def _noon(day: date) -> datetime:
