@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from . import normalize
-from .models import AuditEntry, Company, CompanyContact, Person, TimelineEntry, Vehicle, VehicleLink
+from .models import CURRENT_FIRST, AuditEntry, Company, CompanyContact, Person, TimelineEntry, Vehicle, VehicleLink
 
 
 def company_search(query: str) -> QuerySet[Company]:
@@ -64,9 +64,9 @@ def company_contact_end(*, contact: CompanyContact, by: User | None) -> None:
 
 
 def company_fleet(company: Company) -> list[VehicleLink]:
-    return list(company.vehicle_links.select_related("vehicle").order_by("ended_on", "-started_on", "-pk"))
+    return list(company.vehicle_links.select_related("vehicle").order_by(CURRENT_FIRST, "-started_on", "-pk"))
 
 
 def company_contacts(company: Company) -> list[CompanyContact]:
     return list(company.contacts.select_related("person").prefetch_related("vehicles")
-                .order_by("ended_on", "role", "person__family_name_latin"))
+                .order_by(CURRENT_FIRST, "role", "person__family_name_latin"))

@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import StaffRole, User
@@ -218,6 +219,39 @@ class VehicleLinkForm(forms.Form):
         except ValidationError as error:
             self.add_error(None, error)
             return None
+
+
+class VehicleForm(forms.ModelForm):
+    """A car's details, as the dealer corrects or completes them."""
+
+    class Meta:
+        model = Vehicle
+        fields = ["vin", "make", "model", "year", "plate", "colour", "purchase_date", "selling_rooftop", "salesperson",
+                  "warranty_end", "insurance_expiry", "inspection_due"]
+        widgets = {name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+                   for name in ("purchase_date", "warranty_end", "insurance_expiry", "inspection_due")}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["salesperson"].queryset = User.objects.filter(
+            is_active=True, role__in=[StaffRole.SALESPERSON, StaffRole.SALES_MANAGER])
+        self.fields["year"] = forms.IntegerField(label=_("Model year"), required=False, min_value=1900,
+                                                 max_value=timezone.localdate().year + 2)
+
+    def clean_vin(self) -> str:
+        raw = self.cleaned_data["vin"]
+        return normalize.vin_normalize(raw) if raw.strip() else ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not (cleaned.get("vin") or cleaned.get("plate") or (cleaned.get("make") and cleaned.get("model"))):
+            raise ValidationError(_("Enter the VIN, the plate, or the make and model."))
+        return cleaned
+
+
+class MileageForm(forms.Form):
+    kilometres = forms.IntegerField(label=_("Mileage (km)"), min_value=0, max_value=3_000_000)
+    read_on = forms.DateField(label=_("Read on"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class CompanyForm(forms.ModelForm):

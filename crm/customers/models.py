@@ -277,7 +277,8 @@ class Vehicle(models.Model):
         verbose_name_plural = _("vehicles")
         ordering = ["make", "model", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["vin"], condition=~models.Q(vin=""), name="vin_unique"),
+            models.UniqueConstraint(fields=["vin"], condition=~models.Q(vin=""), name="vin_unique",
+                                    violation_error_message=_("Another car in the CRM already has this VIN.")),
         ]
         indexes = [
             GinIndex(OpClass("vin", name="gin_trgm_ops"), name="vehicle_vin_trgm"),
@@ -313,6 +314,10 @@ class MileageReading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kilometres} km ({self.read_on})"
+
+
+# Links and roles in the order people read them: current ones first, then the most recently ended.
+CURRENT_FIRST = models.F("ended_on").desc(nulls_first=True)
 
 
 class VehicleLink(models.Model):

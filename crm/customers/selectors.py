@@ -12,7 +12,17 @@ from django.utils import timezone
 
 from . import normalize
 from .households import household_suggestions, households_of
-from .models import Consent, ConsentChannel, ConsentPurpose, Person, Phone, TimelineEntry, Vehicle, VehicleLink
+from .models import (
+    CURRENT_FIRST,
+    Consent,
+    ConsentChannel,
+    ConsentPurpose,
+    Person,
+    Phone,
+    TimelineEntry,
+    Vehicle,
+    VehicleLink,
+)
 
 TIMELINE_PAGE = 50
 _DIGITS = re.compile(r"\D")
@@ -101,7 +111,7 @@ def customer_360(person: Person) -> Customer360:
     links = list(
         person.vehicle_links.select_related("vehicle").prefetch_related(
             Prefetch("vehicle__mileage_readings", to_attr="readings")
-        ).order_by("ended_on", "-started_on", "-pk")
+        ).order_by(CURRENT_FIRST, "-started_on", "-pk")
     )
     timeline = list(person.timeline.select_related("author", "rooftop")[: TIMELINE_PAGE + 1])
     ledger = list(person.consents.order_by("-recorded_at", "-pk"))

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import company_views, import_views, quality_views, views
+from . import company_views, import_views, quality_views, vehicle_views, views
 
 app_name = "customers"
 
@@ -19,6 +19,9 @@ urlpatterns = [
     path("companies/<int:pk>/contacts/<int:contact_pk>/end/", company_views.company_contact_end,
          name="company_contact_end"),
     path("companies/<int:pk>/vehicles/", company_views.company_vehicle_create, name="company_vehicle_create"),
+    path("vehicles/<int:pk>/", vehicle_views.vehicle_detail, name="vehicle_detail"),
+    path("vehicles/<int:pk>/edit/", vehicle_views.vehicle_edit, name="vehicle_edit"),
+    path("vehicles/<int:pk>/mileage/", vehicle_views.mileage_create, name="mileage_create"),
     path("quality/", quality_views.quality_overview, name="quality"),
     path("to-verify/", quality_views.to_verify_list, name="to_verify"),
     path("<int:pk>/verify/", quality_views.contacts_verify, name="verify"),
