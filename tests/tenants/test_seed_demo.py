@@ -6,7 +6,7 @@ from django_tenants.utils import schema_context
 from wagtail.models import Site
 
 from accounts.models import StaffRole, User
-from crm.customers.models import Person
+from crm.customers.models import Company, CompanyContact, Household, Person
 from crm.dealerships.models import Rooftop
 from tenants.models import DealerGroup
 
@@ -31,6 +31,9 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
         assert Person.objects.count() == 120  # once, not twice
         assert Person.objects.filter(phones__number__startswith="+7").distinct().count() > 100
         assert Person.objects.filter(vehicle_links__isnull=False).distinct().count() == 120
+        assert Household.objects.count() == 12
+        assert Company.objects.filter(vehicle_links__kind="owner").distinct().count() == 3
+        assert CompanyContact.objects.filter(role="user", vehicles__isnull=False).count() == 6
     with schema_context(huaxia.schema_name):
         assert Rooftop.objects.count() == 1
         assert User.objects.count() == len(StaffRole.values) + 1

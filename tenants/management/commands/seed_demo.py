@@ -14,7 +14,9 @@ from faker import Faker
 from accounts.models import StaffRole
 from crm.core.services import staff_user_create
 from crm.customers import normalize
-from crm.customers.models import Channel, Person, Vehicle, VehicleLink
+from crm.customers.companies import company_contact_add
+from crm.customers.households import household_add
+from crm.customers.models import Channel, Company, CompanyRole, Person, Vehicle, VehicleLink
 from crm.customers.services import person_create
 from crm.dealerships.models import Rooftop
 from tenants.models import DealerGroup, DealerGroupStatus
@@ -144,6 +146,7 @@ class Command(BaseCommand):
                                          last_name=fake.last_name(), preferred_language=demo.language)
             if not Person.objects.exists():
                 self._customers_seed(demo, fake)
+                self._fleets_seed(fake)
 
     def _customers_seed(self, demo: DemoGroup, fake: Faker, count: int = DEMO_CUSTOMERS) -> None:
         """Customers with phones, e-mails and cars, names and numbers in the group's locale."""
@@ -153,6 +156,7 @@ class Command(BaseCommand):
         advisors = list(User.objects.filter(role=StaffRole.SERVICE_ADVISOR))
         makes = (("Lada", "Vesta"), ("Kia", "Rio"), ("Hyundai", "Solaris"), ("Toyota", "Camry"),
                  ("Volkswagen", "Tiguan"), ("Haval", "Jolion"), ("BYD", "Song Plus"), ("Geely", "Coolray"))
+        seeded: list[Person] = []
         for n in range(count):
             # Russian family names agree with the person's gender: draw both from one gender.
             gender = "female" if n % 2 else "male"
@@ -180,3 +184,31 @@ class Command(BaseCommand):
             )
             VehicleLink.objects.create(vehicle=car, person=person, kind=VehicleLink.Kind.OWNER,
                                        started_on=car.purchase_date)
+            car.mileage_readings.create(kilometres=8000 + n * 731, source="demo",
+                                        read_on=fake.date_between(car.purchase_date, "today"))
+            if n % 10 == 1:  # every tenth customer lives with the one before
+                household_add(person=seeded[-1], member=person, by=None)
+            seeded.append(person)
+
+    def _fleets_seed(self, fake: Faker, companies: int = 3) -> None:
+        """Fleet customers: company cars, a decision maker, a fleet manager and company-car users."""
+        people = list(Person.objects.order_by("pk"))
+        for n in range(companies):
+            company = Company(legal_name=fake.company(), tax_id=fake.numerify("77########"), fleet_size=10 + 5 * n,
+                              address=fake.address().replace("\n", ", ")[:300])
+            company.derive()
+            company.save()
+            cars = []
+            for k in range(3):
+                car = Vehicle.objects.create(make="Škoda" if k % 2 else "Toyota", model="Octavia" if k % 2 else "Camry",
+                                             year=2022 + k % 3, plate=fake.bothify("?###??").upper(),
+                                             purchase_date=fake.date_between("-3y", "-1m"))
+                VehicleLink.objects.create(vehicle=car, company=company, kind=VehicleLink.Kind.OWNER,
+                                           started_on=car.purchase_date)
+                cars.append(car)
+            staff = people[-(4 * n + 4):len(people) - 4 * n]
+            company_contact_add(company=company, person=staff[0], role=CompanyRole.DECISION_MAKER, by=None)
+            company_contact_add(company=company, person=staff[1], role=CompanyRole.FLEET_MANAGER, by=None)
+            for person, car in zip(staff[2:], cars, strict=False):
+                company_contact_add(company=company, person=person, role=CompanyRole.USER, by=None, vehicles=[car])
+                VehicleLink.objects.create(vehicle=car, person=person, kind=VehicleLink.Kind.USER)
