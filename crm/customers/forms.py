@@ -235,6 +235,8 @@ class VehicleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["salesperson"].queryset = User.objects.filter(
             is_active=True, role__in=[StaffRole.SALESPERSON, StaffRole.SALES_MANAGER])
+        # Typed with spaces or dashes a VIN is longer than 17 until cleaned: clean_vin says what is wrong.
+        self.fields["vin"] = forms.CharField(label=_("VIN"), max_length=30, required=False)
         self.fields["year"] = forms.IntegerField(label=_("Model year"), required=False, min_value=1900,
                                                  max_value=timezone.localdate().year + 2)
 

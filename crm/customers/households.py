@@ -27,8 +27,7 @@ def household_suggestions(person: Person, households: list[Household]) -> list[P
     a shared landline or a family mobile usually means people who live together."""
     in_household = {member.pk for household in households for member in household.members.all()}
     shared = Phone.objects.filter(number__in=person.phones.values("number")).exclude(person=person).values("person_id")
-    return [other for other in Person.objects.active().filter(pk__in=shared).order_by("pk")[:5]
-            if other.pk not in in_household]
+    return list(Person.objects.active().filter(pk__in=shared).exclude(pk__in=in_household).order_by("pk")[:5])
 
 
 @transaction.atomic
@@ -36,7 +35,10 @@ def household_add(*, person: Person, member: Person, by: User | None) -> Househo
     """Put `member` in the person's household, starting one if the person has none."""
     if member.pk == person.pk:
         raise ValidationError(_("A customer is always in their own household."))
-    household = person.households.select_for_update().order_by("pk").first()
+    # Both people first, in one order: two simultaneous additions then queue instead of starting
+    # two households or putting one person in two.
+    list(Person.objects.select_for_update().filter(pk__in=[person.pk, member.pk]).order_by("pk"))
+    household = person.households.order_by("pk").first()
     elsewhere = member.households.exclude(pk=household.pk if household else None).first()
     if elsewhere is not None:
         raise ValidationError(_("%(member)s already lives in the household “%(household)s”: remove them from it "
@@ -56,6 +58,7 @@ def household_add(*, person: Person, member: Person, by: User | None) -> Househo
 @transaction.atomic
 def household_remove(*, household: Household, member: Person, by: User | None) -> None:
     """`member` no longer lives there; a household left with one member ends."""
+    household = Household.objects.select_for_update().get(pk=household.pk)  # two moving out at once: one by one
     household.members.remove(member)
     _record(member, household, by, "household_left")
     remaining = list(household.members.all())

@@ -94,11 +94,14 @@ def customers_merge(*, survivor: Person, others: list[Person], by: User | None, 
         snapshot["moved"][model._meta.label] = kept
         model.objects.filter(pk__in=[pk for pk, *_ in kept]).update(person=survivor, is_primary=False)
 
-    for household in Household.objects.filter(members__in=other_ids).distinct():
+    for household in Household.objects.select_for_update().filter(
+            pk__in=Household.members.through.objects.filter(person_id__in=other_ids).values("household_id")):
         member_ids = list(household.members.values_list("pk", flat=True))
-        snapshot["households"][household.pk] = member_ids
+        snapshot["households"][household.pk] = {"name": household.name, "members": member_ids}
         household.members.remove(*[pk for pk in member_ids if pk in other_ids])
         household.members.add(survivor)
+        if len(member_ids) > 1 and household.members.count() <= 1:  # its members were one person: it ends
+            household.delete()
 
     survivor.derive()
     survivor.save()
@@ -131,9 +134,12 @@ def merge_undo(*, record: MergeRecord, by: User | None) -> None:
             model.objects.filter(pk=pk).update(**changes)
     for row in serializers.deserialize("python", snapshot["removed"]):
         row.save()
-    for household_id, member_ids in snapshot["households"].items():
-        household = Household.objects.get(pk=household_id)
-        household.members.set(member_ids)
+    for household_id, saved in snapshot["households"].items():
+        name, member_ids = (saved["name"], saved["members"]) if isinstance(saved, dict) else ("", saved)
+        household = Household.objects.filter(pk=household_id).first()
+        if household is None:  # ended since (its last members moved out, or by this merge): back as it was
+            household = Household.objects.create(pk=household_id, name=name or _("Household"))
+        household.members.set(Person.objects.filter(pk__in=member_ids))
 
     for name, value in snapshot["survivor_fields"].items():
         setattr(survivor, Person._meta.get_field(name).attname, value)

@@ -315,6 +315,11 @@ class MileageReading(models.Model):
     def __str__(self) -> str:
         return f"{self.kilometres} km ({self.read_on})"
 
+    def source_label(self) -> str:
+        """Where the reading came from, in words (the stored codes are the importer's and the CRM's)."""
+        labels = {"dms": _("DMS import"), "crm": _("entered in the CRM"), "demo": _("demo data")}
+        return str(labels.get(self.source, self.source))
+
 
 # Links and roles in the order people read them: current ones first, then the most recently ended.
 CURRENT_FIRST = models.F("ended_on").desc(nulls_first=True)
@@ -516,17 +521,25 @@ class DuplicateCandidate(models.Model):
 
 
 class ExternalRef(models.Model):
-    """A customer's number in another system (the DMS): imports and syncs find the customer by it."""
+    """A customer's (person's or company's) number in another system (the DMS): imports and syncs
+    find the customer by it."""
 
     system = models.CharField(_("system"), max_length=40)
     key = models.CharField(_("number"), max_length=80)
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="external_refs")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="external_refs")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="external_refs")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("number in another system")
         verbose_name_plural = _("numbers in other systems")
-        constraints = [models.UniqueConstraint(fields=["system", "key"], name="external_ref_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "key"], name="external_ref_once"),
+            models.CheckConstraint(condition=models.Q(person__isnull=False, company__isnull=True)
+                                   | models.Q(person__isnull=True, company__isnull=False),
+                                   name="external_ref_of_a_person_or_a_company"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.system}:{self.key}"

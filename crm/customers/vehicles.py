@@ -66,13 +66,14 @@ def mileage_record(*, vehicle: Vehicle, kilometres: int, read_on: date, by: User
     later one, is a typo (or a replaced instrument cluster, which the service department records)."""
     if read_on > timezone.localdate():
         raise ValidationError(_("A mileage cannot be read in the future."))
-    readings = MileageReading.objects.select_for_update().filter(vehicle=vehicle)
+    Vehicle.objects.select_for_update().get(pk=vehicle.pk)  # readings of one car are recorded one at a time
+    readings = MileageReading.objects.filter(vehicle=vehicle)
     earlier = readings.filter(read_on__lte=read_on, kilometres__gt=kilometres).order_by("-kilometres").first()
     if earlier is not None:
         raise ValidationError(_("%(km)s km is less than the %(earlier)s km read on %(date)s.") % {
             "km": number_format(kilometres, force_grouping=True),
             "earlier": number_format(earlier.kilometres, force_grouping=True), "date": earlier.read_on.isoformat()})
-    later = readings.filter(read_on__gte=read_on, kilometres__lt=kilometres).order_by("kilometres").first()
+    later = readings.filter(read_on__gt=read_on, kilometres__lt=kilometres).order_by("kilometres").first()
     if later is not None:
         raise ValidationError(_("%(km)s km is more than the %(later)s km read later, on %(date)s.") % {
             "km": number_format(kilometres, force_grouping=True),

@@ -311,6 +311,8 @@ K-11;Taxi Nord GmbH;DE 123 456 789;;;XTA21700080000004;Lada;Granta;03.04.2024;
 
 
 def test_company_buyers_own_their_cars_and_the_person_on_their_row_is_the_company_car_user(cast):
+    from django.utils import timezone
+
     from crm.customers.models import Company, CompanyContact
 
     job = _run(cast.a, "fleet.csv", FLEET.encode())
@@ -326,7 +328,7 @@ def test_company_buyers_own_their_cars_and_the_person_on_their_row_is_the_compan
         assert VehicleLink.objects.get(person=pavel).kind == "user"
         role = CompanyContact.objects.get(person=pavel)
         assert (role.company, role.role, [v.model for v in role.vehicles.all()]) == (leasing, "user", ["Largus"])
-        assert not ExternalRef.objects.filter(key="K-10").exists()  # the company's number, not Pavel's
+        assert ExternalRef.objects.get(key="K-10").company == leasing  # the company's number, not Pavel's
         assert Company.objects.get(tax_id="DE123456789").legal_name == "Taxi Nord GmbH"
         assert TimelineEntry.objects.filter(person=pavel, kind="purchase").exists()
 
@@ -337,6 +339,18 @@ def test_company_buyers_own_their_cars_and_the_person_on_their_row_is_the_compan
     with schema_context(cast.a.schema_name):
         assert Company.objects.filter(legal_name__icontains="Северный").count() == 1
         assert VehicleLink.objects.filter(company__tax_id="7701234567").count() == 4
+        assert MileageReading.objects.get(vehicle__vin="XTA21700080000001").kilometres == 12  # a company row's too
+        Company.objects.filter(pk=leasing.pk).update(archived_at=timezone.now())
+
+    # A later export: the driver now without a phone, the company by its number only, renamed.
+    later = ("Customer No;Company;Name;Plate;Make;Model\n"
+             "K-10;Северный Лизинг АО;Сидоров Павел;А123ВС77;Lada;Largus\n")
+    update = _run(cast.a, "fleet-update.csv", later.encode())
+
+    assert update.counts["merged"] == 1, update.problem_list
+    with schema_context(cast.a.schema_name):
+        assert Person.objects.filter(family_name="Сидоров").count() == 1  # the same man at the same company
+        assert Company.objects.get(pk=leasing.pk).archived_at is None  # back in the DMS file: back in contact
         assert CompanyContact.objects.filter(company__tax_id="7701234567").count() == 2
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
+from crm.customers.households import household_remove
 from crm.customers.merging import customers_merge, merge_undo
 from crm.customers.models import (
     AuditEntry,
@@ -108,6 +109,36 @@ def test_undoing_a_merge_restores_the_exact_prior_state(cast, duplicates):
         assert state(ids) == before
         with pytest.raises(ValidationError, match="already been undone"):
             merge_undo(record=record, by=None)
+
+
+def test_a_household_of_two_records_of_one_person_ends_with_the_merge_and_comes_back_with_its_undo(cast, duplicates):
+    sales, service = duplicates
+    with schema_context(cast.a.schema_name):
+        household = Household.objects.get(name="Ivanov family")
+        household.members.add(sales)
+        before = state([sales.pk, service.pk])
+
+        record = customers_merge(survivor=sales, others=[service], by=None)
+        assert not Household.objects.filter(pk=household.pk).exists()
+        merge_undo(record=record, by=None)
+
+        assert state([sales.pk, service.pk]) == before
+        assert Household.objects.get(pk=household.pk).name == "Ivanov family"
+
+
+def test_a_merge_is_undone_even_after_its_household_ended(cast, duplicates):
+    sales, service = duplicates
+    with schema_context(cast.a.schema_name):
+        household = Household.objects.get(name="Ivanov family")
+        neighbour = person_create(by=None, fields={"family_name": "Сосед"})
+        household.members.add(neighbour)
+        before = state([sales.pk, service.pk, neighbour.pk])
+        record = customers_merge(survivor=sales, others=[service], by=None)
+        household_remove(household=household, member=neighbour, by=None)  # a household of one ends
+
+        merge_undo(record=record, by=None)
+
+        assert state([sales.pk, service.pk, neighbour.pk]) == before
 
 
 def test_a_merged_away_customer_cannot_be_merged_again_and_its_page_is_gone(cast, duplicates):

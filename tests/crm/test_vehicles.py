@@ -146,13 +146,15 @@ def test_a_mileage_below_an_earlier_reading_is_refused_and_a_good_one_recorded(c
     future = sales.post(url, {"kilometres": "90000", "read_on": "2099-01-01"})
     good = sales.post(url, {"kilometres": "52000", "read_on": "2024-06-01"})
     again = sales.post(url, {"kilometres": "52000", "read_on": "2024-06-01"})
+    same_day = sales.post(url, {"kilometres": "52050", "read_on": "2024-06-01"})  # a test drive after the visit
 
     assert lower.status_code == 400 and "4,000 km is less than the 40,000 km read on 2023-06-01." in lower.text
     assert "in the future" in future.text
     assert good.status_code == 302
     assert "already recorded" in again.text
     with schema_context(cast.a.schema_name):
-        assert sorted(owned_car.mileage_readings.values_list("kilometres", flat=True)) == [40000, 52000]
+        assert sorted(owned_car.mileage_readings.values_list("kilometres", flat=True)) == [40000, 52000, 52050]
+    assert same_day.status_code == 302
 
 
 def test_another_tenant_and_a_car_owner_get_nothing_of_a_car(cast, owned_car):

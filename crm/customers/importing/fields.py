@@ -42,10 +42,11 @@ TARGETS: tuple[Target, ...] = (
     Target("full_name", gettext_lazy("Full name"), synonyms=(
         "name", "full name", "customer", "customer name", "client", "client name", "фио", "ф.и.о.", "клиент",
         "имя клиента", "姓名", "客户姓名", "客户名称", "车主", "车主姓名")),
+    # Not "организация": in 1C exports that column is the dealer's own legal entity; nor "单位",
+    # often the buyer's employer. The dealer maps such a column by hand when it is the buyer.
     Target("company_name", gettext_lazy("Company (fleet buyer)"), synonyms=(
         "company", "company name", "organisation", "organization", "legal name", "fleet customer", "business name",
-        "организация", "компания", "юр. лицо", "юрлицо", "юридическое лицо", "наименование организации",
-        "公司", "公司名称", "单位", "单位名称", "企业名称")),
+        "компания", "юр. лицо", "юрлицо", "юридическое лицо", "компания-покупатель", "公司", "公司名称", "企业名称")),
     Target("tax_id", gettext_lazy("Company tax id"), kind="tax_id", synonyms=(
         "tax id", "vat", "vat id", "vat number", "tin", "inn", "инн", "税号", "纳税人识别号", "统一社会信用代码")),
     Target("family_name", gettext_lazy("Family name"), synonyms=(

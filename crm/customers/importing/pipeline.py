@@ -15,10 +15,11 @@ customer and which car each row is, then writes with bulk inserts and updates. A
 - ``rejected``: a bad row, reported with its line and reason; it changes nothing.
 
 A row that names a company (a fleet or corporate buyer) puts the car on the company, found by
-its tax id or else its legal name, or created (``created``/``updated`` then count the company
-when the row names no person). A person on the same row is the company-car user: resolved as
-above, linked to the car as its user and recorded in that role at the company. The DMS customer
-number of such a row is the company's, so it never identifies the person.
+its DMS number, else its tax id, else its legal name, or created (``created``/``updated`` then
+count the company when the row names no person). The DMS number of such a row is the company's.
+A person on the same row is the company-car user: resolved as above, where the company's
+current people count as a shared contact (the same name at the same company is the same
+person), linked to the car as its user and recorded in that role at the company.
 
 A real run commits chunk by chunk, with the job's progress in the same transaction, so a run
 that stops half-way resumes where it stopped. A dry run does all the same work in one
@@ -33,8 +34,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Func, Q, Value
+from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -239,18 +240,19 @@ class Importer:
         self.counts["unchanged"] += len(rows) - len(todo)
         if not todo:
             return
+        companies = self._companies_save(todo)
         people_rows = [row for row in todo if row.has_person]
-        refs = self._resolve(people_rows)
+        refs = self._resolve(people_rows, companies)
         self._people_save(people_rows, refs)
         self._contacts_save(people_rows, refs)
-        companies = self._companies_save(todo)
         vehicles = self._vehicles_save(todo, refs, companies)
         self._links_save(todo, refs, companies, vehicles)
         self._company_contacts_save(people_rows, refs, companies, vehicles)
-        self._history_save(people_rows, refs, vehicles)
+        self._history_save(todo, refs, vehicles)
         ExternalRef.objects.bulk_create(
-            [ExternalRef(system=self.system, key=row.customer_number, person=refs[row.line].person)
-             for row in people_rows if row.customer_number and not row.company],
+            [ExternalRef(system=self.system, key=row.customer_number, company=companies.get(row.line),
+                         person=None if row.company else refs[row.line].person)
+             for row in todo if row.customer_number],
             ignore_conflicts=True,
         )
         ImportedRow.objects.bulk_create(
@@ -259,10 +261,11 @@ class Importer:
             ignore_conflicts=True,
         )
 
-    def _resolve(self, rows: list[Parsed]) -> dict[int, Ref]:
-        """Which customer each row is: by DMS number, by an exact strong match, or a new one."""
+    def _resolve(self, rows: list[Parsed], companies: dict[int, Company]) -> dict[int, Ref]:
+        """Which customer each row is: by DMS number, by an exact strong match, or a new one.
+        On a company's row, the company's current people count as contacts the row may match by name."""
         numbers = {_person_number(row) for row in rows} - {""}
-        by_number = dict(ExternalRef.objects.filter(system=self.system, key__in=numbers)
+        by_number = dict(ExternalRef.objects.filter(system=self.system, key__in=numbers, person__isnull=False)
                          .values_list("key", "person_id"))
         phones = {number for row in rows for number in row.phones}
         emails = {address for row in rows for address in row.emails}
@@ -275,6 +278,9 @@ class Importer:
             *((f"vin:{v}", pk) for v, pk in VehicleLink.objects.filter(
                 vehicle__vin__in=vins, ended_on__isnull=True, person__isnull=False,
             ).values_list("vehicle__vin", "person_id")),
+            *((f"company:{c}", pk) for c, pk in CompanyContact.objects.filter(
+                company__in={company.pk for company in companies.values()}, ended_on__isnull=True,
+            ).values_list("company_id", "person_id")),
         ]
         ids = set(by_number.values()) | {pk for _key, pk in pairs}
         people = Person.objects.in_bulk(ids)
@@ -303,8 +309,9 @@ class Importer:
             ref, outcome, number = None, "updated", _person_number(row)
             if number:
                 ref = new_numbers.get(number) or (existing_ref(by_number[number]) if number in by_number else None)
+            keys = row.contact_keys + ([f"company:{companies[row.line].pk}"] if row.line in companies else [])
             if ref is None:
-                ref, outcome = self._strong_match(row, contacts), "merged"
+                ref, outcome = self._strong_match(row, keys, contacts), "merged"
             if ref is None:
                 person = Person(channel=Channel.IMPORT)
                 ref, outcome = Ref(person, True, row.name_key, row.person.get("birth_date")), "created"
@@ -313,17 +320,17 @@ class Importer:
             refs[row.line] = ref
             if number and number not in by_number:
                 new_numbers.setdefault(number, ref)
-            for key in row.contact_keys:
+            for key in keys:
                 if ref not in contacts.setdefault(key, []):
                     contacts[key].append(ref)
         return refs
 
     @staticmethod
-    def _strong_match(row: Parsed, contacts: dict[str, list[Ref]]) -> Ref | None:
+    def _strong_match(row: Parsed, keys: list[str], contacts: dict[str, list[Ref]]) -> Ref | None:
         key, born = row.name_key, row.person.get("birth_date")
         if not key:
             return None
-        for contact in row.contact_keys:
+        for contact in keys:
             for ref in contacts.get(contact, ()):
                 if ref.name_key == key and not (born and ref.birth_date and born != ref.birth_date):
                     return ref
@@ -393,47 +400,64 @@ class Importer:
         Email.objects.bulk_create(emails.values(), ignore_conflicts=True)
 
     def _companies_save(self, rows: list[Parsed]) -> dict[int, Company]:
-        """The company each company row names: by tax id, else by legal name (unless both carry
-        different tax ids), else a new one. Blank fields of a known company are filled, nothing
-        recorded is overwritten; a row without a person counts the company's outcome."""
+        """The company each company row names: by its DMS number, else its tax id, else its legal
+        name (unless both carry different tax ids), else a new one. Blank fields of a known company
+        are filled, nothing recorded is overwritten, an archived one is back; a row without a person
+        counts the company's outcome."""
         named = [row for row in rows if row.company]
         if not named:
             return {}
+        numbers = {row.customer_number for row in named} - {""}
+        by_number_pk = dict(ExternalRef.objects.filter(system=self.system, key__in=numbers, company__isnull=False)
+                            .values_list("key", "company_id"))
         tax_ids = {row.company["tax_id"] for row in named} - {""}
         names = {normalize.company_name_key(row.company["legal_name"]) for row in named}
+        name_key = Trim(Func(Lower("legal_name"), Value(r"\s+"), Value(" "), Value("g"), function="REGEXP_REPLACE"))
+        found = Company.objects.annotate(name_key=name_key).filter(
+            Q(pk__in=by_number_pk.values()) | Q(tax_id__in=tax_ids) | Q(name_key__in=names)).order_by("pk")
+        by_pk: dict[int, Company] = {}
         by_tax: dict[str, Company] = {}
         by_name: dict[str, list[Company]] = {}
-        found = Company.objects.annotate(name_key=Lower("legal_name")).filter(
-            Q(tax_id__in=tax_ids) | Q(name_key__in=names), archived_at__isnull=True).order_by("pk")
         for company in found:
+            by_pk[company.pk] = company
             if company.tax_id:
                 by_tax.setdefault(company.tax_id, company)
             by_name.setdefault(normalize.company_name_key(company.legal_name), []).append(company)
+        by_number = {key: by_pk[pk] for key, pk in by_number_pk.items() if pk in by_pk}
         chosen: dict[int, Company] = {}
         created: list[Company] = []
         dirty: dict[int, Company] = {}
         for row in named:
-            tax_id, key = row.company["tax_id"], normalize.company_name_key(row.company["legal_name"])
-            company = by_tax.get(tax_id) if tax_id else None
+            number, tax_id = row.customer_number, row.company["tax_id"]
+            key = normalize.company_name_key(row.company["legal_name"])
+            company = by_number.get(number) if number else None
+            if company is None and tax_id:
+                company = by_tax.get(tax_id)
             if company is None:
                 company = next((c for c in by_name.get(key, ()) if not (tax_id and c.tax_id and c.tax_id != tax_id)),
                                None)
+            outcome = "updated"
             if company is None:
-                company = Company(legal_name=row.company["legal_name"], tax_id=tax_id)
+                company, outcome = Company(legal_name=row.company["legal_name"], tax_id=tax_id), "created"
                 created.append(company)
                 by_name.setdefault(key, []).append(company)
+            if number:
+                by_number.setdefault(number, company)
             if tax_id:
                 by_tax.setdefault(tax_id, company)
-            values = {"tax_id": tax_id}
+            values: dict[str, Any] = {"tax_id": tax_id}
             if not row.has_person:
                 values |= {"address": row.person.get("address", ""), "rooftop_id": row.person.get("rooftop"),
                            "phone": row.phones[0] if row.phones else "", "email": row.emails[0] if row.emails else ""}
-                self.counts["updated" if company.pk else "created"] += 1
+                self.counts[outcome] += 1
             for name, value in values.items():
                 if value not in ("", None) and getattr(company, name) in ("", None):
                     setattr(company, name, value)
                     if company.pk:
                         dirty[company.pk] = company
+            if company.pk and company.archived_at is not None:
+                company.archived_at = None  # back in the DMS file: back in contact
+                dirty[company.pk] = company
             chosen[row.line] = company
         for company in created:
             company.derive()
@@ -443,7 +467,7 @@ class Importer:
                 company.derive()
                 company.updated_at = timezone.now()
             Company.objects.bulk_update(dirty.values(), ["tax_id", "address", "rooftop", "phone", "email",
-                                                         "search_text", "updated_at"])
+                                                         "search_text", "archived_at", "updated_at"])
         return chosen
 
     @staticmethod
@@ -477,7 +501,7 @@ class Importer:
             buyer = companies[row.line] if row.line in companies else refs[row.line].person
             data["plate_key"] = normalize.plate_key(data.get("plate", ""))
             if self.job.kind == ImportKind.SALES and data.get("purchase_date"):
-                data["selling_rooftop_id"] = buyer.rooftop_id
+                data["selling_rooftop_id"] = row.person.get("rooftop") or buyer.rooftop_id
             keys = [("vin", data["vin"])] if data.get("vin") else [
                 *([("plate", party, data["plate_key"])] if data["plate_key"] else []),
                 ("model", party, data.get("make", "").lower(), data.get("model", "").lower(), data.get("year")),
@@ -572,11 +596,14 @@ class Importer:
         readings: list[MileageReading] = []
         entries: list[TimelineEntry] = []
         for row in rows:
-            person, vehicle = refs[row.line].person, vehicles.get(row.line)
+            vehicle = vehicles.get(row.line)
             visited, bought = row.visit.get("visit_date"), row.vehicle.get("purchase_date")
             if vehicle is not None and row.mileage is not None:
                 readings.append(MileageReading(vehicle=vehicle, kilometres=row.mileage,
                                                read_on=visited or bought or self.today, source=SYSTEM))
+            if not row.has_person:
+                continue  # a company's car: its readings are kept; the timeline is a person's
+            person = refs[row.line].person
             if self.job.kind == ImportKind.SALES and vehicle is not None and bought:
                 entries.append(TimelineEntry(
                     person=person, kind=TimelineEntry.Kind.PURCHASE, occurred_at=_noon(bought),
