@@ -3,10 +3,20 @@
 from django.urls import path
 
 from tenants import views as tenant_views
+from tenants.billing import signup_views
+from tenants.billing import views as billing_views
 
 from .urls_common import urlpatterns as common_urlpatterns
 
 urlpatterns = [
     *common_urlpatterns,
     path("", tenant_views.landing, name="landing"),
+    path("pricing/", billing_views.pricing, name="pricing"),
+    path("stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
+    path("signup/", signup_views.signup_start, name="signup"),
+    path("signup/address/", signup_views.slug_check, name="signup_slug_check"),
+    path("signup/<uuid:pk>/card/", signup_views.signup_card, name="signup_card"),
+    path("signup/<uuid:pk>/", signup_views.signup_progress, name="signup_progress"),
+    path("signup/<uuid:pk>/status/", signup_views.signup_status, name="signup_status"),
+    path("signup/<uuid:pk>/retry/", signup_views.signup_retry, name="signup_retry"),
 ]

@@ -7,6 +7,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from tenants import views as tenant_views
+from tenants.billing import signup_views
 
 from .urls_common import urlpatterns as common_urlpatterns
 
@@ -19,6 +20,8 @@ urlpatterns = [
     path("cms/login/", to_account_login),
     path("_util/login/", to_account_login),
     path("crm/", include("crm.urls")),
+    path("billing/", include("tenants.billing.urls")),
+    path("signup/welcome/<str:token>/", signup_views.welcome, name="signup_welcome"),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     re_path(r"^media/(?P<schema>[a-z0-9_]+)/(?P<path>.+)$", tenant_views.media, name="media"),

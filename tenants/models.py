@@ -1,5 +1,6 @@
 """The platform's side of tenancy: a dealer group is a tenant with its own PostgreSQL schema."""
 
+import uuid
 import zoneinfo
 
 from django.conf import settings
@@ -22,10 +23,62 @@ def validate_timezone(value: str) -> None:
 
 
 class DealerGroupStatus(models.TextChoices):
+    """What the dealer group may do, following its subscription (changed only by tenants.billing)."""
+
     TRIAL = "trial", _("Trial")
     ACTIVE = "active", _("Active")
     PAST_DUE = "past_due", _("Past due")
     SUSPENDED = "suspended", _("Suspended")
+
+
+class BillingInterval(models.TextChoices):
+    MONTH = "month", _("Monthly")
+    YEAR = "year", _("Yearly")
+
+
+class Plan(models.Model):
+    """What a dealer group can subscribe to: priced per rooftop, monthly or yearly, with limits.
+
+    The Stripe plan ids are derived from the code, interval and currency, so `billing_plans_sync`
+    can create them in Stripe idempotently and every environment names them the same way.
+    """
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    # Marketing copy per language code ("en", "ru", "zh-hans"); English is the fallback.
+    tagline = models.JSONField(_("tagline"), default=dict, blank=True)
+    features = models.JSONField(_("features"), default=dict, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    monthly_price = models.PositiveIntegerField(_("monthly price per rooftop (cents)"))
+    yearly_price = models.PositiveIntegerField(_("yearly price per rooftop (cents)"))
+    max_rooftops = models.PositiveSmallIntegerField(_("rooftops at most"), null=True, blank=True,
+                                                    help_text=_("Empty: no limit."))
+    seats_per_rooftop = models.PositiveSmallIntegerField(_("staff seats per rooftop"), default=10)
+    trial_days = models.PositiveSmallIntegerField(_("trial days"), default=14)
+    is_public = models.BooleanField(_("on the pricing page"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        ordering = ["position", "monthly_price"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def stripe_plan_id(self, interval: str) -> str:
+        return f"dealercrm-{self.code}-{interval}-{self.currency.lower()}"
+
+    def unit_price(self, interval: str) -> int:
+        return self.yearly_price if interval == BillingInterval.YEAR else self.monthly_price
+
+    def seats(self, rooftops: int) -> int:
+        return self.seats_per_rooftop * max(rooftops, 1)
+
+    def text(self, field: str, language: str) -> object:
+        """The plan's copy in a language, else in English."""
+        values = getattr(self, field) or {}
+        return values.get(language) or values.get(language.split("-")[0]) or values.get("en") or ""
 
 
 class DealerGroup(TenantMixin):
@@ -43,6 +96,22 @@ class DealerGroup(TenantMixin):
         _("status"), max_length=16, choices=DealerGroupStatus.choices, default=DealerGroupStatus.TRIAL, db_index=True
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    # The subscription, as last read from Stripe (tenants.billing writes these, nothing else does).
+    plan = models.ForeignKey(Plan, verbose_name=_("plan"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="dealer_groups")
+    billing_interval = models.CharField(_("billing interval"), max_length=5, choices=BillingInterval.choices,
+                                        default=BillingInterval.MONTH)
+    rooftops_paid = models.PositiveSmallIntegerField(_("rooftops paid for"), default=1)
+    stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
+    subscription_status = models.CharField(_("subscription status"), max_length=32, blank=True)
+    trial_ends_at = models.DateTimeField(_("trial ends"), null=True, blank=True)
+    current_period_end = models.DateTimeField(_("current period ends"), null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(_("cancels at period end"), default=False)
+    past_due_since = models.DateTimeField(_("past due since"), null=True, blank=True)
+    suspended_at = models.DateTimeField(_("suspended"), null=True, blank=True)
+    billing_synced_at = models.DateTimeField(null=True, blank=True)
 
     # Provisioning creates the schema itself, inside its own transaction (tenants.services).
     auto_create_schema = False
@@ -69,3 +138,85 @@ class Domain(DomainMixin):
     class Meta:
         verbose_name = _("domain")
         verbose_name_plural = _("domains")
+
+
+class StripeEvent(models.Model):
+    """A webhook event, recorded once, in the same transaction as its effect."""
+
+    id = models.CharField(primary_key=True, max_length=255)
+    type = models.CharField(max_length=100)
+    dealer_group = models.ForeignKey(DealerGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+
+class Signup(models.Model):
+    """One pass through the sign-up wizard, from the first step to a provisioned, subscribed tenant.
+
+    The password is kept hashed, never in clear. Until provisioning succeeds there is no tenant
+    and no schema; the Stripe customer made for the card is deleted if the sign-up fails or is
+    abandoned (``billing_cleanup``).
+    """
+
+    class State(models.TextChoices):
+        CARD = "card", _("waiting for the card")
+        PROVISIONING = "provisioning", _("setting up")
+        DONE = "done", _("ready")
+        FAILED = "failed", _("failed")
+        ABANDONED = "abandoned", _("abandoned")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.CARD, db_index=True)
+    name = models.CharField(_("dealer group name"), max_length=200)
+    country = models.CharField(_("country"), max_length=2)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    rooftops = models.PositiveSmallIntegerField(_("rooftops"))
+    slug = models.CharField(_("subdomain"), max_length=40, db_index=True)
+    admin_email = models.EmailField(_("e-mail"))
+    admin_password = models.CharField(max_length=128)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    interval = models.CharField(max_length=5, choices=BillingInterval.choices, default=BillingInterval.MONTH)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    setup_intent_id = models.CharField(max_length=255, blank=True)
+    dealer_group = models.ForeignKey(DealerGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    message = models.TextField(blank=True)
+    login_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    login_token_expires_at = models.DateTimeField(null=True, blank=True)
+    login_token_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("sign-up")
+        verbose_name_plural = _("sign-ups")
+
+    def __str__(self) -> str:
+        return f"{self.slug} ({self.state})"
+
+
+class BillingEmail(models.Model):
+    """An e-mail about billing sent to a dealer group's admins: recorded, so a retry never sends twice."""
+
+    class Kind(models.TextChoices):
+        WELCOME = "welcome", _("welcome")
+        TRIAL_ENDING = "trial_ending", _("trial ending")
+        PAYMENT_FAILED = "payment_failed", _("payment failed")
+        SUSPENDED = "suspended", _("suspended")
+
+    dealer_group = models.ForeignKey(DealerGroup, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=64, help_text="What occasion this is for, e.g. the date the trial ends.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dealer_group", "kind", "key"], name="billing_email_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

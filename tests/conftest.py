@@ -112,8 +112,37 @@ def test_process_env(name: str) -> dict[str, str]:
             "TEST_WORKER_DATABASE_NAME": settings.DATABASES["default"]["NAME"], "PGAPPNAME": name}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fake_stripe() -> Iterator[object]:
+    """localstripe on a free loopback port for the whole session, with the real stripe-python
+    client pointed at it (settings and the environment of processes the suite starts)."""
+    from config import localstripe
+
+    fake = localstripe.start()
+    overrides = fake.environ()
+    previous = {name: getattr(settings, name) for name in overrides}
+    os.environ.update(overrides)
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    try:
+        yield fake
+    finally:
+        for name, value in previous.items():
+            setattr(settings, name, value)
+        fake.stop()
+
+
 @pytest.fixture(scope="session")
-def celery_worker(cast: Cast) -> Iterator[subprocess.Popen[bytes]]:
+def stripe_plans(cast: Cast, fake_stripe: object, django_db_blocker: pytest.FixtureRequest) -> None:
+    """The plans' products and prices exist in the fake Stripe."""
+    from tenants.billing.services import plans_sync
+
+    with django_db_blocker.unblock():
+        plans_sync()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(cast: Cast, fake_stripe: object) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process on the configured broker, using the test database."""
     env = test_process_env("test-worker")
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):

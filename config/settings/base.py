@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from .auth import *  # noqa: F403
+from .billing import *  # noqa: F403
 from .celery import *  # noqa: F403
 from .env import BASE_DIR, env
 from .tenancy import *  # noqa: F403
@@ -32,6 +33,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.StaffMFAMiddleware",
+    # After authentication: a suspended or read-only dealer group is told so, whoever asks.
+    "tenants.billing.middleware.SubscriptionAccessMiddleware",
 ]
 
 TEMPLATES = [
@@ -46,6 +49,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.tenant",
+                "tenants.billing.context_processors.subscription",
             ],
         },
     },

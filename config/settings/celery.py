@@ -66,4 +66,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(minute=7, hour=3),
     },
+    # Stripe is the truth: every subscribed group re-read nightly, in case a webhook was missed.
+    "billing-sync": {
+        "task": "tenants.billing.tasks.billing_sync",
+        "schedule": crontab(minute=25, hour=1),
+    },
+    "signups-cleanup": {
+        "task": "tenants.billing.tasks.signups_cleanup",
+        "schedule": crontab(minute=45),
+    },
 }

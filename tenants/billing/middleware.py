@@ -1,0 +1,37 @@
+"""Access follows the subscription, on every tenant host, before any view runs."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django_tenants.utils import get_public_schema_name
+
+from .access import Access, access_of, data_kept_until
+
+# Always reachable: signing in and out, the billing page (the way back), health, static files.
+OPEN_PATHS = ("/accounts/", "/billing/", "/health/", "/i18n/", "/static/", "/signup/welcome/")
+# Read-only covers what staff change: the CRM and the site editor. Owners' own requests (booking)
+# are refused there too, since the dealer could not act on them.
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class SubscriptionAccessMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        group = getattr(request, "tenant", None)
+        if group is None or group.schema_name == get_public_schema_name() or request.path.startswith(OPEN_PATHS):
+            return self.get_response(request)
+        access = access_of(group)
+        if access == Access.SUSPENDED:
+            return render(request, "billing/suspended.html", status=402, context={
+                "data_kept_until": data_kept_until(group), "is_admin": _is_admin(request)})
+        if access == Access.READ_ONLY and request.method not in SAFE_METHODS:
+            return render(request, "billing/read_only.html", status=403, context={"is_admin": _is_admin(request)})
+        return self.get_response(request)
+
+
+def _is_admin(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user and user.is_authenticated and getattr(user, "role", "") == "dealer_admin")

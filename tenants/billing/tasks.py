@@ -1,0 +1,92 @@
+"""Billing work in the background: webhook events, e-mails, the nightly reconciliation, clean-up."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django_tenants.utils import schema_context
+
+from ..models import BillingEmail, StripeEvent
+from . import services
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True)
+def stripe_event_process(event_id: str) -> str:
+    """Apply a webhook event: re-read the subscription from Stripe, in one transaction with the
+    event's processed mark. Delivered ten times, it has the effect of once."""
+    with transaction.atomic():
+        event = StripeEvent.objects.select_for_update(of=("self",)).select_related("dealer_group").get(pk=event_id)
+        if event.processed_at is not None:
+            return "already processed"
+        group = event.dealer_group
+        if group is not None:
+            group = services.subscription_sync(group)
+            if event.type == "customer.subscription.trial_will_end" and group.trial_ends_at:
+                services.email_send_later(group, BillingEmail.Kind.TRIAL_ENDING, group.trial_ends_at.date().isoformat())
+        event.processed_at = timezone.now()
+        event.save(update_fields=["processed_at"])
+    return "processed"
+
+
+@shared_task
+def billing_sync() -> dict[str, str]:
+    """Reconcile every subscribed dealer group with Stripe (events can be missed), and apply
+    events recorded but never processed."""
+    from ..selectors import dealer_groups
+
+    results = {}
+    for group in dealer_groups().exclude(stripe_subscription_id=""):
+        try:
+            results[group.slug] = services.subscription_sync(group).status
+        except Exception:
+            log.exception("billing sync of %s failed", group.slug)
+            results[group.slug] = "error"
+    for event_id in StripeEvent.objects.filter(processed_at__isnull=True).values_list("pk", flat=True):
+        stripe_event_process(event_id)
+    return results
+
+
+@shared_task(acks_late=True)
+def billing_email_send(email_id: int) -> bool:
+    """Send a recorded billing e-mail to the group's dealer admins, in the group's language, once."""
+    with transaction.atomic():
+        email = BillingEmail.objects.select_for_update().select_related("dealer_group").get(pk=email_id)
+        if email.sent_at is not None:
+            return False
+        group = email.dealer_group
+        with schema_context(group.schema_name):
+            from accounts.models import StaffRole, User
+
+            admins = list(User.objects.filter(role=StaffRole.DEALER_ADMIN, is_active=True)
+                          .values_list("email", flat=True))
+        with translation.override(group.default_language):
+            context = {"group": group, "billing_url": f"https://{group.primary_host}/billing/",
+                       "retention_days": settings.BILLING_RETENTION_DAYS, "grace_days": settings.BILLING_GRACE_DAYS}
+            subject = render_to_string(f"billing/email/{email.kind}_subject.txt", context).strip()
+            body = render_to_string(f"billing/email/{email.kind}.txt", context)
+        if admins:
+            EmailMultiAlternatives(subject, body, to=admins).send()
+        email.sent_at = timezone.now()
+        email.save(update_fields=["sent_at"])
+    return True
+
+
+@shared_task(acks_late=True)
+def signup_provision(signup_id: str) -> str:
+    """Make the signed-up dealer group: card, tenant, subscription (or undo it all and say why)."""
+    from .signup import provision
+
+    return provision(signup_id).state
+
+
+@shared_task
+def signups_cleanup() -> dict[str, int]:
+    from .signup import signups_cleanup as cleanup
+
+    return cleanup()
