@@ -91,6 +91,19 @@ def messages_compile() -> None:
             polib.pofile(str(po_path)).save_as_mofile(str(mo_path))
 
 
+def stripe_ensure(env: dict[str, str], port: int) -> object | None:
+    """Start localstripe (a fake Stripe on loopback) unless STRIPE_SECRET_KEY is set, and point the
+    app and its webhook at it: sign-up and billing then work on a machine with no Stripe account."""
+    if env.get("STRIPE_SECRET_KEY"):
+        return None
+    from config import localstripe
+
+    fake = localstripe.start()
+    env.update(fake.environ())
+    fake.webhook_register(f"http://localhost:{port}/stripe/webhook/")
+    return fake
+
+
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
@@ -102,9 +115,11 @@ def run(port: int) -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     server = database_ensure(env)
+    fake_stripe = stripe_ensure(env, port)
     messages_compile()
     print("Migrating (public schema, tenant template, tenants)…", flush=True)
     manage(env, "migrate_all", "-v", "0")
+    manage(env, "billing_plans_sync")
     manage(env, "seed_demo", "--port", str(port))
 
     celery = [sys.executable, "-m", "celery", "-A", "config"]
@@ -119,8 +134,9 @@ def run(port: int) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     database = "embedded PostgreSQL under .data/postgres" if server else env["DATABASE_URL"].split("@")[-1]
-    print(f"\n  Database: {database}\n  Celery worker and beat on: {broker_describe(env)}\n  Press Ctrl-C to stop.\n",
-          flush=True)
+    payments = f"localstripe at {fake_stripe.url} (test card 4242 4242 4242 4242)" if fake_stripe else "Stripe"
+    print(f"\n  Database: {database}\n  Celery worker and beat on: {broker_describe(env)}\n  Payments: {payments}"
+          f"\n  Sign up a new dealer group: http://localhost:{port}/pricing/\n  Press Ctrl-C to stop.\n", flush=True)
     try:
         while not stop.wait(0.5):
             if any(process.poll() is not None for process in processes):
@@ -139,6 +155,8 @@ def run(port: int) -> int:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if fake_stripe:
+            fake_stripe.stop()
         print("Stopped.", flush=True)
 
 
