@@ -129,6 +129,16 @@ class DealerGroup(TenantMixin):
     def primary_host(self) -> str:
         return f"{self.slug}.{settings.APP_DOMAIN}"
 
+    @property
+    def rooftop_limit(self) -> int | None:
+        """How many rooftops the subscription pays for; None without a plan (no limit)."""
+        return self.rooftops_paid if self.plan_id else None
+
+    @property
+    def seat_limit(self) -> int | None:
+        """How many active staff the plan allows for the rooftops paid for; None without a plan."""
+        return self.plan.seats(self.rooftops_paid) if self.plan_id else None
+
     @staticmethod
     def schema_name_for(slug: str) -> str:
         return "t_" + slug.replace("-", "_")

@@ -16,11 +16,14 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://cache.invalid:6379/0",
     "CELERY_BROKER_URL": "redis://cache.invalid:6379/1",
     "APP_DOMAIN": "dealercrm.example",
+    "STRIPE_SECRET_KEY": "sk_live_from_the_environment",
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_from_the_environment",
+    "STRIPE_WEBHOOK_SECRET": "whsec_from_the_environment",
 }
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    ours = ("DJANGO_", "DATABASE_URL", "APP_DOMAIN", "REDIS_URL", "CELERY_")
+    ours = ("DJANGO_", "DATABASE_URL", "APP_DOMAIN", "REDIS_URL", "CELERY_", "STRIPE_")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env={**clean, **env},
                           capture_output=True, text=True, timeout=120)
@@ -33,7 +36,8 @@ def test_production_settings_pass_check_deploy():
     assert "System check identified no issues" in result.stdout
 
 
-@pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "REDIS_URL", "CELERY_BROKER_URL"])
+@pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "REDIS_URL", "CELERY_BROKER_URL", "STRIPE_SECRET_KEY",
+                                      "STRIPE_WEBHOOK_SECRET"])
 def test_production_refuses_to_start_without_its_servers_and_secret(variable):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != variable}
 

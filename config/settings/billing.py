@@ -19,3 +19,5 @@ BILLING_RETENTION_DAYS = env.int("BILLING_RETENTION_DAYS", default=90)
 SIGNUP_LOGIN_TOKEN_SECONDS = 300
 # A sign-up left at the card step this long is abandoned: its Stripe customer is deleted.
 SIGNUP_ABANDONED_AFTER_HOURS = 2
+# Sign-ups started per client address per hour (each makes a Stripe customer).
+SIGNUP_RATE_PER_HOUR = env.int("SIGNUP_RATE_PER_HOUR", default=10)

@@ -14,6 +14,13 @@ if not REDIS_URL:
 if CELERY_BROKER_URL.startswith("filesystem://"):
     raise ImproperlyConfigured("Set CELERY_BROKER_URL to Redis or RabbitMQ: the filesystem queue is for one machine.")
 
+# Billing talks to the real Stripe: its keys come from the environment, and never localstripe.
+for _name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
+    if not env(_name, default=""):
+        raise ImproperlyConfigured(f"Set {_name}: sign-up and billing need the Stripe account's keys.")
+if STRIPE_API_BASE:
+    raise ImproperlyConfigured("Unset STRIPE_API_BASE: it points billing at a fake Stripe.")
+
 # Static files straight from the app server, compressed and cache-busted, right after security.
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
                   "whitenoise.middleware.WhiteNoiseMiddleware")

@@ -6,7 +6,7 @@ with ``subscription_apply``: events may arrive twice or out of order, the state 
 """
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
@@ -21,6 +21,7 @@ from ..models import BillingEmail, BillingInterval, DealerGroup, DealerGroupStat
 log = logging.getLogger(__name__)
 
 ENDED = ("canceled", "incomplete_expired", "unpaid")
+TRIAL_WARNING = timedelta(days=3)
 
 
 def client() -> stripe.StripeClient:
@@ -132,6 +133,9 @@ def subscription_apply(group: DealerGroup, subscription: dict[str, Any]) -> Deal
         email_send_later(group, BillingEmail.Kind.PAYMENT_FAILED, group.past_due_since.date().isoformat())
     if status == DealerGroupStatus.SUSPENDED and before != status:
         email_send_later(group, BillingEmail.Kind.SUSPENDED, group.suspended_at.date().isoformat())
+    if status == DealerGroupStatus.TRIAL and group.trial_ends_at and group.trial_ends_at - now <= TRIAL_WARNING:
+        # Stripe's trial_will_end event says the same three days ahead; whichever comes first, one e-mail.
+        email_send_later(group, BillingEmail.Kind.TRIAL_ENDING, group.trial_ends_at.date().isoformat())
     return group
 
 

@@ -3,6 +3,7 @@
 import stripe
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,7 +29,10 @@ def signup_start(request: HttpRequest) -> HttpResponse:
     plan = Plan.objects.filter(code=request.GET.get("plan", ""), is_public=True).first()
     form = SignupForm(request.POST or None, initial={"plan": plan.code if plan else "group",
                                                      "language": request.LANGUAGE_CODE})
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _too_many(request):
+        form.is_valid()
+        form.add_error(None, _("Too many sign-ups from this network in the last hour. Please try again later."))
+    elif request.method == "POST" and form.is_valid():
         try:
             signup = service.signup_start(**form.cleaned_data)
         except ValidationError as error:
@@ -39,6 +43,15 @@ def signup_start(request: HttpRequest) -> HttpResponse:
             request.session[SESSION_KEY] = [*request.session.get(SESSION_KEY, [])[-4:], str(signup.pk)]
             return redirect("signup_card", pk=signup.pk)
     return render(request, "billing/signup/start.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _too_many(request: HttpRequest) -> bool:
+    """Each started sign-up makes a Stripe customer: a network gets a handful per hour."""
+    from django.conf import settings
+
+    key = f"signup-rate:{request.META.get('REMOTE_ADDR', '')}"
+    cache.add(key, 0, timeout=3600)
+    return cache.incr(key) > settings.SIGNUP_RATE_PER_HOUR
 
 
 @require_GET

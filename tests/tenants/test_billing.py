@@ -227,3 +227,21 @@ def test_billing_sync_reconciles_a_change_no_webhook_reported(cast, stripe_plans
     group = DealerGroup.objects.get(pk=group.pk)
     assert group.cancel_at_period_end and group.status == DealerGroupStatus.ACTIVE
     assert StripeEvent.objects.get(pk="evt_left").processed_at is not None
+
+
+def test_rooftops_and_staff_seats_stay_within_what_the_subscription_pays_for(cast):
+    group = DealerGroup.objects.get(pk=cast.a.pk)
+    DealerGroup.objects.filter(pk=group.pk).update(plan=Plan.objects.get(code="group"), rooftops_paid=2)
+    Plan.objects.filter(code="group").update(seats_per_rooftop=1)  # 2 seats: the admin and the salesperson
+    admin = cast.signed_in(cast.a, cast.a_admin)
+
+    rooftop = admin.post("/crm/settings/rooftops/new/", {"name": "Alpha Kiel", "city": "Kiel",
+                                                         "timezone": "Europe/Berlin"})
+    staff = admin.post("/crm/settings/staff/new/", {"email": "new@alpha.test", "role": "salesperson",
+                                                    "password": "long-enough-password-1"})
+
+    assert rooftop.status_code == 403 and "covers 2 rooftops" in rooftop.text
+    assert staff.status_code == 403 and "2 staff seats" in staff.text
+    DealerGroup.objects.filter(pk=group.pk).update(rooftops_paid=3)
+    assert admin.post("/crm/settings/rooftops/new/", {"name": "Alpha Kiel", "city": "Kiel",
+                                                      "timezone": "Europe/Berlin"}).status_code == 302

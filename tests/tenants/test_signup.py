@@ -1,5 +1,6 @@
 """Online sign-up: details, card through a SetupIntent, provisioning, first sign-in; nothing left on failure."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -144,3 +145,33 @@ def test_a_sign_up_is_seen_only_by_the_browser_that_started_it(cast, stripe_plan
     for path in ("card/", "", "status/"):
         assert stranger.get(f"/signup/{signup.pk}/{path}").status_code == 404
     assert browser.get(f"/signup/{signup.pk}/").status_code == 200
+
+
+def test_sign_ups_from_one_network_are_limited(cast, stripe_plans, settings):
+    settings.SIGNUP_RATE_PER_HOUR = 3
+    browser = Client(HTTP_HOST=settings.APP_DOMAIN, REMOTE_ADDR=f"10.{time.time_ns() % 250}.7.9")
+    for n in range(3):
+        browser.post("/signup/", {**DETAILS, "language": "en", "slug": f"rate-{n}"})
+
+    refused = browser.post("/signup/", {**DETAILS, "language": "en", "slug": "rate-last"})
+
+    assert refused.status_code == 400 and "Too many sign-ups" in refused.text
+    assert not Signup.objects.filter(slug="rate-last").exists()
+
+
+def test_a_trial_about_to_end_sends_its_e_mail_once(cast, stripe_plans):
+    import time as clock
+
+    from tenants.billing.services import subscription_apply
+
+    api = client()
+    customer = api.v1.customers.create(params={"email": "admin@alpha.test"})
+    subscription = api.v1.subscriptions.create(params={
+        "customer": customer.id, "trial_end": int(clock.time()) + 2 * 86400,
+        "items": [{"plan": "dealercrm-group-month-eur", "quantity": 2}]})
+    group = DealerGroup.objects.get(pk=cast.a.pk)
+
+    for _ in range(3):
+        subscription_apply(group, as_dict(subscription))
+
+    assert BillingEmail.objects.filter(dealer_group=group, kind="trial_ending").count() == 1
