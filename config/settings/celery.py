@@ -71,6 +71,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.billing.tasks.billing_sync",
         "schedule": crontab(minute=25, hour=1),
     },
+    "suspended-groups-purge": {
+        "task": "tenants.billing.tasks.suspended_groups_purge",
+        "schedule": crontab(minute=55, hour=4),
+    },
     "signups-cleanup": {
         "task": "tenants.billing.tasks.signups_cleanup",
         "schedule": crontab(minute=45),

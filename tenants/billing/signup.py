@@ -199,6 +199,12 @@ def signups_cleanup() -> dict[str, int]:
         signup.state, signup.stripe_customer_id = Signup.State.ABANDONED, ""
         signup.save(update_fields=["state", "stripe_customer_id", "updated_at"])
         abandoned += 1
+    # A worker that died mid-way leaves a sign-up "setting up" for ever: fail it, undoing what was made.
+    for signup in Signup.objects.filter(state=Signup.State.PROVISIONING, updated_at__lt=stale):
+        group = DealerGroup.objects.filter(slug=signup.slug, stripe_customer_id=signup.stripe_customer_id).first()
+        _fail(signup, group if signup.stripe_customer_id else None,
+              _("Setting up did not finish; nothing was charged. Please sign up again."))
+        abandoned += 1
     orphans = 0
     kept = set(DealerGroup.objects.exclude(stripe_customer_id="").values_list("stripe_customer_id", flat=True)) | set(
         Signup.objects.exclude(stripe_customer_id="").values_list("stripe_customer_id", flat=True))

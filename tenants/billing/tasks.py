@@ -90,3 +90,27 @@ def signups_cleanup() -> dict[str, int]:
     from .signup import signups_cleanup as cleanup
 
     return cleanup()
+
+
+@shared_task
+def suspended_groups_purge() -> list[str]:
+    """Delete the dealer groups whose subscription ended more than BILLING_RETENTION_DAYS ago,
+    schema and files included, as the suspended page and e-mail said. Stripe is asked once more
+    first: a group reactivated meanwhile is kept."""
+    import shutil
+    from datetime import timedelta
+    from pathlib import Path
+
+    from ..models import DealerGroup, DealerGroupStatus
+
+    cutoff = timezone.now() - timedelta(days=settings.BILLING_RETENTION_DAYS)
+    purged = []
+    for group in DealerGroup.objects.filter(status=DealerGroupStatus.SUSPENDED, suspended_at__lt=cutoff):
+        group = services.subscription_sync(group)
+        if group.status != DealerGroupStatus.SUSPENDED or group.suspended_at >= cutoff:
+            continue
+        log.warning("purging dealer group %s: suspended since %s", group.slug, group.suspended_at)
+        group.delete(force_drop=True)
+        shutil.rmtree(Path(settings.MEDIA_ROOT) / group.schema_name, ignore_errors=True)
+        purged.append(group.slug)
+    return purged

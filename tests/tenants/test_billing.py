@@ -245,3 +245,28 @@ def test_rooftops_and_staff_seats_stay_within_what_the_subscription_pays_for(cas
     DealerGroup.objects.filter(pk=group.pk).update(rooftops_paid=3)
     assert admin.post("/crm/settings/rooftops/new/", {"name": "Alpha Kiel", "city": "Kiel",
                                                       "timezone": "Europe/Berlin"}).status_code == 302
+
+
+def test_a_group_suspended_beyond_the_retention_period_is_deleted_and_a_recent_one_kept(cast, stripe_plans):
+    from django.db import connection
+    from django_tenants.utils import schema_exists
+
+    from tenants.billing.tasks import suspended_groups_purge
+    from tenants.services import dealer_group_create
+
+    doomed = dealer_group_create(name="Old Motors", slug="old-motors", country="DE",
+                                 admin_email="admin@old.test", admin_password=None).dealer_group
+    doomed = _subscribe(doomed, trial=False)
+    client().v1.subscriptions.cancel(doomed.stripe_subscription_id)
+    subscription_sync(doomed)
+    kept = _subscribe(cast.b, trial=False)
+    client().v1.subscriptions.cancel(kept.stripe_subscription_id)
+    subscription_sync(kept)
+    DealerGroup.objects.filter(pk=doomed.pk).update(
+        suspended_at=timezone.now() - timedelta(days=settings.BILLING_RETENTION_DAYS + 1))
+    with connection.cursor() as cursor:  # as if created long ago: its deferred checks are done
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+    assert suspended_groups_purge() == ["old-motors"]
+    assert not DealerGroup.objects.filter(slug="old-motors").exists() and not schema_exists("t_old_motors")
+    assert DealerGroup.objects.get(pk=cast.b.pk).status == DealerGroupStatus.SUSPENDED  # within its 90 days

@@ -175,3 +175,18 @@ def test_a_trial_about_to_end_sends_its_e_mail_once(cast, stripe_plans):
         subscription_apply(group, as_dict(subscription))
 
     assert BillingEmail.objects.filter(dealer_group=group, kind="trial_ending").count() == 1
+
+
+def test_a_sign_up_stuck_while_setting_up_is_failed_and_cleaned(cast, stripe_plans):
+    browser = _public()
+    _start(browser, slug="papa-stuck")
+    signup = Signup.objects.get(slug="papa-stuck")
+    _confirm_card(signup)
+    browser.post(f"/signup/{signup.pk}/card/", {"setup_intent": signup.setup_intent_id})  # its worker never ran
+    Signup.objects.filter(pk=signup.pk).update(updated_at=timezone.now() - timedelta(hours=3))
+
+    signups_cleanup()
+
+    signup = Signup.objects.get(pk=signup.pk)
+    assert signup.state == Signup.State.FAILED and "did not finish" in signup.message
+    assert "did not finish" in browser.get(f"/signup/{signup.pk}/status/").text
