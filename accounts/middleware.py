@@ -41,7 +41,7 @@ class TenantLocaleMiddleware(LocaleMiddleware):
 
 
 # Paths where staff must have passed a second factor once STAFF_MFA_REQUIRED is on.
-MFA_PROTECTED_PREFIXES = ("/crm/", "/cms/")
+MFA_PROTECTED_PREFIXES = ("/crm/", "/cms/", "/billing/")
 
 
 def needs_second_factor(user: object) -> bool:

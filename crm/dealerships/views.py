@@ -62,12 +62,13 @@ def staff_create(request: HttpRequest) -> HttpResponse:
 @admin_only
 def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(User.objects.exclude(role=""), pk=pk)
+    was_active = member.is_active  # the form writes the posted value onto member when it validates
     form = StaffEditForm(request.POST or None, instance=member)
     if request.method == "POST" and form.is_valid():
         if member == request.user and (form.cleaned_data["role"] != StaffRole.DEALER_ADMIN
                                        or not form.cleaned_data["is_active"]):
             form.add_error(None, _("You cannot take away your own admin rights; ask another dealer admin."))
-        elif form.cleaned_data["is_active"] and not member.is_active and (limit := seat_limit_reached()):
+        elif form.cleaned_data["is_active"] and not was_active and (limit := seat_limit_reached()):
             form.add_error(None, limit)
         else:
             form.save()

@@ -7,6 +7,8 @@ from typing import Any
 
 import stripe
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
@@ -156,19 +158,32 @@ def card_save(group: DealerGroup, setup_intent_id: str) -> str:
     return _("The card is saved.")
 
 
+@transaction.atomic
 def reactivate(group: DealerGroup) -> str:
-    """A suspended group subscribes again (no new trial), on its saved card."""
+    """A suspended group subscribes again (no new trial) on its saved card, paid at once.
+
+    The group's row is locked, so a double click makes one subscription; the old one is cancelled
+    if Stripe still holds it open; a payment that fails leaves no new subscription and the group
+    suspended (its retention period unchanged)."""
+    group = DealerGroup.objects.select_for_update(of=("self",)).select_related("plan").get(pk=group.pk)
     if group.status != DealerGroupStatus.SUSPENDED:
         raise ValidationError(_("The subscription is not suspended."))
     plan = group.plan
     if plan is None:
         raise ValidationError(_("Choose a plan first."))
     limits_check(group, plan, group.rooftops_paid)
-    created = client().v1.subscriptions.create(params={
+    api = client()
+    if group.stripe_subscription_id:
+        old = as_dict(api.v1.subscriptions.retrieve(group.stripe_subscription_id))
+        if old.get("status") not in ("canceled", "incomplete_expired"):
+            api.v1.subscriptions.cancel(group.stripe_subscription_id)
+    created = as_dict(api.v1.subscriptions.create(params={
         "customer": group.stripe_customer_id,
         "items": [{"plan": plan.stripe_plan_id(group.billing_interval), "quantity": group.rooftops_paid}],
-        "metadata": {"dealer_group": group.slug}})
-    group = subscription_apply(group, as_dict(created))
-    if group.status == DealerGroupStatus.ACTIVE:
-        return _("Welcome back: the subscription is active again.")
-    return _("The payment did not go through: please update the card.")
+        "metadata": {"dealer_group": group.slug}},
+        options={"idempotency_key": f"reactivate-{group.pk}-{(group.suspended_at or timezone.now()):%Y%m%d%H%M%S}"}))
+    if created.get("status") not in ("active", "trialing"):
+        api.v1.subscriptions.cancel(created["id"])
+        raise ValidationError(_("The payment did not go through: please save another card, then reactivate."))
+    subscription_apply(group, created)
+    return _("Welcome back: the subscription is active again.")

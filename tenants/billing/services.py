@@ -80,7 +80,7 @@ def _time(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value, tz=UTC) if value else None
 
 
-def status_from(subscription: dict[str, Any], now: datetime | None = None) -> str:
+def status_from(subscription: dict[str, Any], now: datetime | None = None) -> str | None:
     """The group's status for a Stripe subscription.
 
     A subscription still inside its trial is a trial whatever Stripe calls it (localstripe leaves
@@ -97,7 +97,9 @@ def status_from(subscription: dict[str, Any], now: datetime | None = None) -> st
         return DealerGroupStatus.TRIAL
     if status == "incomplete":  # the first payment after the trial did not go through
         return DealerGroupStatus.PAST_DUE
-    return DealerGroupStatus.ACTIVE
+    if status in ("active", "trialing"):
+        return DealerGroupStatus.ACTIVE
+    return None  # a status we do not know (e.g. "paused"): the group keeps the state it has
 
 
 @transaction.atomic
@@ -105,17 +107,20 @@ def subscription_apply(group: DealerGroup, subscription: dict[str, Any]) -> Deal
     """Store what Stripe says of the group's subscription; status changes send their e-mail once."""
     group = DealerGroup.objects.select_for_update().get(pk=group.pk)
     before, now = group.status, timezone.now()
-    status = status_from(subscription, now)
-    item_plan = (subscription.get("plan") or {}).get("id") or ""
-    plan, interval = plan_of(item_plan)
+    status = status_from(subscription, now) or before
+    # Since API version 2025-03 the plan, quantity and period live on the item; older versions
+    # (and localstripe) put them on the subscription too.
+    item = ((subscription.get("items") or {}).get("data") or [{}])[0]
+    price = item.get("price") or item.get("plan") or subscription.get("plan") or {}
+    plan, interval = plan_of(price.get("id") or "")
     group.stripe_subscription_id = subscription["id"]
     group.subscription_status = subscription.get("status", "")
     group.status = status
     if plan is not None:
         group.plan, group.billing_interval = plan, interval
-    group.rooftops_paid = subscription.get("quantity") or group.rooftops_paid
+    group.rooftops_paid = item.get("quantity") or subscription.get("quantity") or group.rooftops_paid
     group.trial_ends_at = _time(subscription.get("trial_end"))
-    group.current_period_end = _time(subscription.get("current_period_end"))
+    group.current_period_end = _time(item.get("current_period_end") or subscription.get("current_period_end"))
     group.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
     if status == DealerGroupStatus.PAST_DUE:
         group.past_due_since = group.past_due_since or now
@@ -139,8 +144,11 @@ def subscription_apply(group: DealerGroup, subscription: dict[str, Any]) -> Deal
     return group
 
 
+@transaction.atomic
 def subscription_sync(group: DealerGroup) -> DealerGroup:
-    """Read the group's subscription again from Stripe and apply it."""
+    """Read the group's subscription again from Stripe and apply it. The group's row is locked
+    before the read: two syncs at once apply in the order they read, so an older read never wins."""
+    group = DealerGroup.objects.select_for_update().get(pk=group.pk)
     if not group.stripe_subscription_id:
         return group
     subscription = client().v1.subscriptions.retrieve(group.stripe_subscription_id)

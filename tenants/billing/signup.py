@@ -62,11 +62,16 @@ def signup_start(*, name: str, country: str, language: str, rooftops: int, slug:
                                    slug=slug_available(slug), admin_email=admin_email,
                                    admin_password=make_password(password), plan=plan, interval=interval)
     api = client()
-    customer = api.v1.customers.create(params={"email": admin_email, "name": name,
-                                               "metadata": {"signup": str(signup.pk), "slug": slug}})
-    signup.stripe_customer_id = customer.id
-    signup.save(update_fields=["stripe_customer_id"])
-    intent = api.v1.setup_intents.create(params={"customer": customer.id, "usage": "off_session"})
+    try:
+        customer = api.v1.customers.create(params={"email": admin_email, "name": name, "metadata": {
+            "signup": str(signup.pk), "slug": signup.slug, "platform": settings.APP_DOMAIN}})
+        signup.stripe_customer_id = customer.id
+        signup.save(update_fields=["stripe_customer_id"])
+        intent = api.v1.setup_intents.create(params={"customer": customer.id, "usage": "off_session"})
+    except stripe.StripeError:
+        # The address must not stay held by a sign-up nobody can continue.
+        _fail(signup, None, _("The payment provider could not be reached. Please try again."))
+        raise
     signup.setup_intent_id = intent.id
     signup.save(update_fields=["setup_intent_id"])
     return signup
@@ -92,21 +97,24 @@ def signup_submit(signup: Signup) -> Signup:
 
 
 def provision(signup_id: str) -> Signup:
-    """Card → tenant → subscription. Any failure undoes what was made and says why on the sign-up."""
+    """Card → tenant → subscription. Safe to run again after a crash (the task is acknowledged late):
+    each step finds what an earlier run made. Any failure undoes what was made and says why."""
     connection.set_schema_to_public()
-    signup = Signup.objects.select_related("plan").get(pk=signup_id)
+    signup = Signup.objects.select_related("plan", "dealer_group").get(pk=signup_id)
     if signup.state != Signup.State.PROVISIONING:
         return signup
     started = time.perf_counter()
-    group = None
+    group = signup.dealer_group or _group_made_for(signup)
     try:
         with translation.override(signup.language):
             card_attach(signup.stripe_customer_id, signup.setup_intent_id)
-            time_zone, currency = COUNTRY_DEFAULTS.get(signup.country, ("UTC", "EUR"))
-            group = dealer_group_create(
-                name=signup.name, slug=signup.slug, country=signup.country, default_language=signup.language,
-                timezone=time_zone, currency=currency, admin_email=signup.admin_email, admin_password=None,
-            ).dealer_group
+            if group is None:
+                time_zone, currency = COUNTRY_DEFAULTS.get(signup.country, ("UTC", "EUR"))
+                group = dealer_group_create(
+                    name=signup.name, slug=signup.slug, country=signup.country, default_language=signup.language,
+                    timezone=time_zone, currency=currency, admin_email=signup.admin_email, admin_password=None,
+                ).dealer_group
+                Signup.objects.filter(pk=signup.pk).update(dealer_group=group)
             with schema_context(group.schema_name):
                 from accounts.models import User
 
@@ -114,12 +122,15 @@ def provision(signup_id: str) -> Signup:
             DealerGroup.objects.filter(pk=group.pk).update(
                 stripe_customer_id=signup.stripe_customer_id, plan=signup.plan,
                 billing_interval=signup.interval, rooftops_paid=signup.rooftops)
-            trial_end = int(time.time()) + signup.plan.trial_days * 86400
-            subscription = client().v1.subscriptions.create(params={
-                "customer": signup.stripe_customer_id, "trial_end": trial_end,
-                "items": [{"plan": signup.plan.stripe_plan_id(signup.interval), "quantity": signup.rooftops}],
-                "metadata": {"dealer_group": group.slug, "signup": str(signup.pk)}})
-            group = subscription_apply(DealerGroup.objects.get(pk=group.pk), as_dict(subscription))
+            group = DealerGroup.objects.get(pk=group.pk)
+            if not group.stripe_subscription_id:
+                trial_end = int(time.time()) + signup.plan.trial_days * 86400
+                subscription = client().v1.subscriptions.create(params={
+                    "customer": signup.stripe_customer_id, "trial_end": trial_end,
+                    "items": [{"plan": signup.plan.stripe_plan_id(signup.interval), "quantity": signup.rooftops}],
+                    "metadata": {"dealer_group": group.slug, "signup": str(signup.pk)}},
+                    options={"idempotency_key": f"signup-{signup.pk}-subscription"})
+                group = subscription_apply(group, as_dict(subscription))
             email_send_later(group, BillingEmail.Kind.WELCOME, "signup")
     except (ValidationError, stripe.StripeError) as error:
         message = " ".join(error.messages) if isinstance(error, ValidationError) else (
@@ -133,6 +144,20 @@ def provision(signup_id: str) -> Signup:
     signup.save(update_fields=["state", "dealer_group", "updated_at"])
     log.info("sign-up %s: %s ready in %.2fs", signup.pk, group.slug, time.perf_counter() - started)
     return signup
+
+
+def _group_made_for(signup: Signup) -> DealerGroup | None:
+    """A group an earlier, interrupted run made for this sign-up: its address, created after the
+    sign-up started (no one else could take the address while the sign-up held it)."""
+    group = DealerGroup.objects.filter(slug=signup.slug, created_at__gte=signup.created_at,
+                                       stripe_customer_id__in=["", signup.stripe_customer_id]).first()
+    if group is None:
+        return None
+    with schema_context(group.schema_name):
+        from accounts.models import User
+
+        ours = User.objects.filter(email__iexact=signup.admin_email, role="dealer_admin").exists()
+    return group if ours else None
 
 
 def _fail(signup: Signup, group: DealerGroup | None, message: str) -> Signup:
@@ -164,13 +189,16 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def login_token_issue(signup: Signup) -> str:
-    """A new single-use token for the admin's first sign-in; any earlier one stops working."""
+def login_token_issue(signup: Signup) -> str | None:
+    """The single-use token for the admin's first sign-in, made once per sign-up and only in the
+    minutes after it is ready; None if one was made already (then the admin signs in normally)."""
+    if signup.updated_at < timezone.now() - timedelta(seconds=settings.SIGNUP_LOGIN_TOKEN_SECONDS):
+        return None
     token = secrets.token_urlsafe(32)
-    Signup.objects.filter(pk=signup.pk).update(
-        login_token_hash=_digest(token), login_token_used_at=None,
+    issued = Signup.objects.filter(pk=signup.pk, state=Signup.State.DONE, login_token_hash="").update(
+        login_token_hash=_digest(token),
         login_token_expires_at=timezone.now() + timedelta(seconds=settings.SIGNUP_LOGIN_TOKEN_SECONDS))
-    return token
+    return token if issued else None
 
 
 @transaction.atomic
@@ -194,15 +222,16 @@ def signups_cleanup() -> dict[str, int]:
     stale = timezone.now() - timedelta(hours=settings.SIGNUP_ABANDONED_AFTER_HOURS)
     abandoned = 0
     for signup in Signup.objects.filter(state=Signup.State.CARD, created_at__lt=stale):
+        # Only if it is still at the card step: the browser may submit the card this very moment.
+        if not Signup.objects.filter(pk=signup.pk, state=Signup.State.CARD).update(
+                state=Signup.State.ABANDONED, stripe_customer_id="", updated_at=timezone.now()):
+            continue
         if signup.stripe_customer_id:
             _quietly(lambda s=signup: client().v1.customers.delete(s.stripe_customer_id))
-        signup.state, signup.stripe_customer_id = Signup.State.ABANDONED, ""
-        signup.save(update_fields=["state", "stripe_customer_id", "updated_at"])
         abandoned += 1
     # A worker that died mid-way leaves a sign-up "setting up" for ever: fail it, undoing what was made.
     for signup in Signup.objects.filter(state=Signup.State.PROVISIONING, updated_at__lt=stale):
-        group = DealerGroup.objects.filter(slug=signup.slug, stripe_customer_id=signup.stripe_customer_id).first()
-        _fail(signup, group if signup.stripe_customer_id else None,
+        _fail(signup, signup.dealer_group or _group_made_for(signup),
               _("Setting up did not finish; nothing was charged. Please sign up again."))
         abandoned += 1
     orphans = 0
@@ -210,7 +239,9 @@ def signups_cleanup() -> dict[str, int]:
         Signup.objects.exclude(stripe_customer_id="").values_list("stripe_customer_id", flat=True))
     for customer in client().v1.customers.list(params={"limit": 100}).auto_paging_iter():
         customer = as_dict(customer)
-        made_by_signup = "signup" in (customer.get("metadata") or {})
+        metadata = customer.get("metadata") or {}
+        # Only this platform's sign-ups: another environment may share the Stripe account.
+        made_by_signup = "signup" in metadata and metadata.get("platform") == settings.APP_DOMAIN
         if made_by_signup and customer["id"] not in kept and (customer.get("created") or 0) < stale.timestamp():
             _quietly(lambda c=customer: client().v1.customers.delete(c["id"]))
             orphans += 1

@@ -29,8 +29,7 @@ def signup_start(request: HttpRequest) -> HttpResponse:
     plan = Plan.objects.filter(code=request.GET.get("plan", ""), is_public=True).first()
     form = SignupForm(request.POST or None, initial={"plan": plan.code if plan else "group",
                                                      "language": request.LANGUAGE_CODE})
-    if request.method == "POST" and _too_many(request):
-        form.is_valid()
+    if request.method == "POST" and form.is_valid() and _too_many(request):
         form.add_error(None, _("Too many sign-ups from this network in the last hour. Please try again later."))
     elif request.method == "POST" and form.is_valid():
         try:
@@ -49,9 +48,23 @@ def _too_many(request: HttpRequest) -> bool:
     """Each started sign-up makes a Stripe customer: a network gets a handful per hour."""
     from django.conf import settings
 
-    key = f"signup-rate:{request.META.get('REMOTE_ADDR', '')}"
+    key = f"signup-rate:{_client_ip(request)}"
     cache.add(key, 0, timeout=3600)
-    return cache.incr(key) > settings.SIGNUP_RATE_PER_HOUR
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, count := 1, timeout=3600)
+    return count > settings.SIGNUP_RATE_PER_HOUR
+
+
+def _client_ip(request: HttpRequest) -> str:
+    """The visitor's address: behind the platform's proxy, from the header the proxy sets (configured:
+    a visitor could forge any other), else the connection's."""
+    from django.conf import settings
+
+    header = settings.CLIENT_IP_HEADER
+    return (request.META.get(header, "").split(",")[-1].strip() if header else "") or request.META.get(
+        "REMOTE_ADDR", "")
 
 
 @require_GET
@@ -101,8 +114,13 @@ def signup_status(request: HttpRequest, pk: str) -> HttpResponse:
     if signup.state == Signup.State.DONE and signup.dealer_group_id:
         group = DealerGroup.objects.get(pk=signup.dealer_group_id)
         port = request.get_port()
-        host = group.primary_host + (f":{port}" if port not in ("80", "443") else "")
-        url = f"{request.scheme}://{host}/signup/welcome/{service.login_token_issue(signup)}/"
+        base = f"{request.scheme}://{group.primary_host}" + (f":{port}" if port not in ("80", "443") else "")
+        token = service.login_token_issue(signup)
+        if token is None:  # the link was given once already: from now on, the normal sign-in
+            return render(request, "billing/signup/status.html", {"signup": signup, "url": f"{base}/accounts/login/"})
+        # The link is handed out once; this browser session has no more business with the sign-up.
+        request.session[SESSION_KEY] = [k for k in request.session.get(SESSION_KEY, []) if k != str(signup.pk)]
+        url = f"{base}/signup/welcome/{token}/"
         response = render(request, "billing/signup/status.html", {"signup": signup, "url": url})
         response["HX-Redirect"] = url
         return response
@@ -123,7 +141,9 @@ def welcome(request: HttpRequest, token: str) -> HttpResponse:
     if email is None:
         messages.error(request, _("This sign-in link has expired or was already used. Please sign in."))
         return redirect("account_login")
-    user = get_user_model().objects.get(email__iexact=email)
+    user = get_user_model().objects.filter(email__iexact=email, is_active=True).first()
+    if user is None:
+        return redirect("account_login")
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(request, _("Welcome! Your CRM is ready. Start with your rooftops and staff in Settings."))
     return redirect("/crm/")

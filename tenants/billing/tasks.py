@@ -48,7 +48,10 @@ def billing_sync() -> dict[str, str]:
             log.exception("billing sync of %s failed", group.slug)
             results[group.slug] = "error"
     for event_id in StripeEvent.objects.filter(processed_at__isnull=True).values_list("pk", flat=True):
-        stripe_event_process(event_id)
+        try:
+            stripe_event_process(event_id)
+        except Exception:
+            log.exception("Stripe event %s could not be applied", event_id)
     return results
 
 

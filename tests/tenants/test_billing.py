@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
@@ -270,3 +271,58 @@ def test_a_group_suspended_beyond_the_retention_period_is_deleted_and_a_recent_o
     assert suspended_groups_purge() == ["old-motors"]
     assert not DealerGroup.objects.filter(slug="old-motors").exists() and not schema_exists("t_old_motors")
     assert DealerGroup.objects.get(pk=cast.b.pk).status == DealerGroupStatus.SUSPENDED  # within its 90 days
+
+
+def test_the_current_api_shape_with_plan_and_quantity_on_the_item_is_read(cast):
+    group = DealerGroup.objects.get(pk=cast.a.pk)
+    starter = Plan.objects.get(code="starter")
+    period_end = int(time.time()) + 20 * 86400
+
+    group = subscription_apply(group, {
+        "id": "sub_new_shape", "status": "active", "trial_end": None, "cancel_at_period_end": False,
+        "items": {"data": [{"id": "si_1", "quantity": 2, "current_period_end": period_end,
+                            "price": {"id": starter.stripe_plan_id("year")}}]}})
+
+    assert (group.plan, group.billing_interval, group.rooftops_paid) == (starter, "year", 2)
+    assert int(group.current_period_end.timestamp()) == period_end
+    assert subscription_apply(group, {"id": "sub_new_shape", "status": "paused"}).status == DealerGroupStatus.ACTIVE
+
+
+def test_reactivating_twice_makes_one_subscription_and_a_failing_card_keeps_the_group_suspended(cast, stripe_plans):
+    from tenants.billing import account
+
+    group = _subscribe(cast.a, trial=False)
+    client().v1.subscriptions.cancel(group.stripe_subscription_id)
+    group = subscription_sync(group)
+    _card(group.stripe_customer_id, "pm_card_chargeCustomerFail")
+
+    with pytest.raises(ValidationError, match="did not go through"):
+        account.reactivate(group)
+    assert DealerGroup.objects.get(pk=group.pk).status == DealerGroupStatus.SUSPENDED
+
+    _card(group.stripe_customer_id)
+    account.reactivate(group)
+    with pytest.raises(ValidationError, match="not suspended"):
+        account.reactivate(group)
+    live = [s for s in client().v1.subscriptions.list(params={"customer": group.stripe_customer_id}).data
+            if s.status == "active"]
+    assert len(live) == 1
+
+
+def test_switching_staff_back_on_respects_the_seats(cast):
+    from django_tenants.utils import schema_context
+
+    from accounts.models import User
+
+    DealerGroup.objects.filter(pk=cast.a.pk).update(plan=Plan.objects.get(code="group"), rooftops_paid=2)
+    Plan.objects.filter(code="group").update(seats_per_rooftop=1)
+    with schema_context(cast.a.schema_name):
+        left = User.objects.create_user("left@alpha.test", "long-enough-password-1", role="salesperson",
+                                        is_active=False)
+    admin = cast.signed_in(cast.a, cast.a_admin)
+
+    refused = admin.post(f"/crm/settings/staff/{left.pk}/", {"role": "salesperson", "is_active": "on"})
+
+    assert "2 staff seats" in refused.text
+    with schema_context(cast.a.schema_name):
+        assert not User.objects.get(pk=left.pk).is_active

@@ -68,6 +68,7 @@ def test_a_dealer_group_signs_up_and_lands_signed_in_in_its_trial(cast, stripe_p
     assert tenant.get("/crm/").status_code == 200  # signed in as the new admin
     again = Client(HTTP_HOST=group.primary_host).get(link.split("localhost", 1)[1])
     assert again["Location"].startswith("/accounts/login/")  # single use
+    assert browser.get(f"/signup/{signup.pk}/status/").status_code == 404  # the link is handed out once
     assert Client(HTTP_HOST=group.primary_host).post("/accounts/login/", {
         "login": "chefin@nord-auto.test", "password": DETAILS["password"]}).status_code == 302
 
@@ -190,3 +191,39 @@ def test_a_sign_up_stuck_while_setting_up_is_failed_and_cleaned(cast, stripe_pla
     signup = Signup.objects.get(pk=signup.pk)
     assert signup.state == Signup.State.FAILED and "did not finish" in signup.message
     assert "did not finish" in browser.get(f"/signup/{signup.pk}/status/").text
+
+
+def test_stripe_unreachable_at_the_start_says_so_and_does_not_hold_the_address(cast, stripe_plans, settings):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+
+    down = _start(_public(), slug="romeo-cars")
+
+    assert down.status_code == 400 and "could not be reached" in down.text
+    assert Signup.objects.get(slug="romeo-cars").state == Signup.State.FAILED
+    settings.STRIPE_API_BASE = stripe_plans_url()
+    assert _start(_public(), slug="romeo-cars").status_code == 302
+
+
+def stripe_plans_url() -> str:
+    import os
+
+    return os.environ["STRIPE_API_BASE"]
+
+
+def test_provisioning_run_again_after_a_crash_finishes_with_the_group_it_made(cast, stripe_plans):
+    from tenants.services import dealer_group_create
+
+    browser = _public()
+    _start(browser, slug="sierra-auto")
+    signup = Signup.objects.get(slug="sierra-auto")
+    _confirm_card(signup)
+    browser.post(f"/signup/{signup.pk}/card/", {"setup_intent": signup.setup_intent_id})
+    # The first run died right after making the tenant.
+    dealer_group_create(name=signup.name, slug="sierra-auto", country="DE", admin_email=signup.admin_email,
+                        admin_password=None)
+
+    done = provision(str(signup.pk))
+
+    assert done.state == Signup.State.DONE, done.message
+    group = DealerGroup.objects.get(slug="sierra-auto")
+    assert group.status == DealerGroupStatus.TRIAL and group.stripe_subscription_id
