@@ -3,5 +3,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("crm.core.urls")),
     path("customers/", include("crm.customers.urls")),
+    path("service/", include("crm.service.urls")),
     path("settings/", include("crm.dealerships.urls")),
 ]

@@ -44,6 +44,7 @@ TENANT_APPS = [
     "crm.dealerships",
     "crm.core",
     "crm.customers",
+    "crm.service",
 ]
 
 TENANT_MODEL = "tenants.DealerGroup"

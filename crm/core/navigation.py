@@ -17,7 +17,7 @@ MODULES = (
     Module("dashboard", _("Dashboard"), "crm:dashboard"),
     Module("customers", _("Customers"), "customers:list"),
     Module("sales", _("Sales")),
-    Module("service", _("Service")),
+    Module("service", _("Service"), "service:visits"),
     Module("marketing", _("Marketing")),
     Module("loyalty", _("Owners' club")),
     Module("analytics", _("Analytics")),

@@ -66,6 +66,7 @@ from ..models import (
     VehicleLink,
 )
 from ..services import tenant_language, tenant_region
+from ..signals import visits_imported
 from . import files
 from .fields import Parsed, RowParser
 
@@ -595,15 +596,24 @@ class Importer:
     def _history_save(self, rows: list[Parsed], refs: dict[int, Ref], vehicles: dict[int, Vehicle]) -> None:
         readings: list[MileageReading] = []
         entries: list[TimelineEntry] = []
+        visits: list[dict[str, Any]] = []
         for row in rows:
             vehicle = vehicles.get(row.line)
             visited, bought = row.visit.get("visit_date"), row.vehicle.get("purchase_date")
             if vehicle is not None and row.mileage is not None:
                 readings.append(MileageReading(vehicle=vehicle, kilometres=row.mileage,
                                                read_on=visited or bought or self.today, source=SYSTEM))
-            if not row.has_person:
-                continue  # a company's car: its readings are kept; the timeline is a person's
-            person = refs[row.line].person
+            person = refs[row.line].person if row.has_person else None
+            order = row.visit.get("order_number", "")
+            ref = (f"{SYSTEM}:order:{order}" if order
+                   else f"{SYSTEM}:visit:{row.vehicle_key or (person.pk if person else row.line)}:{visited}")
+            if self.job.kind == ImportKind.SERVICE and visited and vehicle is not None:
+                visits.append({"source_ref": ref, "vehicle_id": vehicle.pk, "person_id": person.pk if person else None,
+                               "rooftop_id": row.person.get("rooftop") or (person.rooftop_id if person else None),
+                               "visited": visited, "order_number": order, "mileage": row.mileage,
+                               "amount": row.visit.get("amount"), "work": row.visit.get("work", "")})
+            if person is None:
+                continue  # a company's car: its readings and repair orders are kept; the timeline is a person's
             if self.job.kind == ImportKind.SALES and vehicle is not None and bought:
                 entries.append(TimelineEntry(
                     person=person, kind=TimelineEntry.Kind.PURCHASE, occurred_at=_noon(bought),
@@ -611,7 +621,6 @@ class Importer:
                     body=_amount_line(row), source_ref=f"{SYSTEM}:sale:{row.vehicle_key or vehicle.pk}:{bought}",
                 ))
             if self.job.kind == ImportKind.SERVICE and visited:
-                order = row.visit.get("order_number", "")
                 summary = (_("Service visit, order %(order)s") % {"order": order} if order
                            else _("Service visit")) + (f": {row.visit['work']}" if row.visit.get("work") else "")
                 details = [_amount_line(row)]
@@ -619,14 +628,14 @@ class Importer:
                     details.append(_("Mileage: %(km)s km") % {"km": row.mileage})
                 if vehicle is not None:
                     details.append(str(vehicle))
-                ref = (f"{SYSTEM}:order:{order}" if order
-                       else f"{SYSTEM}:visit:{row.vehicle_key or person.pk}:{visited}")
                 entries.append(TimelineEntry(
                     person=person, kind=TimelineEntry.Kind.VISIT, occurred_at=_noon(visited), summary=summary[:300],
                     body="\n".join(part for part in details if part), rooftop_id=person.rooftop_id, source_ref=ref,
                 ))
         MileageReading.objects.bulk_create(readings, ignore_conflicts=True)
         TimelineEntry.objects.bulk_create(entries, ignore_conflicts=True)
+        if visits:
+            visits_imported.send(sender=Importer, rows=visits)
 
 
 def _person_number(row: Parsed) -> str:

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ServiceConfig(AppConfig):
+    name = "crm.service"
+    label = "service"
+    verbose_name = _("Service")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - connects the DMS import's visits

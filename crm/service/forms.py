@@ -1,0 +1,62 @@
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import StaffRole, User
+from crm.dealerships.models import Rooftop
+
+from .models import DeclinedRecommendation, JobCategory, JobLine
+from .services import vehicle_find
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class VisitForm(forms.Form):
+    vehicle = forms.CharField(label=_("Car (VIN or plate)"), max_length=30)
+    rooftop = forms.ModelChoiceField(label=_("Rooftop"), queryset=Rooftop.objects.all())
+    advisor = forms.ModelChoiceField(label=_("Service advisor"), required=False, queryset=User.objects.filter(
+        is_active=True, role__in=[StaffRole.SERVICE_ADVISOR, StaffRole.SERVICE_MANAGER]))
+    opened_on = forms.DateField(label=_("Opened"), widget=DATE)
+    mileage = forms.IntegerField(label=_("Mileage (km)"), min_value=0, max_value=3_000_000, required=False)
+    order_number = forms.CharField(label=_("Repair order number"), max_length=60, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"opened_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+
+    def clean_vehicle(self) -> object:
+        vehicle = vehicle_find(self.cleaned_data["vehicle"])
+        if vehicle is None:
+            raise ValidationError(_("No car with this VIN or plate: add it on the customer's page first."))
+        return vehicle
+
+
+class JobLineForm(forms.ModelForm):
+    class Meta:
+        model = JobLine
+        fields = ["kind", "category", "description", "quantity", "unit_price", "labour_hours"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in ("quantity", "unit_price"):
+            if cleaned.get(name) is not None and cleaned[name] < Decimal(0):
+                self.add_error(name, _("Enter a positive number."))
+        return cleaned
+
+
+class DeclinedForm(forms.Form):
+    category = forms.ChoiceField(label=_("Category"), choices=JobCategory.choices)
+    description = forms.CharField(label=_("Work declined"), max_length=300)
+    estimate = forms.DecimalField(label=_("Estimate"), max_digits=12, decimal_places=2, min_value=0, required=False)
+    follow_up_on = forms.DateField(label=_("Follow up on"), required=False, widget=DATE,
+                                   help_text=_("Empty: a month after the visit."))
+
+
+class DeclinedStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=DeclinedRecommendation.Status.choices)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+    follow_up_on = forms.DateField(label=_("Next follow-up"), required=False, widget=DATE)

@@ -1,0 +1,160 @@
+"""Writes on the workshop's records: repair orders, their lines, declined work, repeat repairs."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from crm.customers.models import MileageReading, Person, TimelineEntry, Vehicle, VehicleLink
+from crm.dealerships.models import Rooftop
+
+from .models import REPEAT_WINDOW_DAYS, DeclinedRecommendation, JobLine, ServiceVisit
+
+DECLINED_FOLLOW_UP_DAYS = 30
+
+
+def vehicle_find(text: str) -> Vehicle | None:
+    """The car a VIN or a plate (any spelling) names."""
+    from crm.customers import normalize
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    key = normalize.plate_key(text)
+    return Vehicle.objects.filter(Q(vin=text.upper().replace(" ", "")) | Q(plate_key=key)).order_by("pk").first()
+
+
+def holder_of(vehicle: Vehicle) -> VehicleLink | None:
+    """Who the workshop deals with for this car: its current owner, else its current user or driver."""
+    links = vehicle.links.filter(ended_on__isnull=True).select_related("person", "company")
+    return min(links, key=lambda link: (link.kind != VehicleLink.Kind.OWNER, -link.pk), default=None)
+
+
+@transaction.atomic
+def visit_open(*, vehicle: Vehicle, rooftop: Rooftop | None, opened_on: date, by: User | None,
+               person: Person | None = None, advisor: User | None = None, mileage: int | None = None,
+               order_number: str = "") -> ServiceVisit:
+    """A car in the workshop. Its mileage joins the car's history (the reminders predict from it)."""
+    if opened_on > timezone.localdate():
+        raise ValidationError(_("A visit cannot be opened in the future; book an appointment instead."))
+    holder = holder_of(vehicle)
+    if person is None and holder is not None:
+        person = holder.person
+    visit = ServiceVisit.objects.create(
+        vehicle=vehicle, rooftop=rooftop, person=person, company=holder.company if holder else None,
+        advisor=advisor or (by if by and by.role == "service_advisor" else None), opened_on=opened_on,
+        mileage=mileage, order_number=order_number)
+    if mileage is not None:
+        MileageReading.objects.get_or_create(vehicle=vehicle, read_on=opened_on, kilometres=mileage,
+                                             defaults={"source": "service"})
+    return visit
+
+
+@transaction.atomic
+def line_add(*, visit: ServiceVisit, kind: str, category: str, description: str, quantity: Decimal,
+             unit_price: Decimal, labour_hours: Decimal | None = None) -> JobLine:
+    if visit.status == ServiceVisit.Status.CLOSED:
+        raise ValidationError(_("This repair order is closed."))
+    line = JobLine.objects.create(visit=visit, kind=kind, category=category, description=description,
+                                  quantity=quantity, unit_price=unit_price, amount=(quantity * unit_price).quantize(
+                                      Decimal("0.01")), labour_hours=labour_hours)
+    totals_update(visit)
+    return line
+
+
+def totals_update(visit: ServiceVisit) -> None:
+    sums = visit.lines.aggregate(labour=Sum("amount", filter=Q(kind=JobLine.Kind.LABOUR)),
+                                 parts=Sum("amount", filter=Q(kind=JobLine.Kind.PART)))
+    visit.labour_amount, visit.parts_amount = sums["labour"] or Decimal(0), sums["parts"] or Decimal(0)
+    visit.total_amount = visit.labour_amount + visit.parts_amount
+    visit.save(update_fields=["labour_amount", "parts_amount", "total_amount"])
+
+
+@transaction.atomic
+def visit_close(*, visit: ServiceVisit, by: User | None, closed_on: date | None = None) -> ServiceVisit:
+    """Close the repair order: flagged if it repeats a repair, and on the customer's timeline."""
+    visit = ServiceVisit.objects.select_for_update().get(pk=visit.pk)
+    if visit.status == ServiceVisit.Status.CLOSED:
+        raise ValidationError(_("This repair order is already closed."))
+    visit.status, visit.closed_on = ServiceVisit.Status.CLOSED, closed_on or timezone.localdate()
+    visit.save(update_fields=["status", "closed_on"])
+    repeats_flag([visit.pk])
+    visit.refresh_from_db()
+    if visit.person_id:
+        work = ", ".join(dict.fromkeys(visit.lines.values_list("description", flat=True)))
+        summary = (_("Service visit, order %(order)s") % {"order": visit.order_number} if visit.order_number
+                   else _("Service visit")) + (f": {work}" if work else "")
+        TimelineEntry.objects.get_or_create(source_ref=f"service:visit:{visit.pk}", defaults={
+            "person_id": visit.person_id, "kind": TimelineEntry.Kind.VISIT, "author": by,
+            "occurred_at": timezone.now(), "summary": summary[:300], "rooftop_id": visit.rooftop_id,
+            "body": _("Total: %(amount)s") % {"amount": visit.total_amount}})
+    return visit
+
+
+def repeats_flag(visit_ids: list[int]) -> int:
+    """Set-based: each visit repeats the latest earlier visit of the same car within the window
+    that had work of one of its categories. Returns how many of them are repeats."""
+    if not visit_ids:
+        return 0
+    table, lines = ServiceVisit._meta.db_table, JobLine._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            UPDATE {table} AS v SET repeat_of_id = (
+                SELECT p.id FROM {table} AS p
+                WHERE p.vehicle_id = v.vehicle_id AND p.id <> v.id
+                  AND p.opened_on BETWEEN v.opened_on - %s AND v.opened_on
+                  AND (p.opened_on < v.opened_on OR p.id < v.id)
+                  AND EXISTS (SELECT 1 FROM {lines} AS a JOIN {lines} AS b ON a.category = b.category
+                              WHERE a.visit_id = p.id AND b.visit_id = v.id)
+                ORDER BY p.opened_on DESC, p.id DESC LIMIT 1)
+            WHERE v.id = ANY(%s)
+        """, [REPEAT_WINDOW_DAYS, list(visit_ids)])  # noqa: S608 - table names from the models
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE id = ANY(%s) AND repeat_of_id IS NOT NULL",  # noqa: S608
+                       [list(visit_ids)])
+        return cursor.fetchone()[0]
+
+
+@transaction.atomic
+def declined_add(*, visit: ServiceVisit, category: str, description: str, by: User | None,
+                 estimate: Decimal | None = None, follow_up_on: date | None = None) -> DeclinedRecommendation:
+    """Work recommended and declined: kept with a follow-up date (a month by default)."""
+    follow_up_on = follow_up_on or visit.opened_on + timedelta(days=DECLINED_FOLLOW_UP_DAYS)
+    return DeclinedRecommendation.objects.create(
+        visit=visit, vehicle_id=visit.vehicle_id, person_id=visit.person_id, category=category,
+        description=description, estimate=estimate, follow_up_on=follow_up_on)
+
+
+@transaction.atomic
+def declined_update(*, item: DeclinedRecommendation, status: str, by: User | None, note: str = "",
+                    follow_up_on: date | None = None) -> DeclinedRecommendation:
+    item = DeclinedRecommendation.objects.select_for_update().get(pk=item.pk)
+    item.status, item.note = status, note or item.note
+    if follow_up_on:
+        item.follow_up_on = follow_up_on
+    closed = status in (DeclinedRecommendation.Status.DONE, DeclinedRecommendation.Status.LOST)
+    item.closed_at = timezone.now() if closed else None
+    item.save()
+    if item.person_id:
+        TimelineEntry.objects.create(
+            person_id=item.person_id, kind=TimelineEntry.Kind.CONTACT, author=by, occurred_at=timezone.now(),
+            summary=(_("Declined work “%(work)s”: %(status)s") % {
+                "work": item.description, "status": item.get_status_display()})[:300], body=note)
+    return item
+
+
+def visits_from_import(rows: list[dict[str, Any]]) -> int:
+    """Repair orders from a DMS service file (the customer import sends them): one per DMS reference,
+    so a re-import adds none. Their totals are the file's; job lines stay in the DMS."""
+    visits = [ServiceVisit(
+        source_ref=row["source_ref"], vehicle_id=row["vehicle_id"], person_id=row.get("person_id"),
+        rooftop_id=row.get("rooftop_id"), opened_on=row["visited"], closed_on=row["visited"],
+        status=ServiceVisit.Status.CLOSED, order_number=row.get("order_number", "")[:60], mileage=row.get("mileage"),
+        total_amount=row.get("amount") or Decimal(0)) for row in rows if row.get("vehicle_id")]
+    ServiceVisit.objects.bulk_create(visits, ignore_conflicts=True)
+    return len(visits)

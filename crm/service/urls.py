@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "service"
+
+urlpatterns = [
+    path("", views.visit_list, name="visits"),
+    path("visits/new/", views.visit_create, name="visit_create"),
+    path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),
+    path("visits/<int:pk>/lines/", views.line_create, name="line_create"),
+    path("visits/<int:pk>/declined/", views.declined_create, name="declined_create"),
+    path("visits/<int:pk>/close/", views.visit_close, name="visit_close"),
+    path("declined/", views.declined_list, name="declined"),
+    path("declined/<int:pk>/", views.declined_status, name="declined_status"),
+]
