@@ -125,3 +125,168 @@ class DeclinedRecommendation(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+# Bookable capacity ---------------------------------------------------------------------------------
+# One model serves the CRM and the owner portal. The database itself refuses overbooking: every
+# booking is a conditional UPDATE of a slot's seats and of the day's labour hours, each guarded by a
+# CHECK constraint, inside one transaction.
+
+
+class ServiceType(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    labour_hours = models.DecimalField(_("labour hours"), max_digits=5, decimal_places=2, default=Decimal(1))
+    online_bookable = models.BooleanField(_("bookable online"), default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("service type")
+        verbose_name_plural = _("service types")
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CapacityRule(models.Model):
+    """A rooftop's daily workshop capacity for a service type, and how many customers the
+    reception takes per slot; the online share is what the portal may book of both."""
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="capacity_rules")
+    service_type = models.ForeignKey(ServiceType, on_delete=models.CASCADE, related_name="capacity_rules")
+    daily_hours = models.DecimalField(_("labour hours a day"), max_digits=6, decimal_places=2)
+    online_share = models.PositiveSmallIntegerField(_("share bookable online (%)"), default=50)
+
+    class Meta:
+        verbose_name = _("capacity rule")
+        verbose_name_plural = _("capacity rules")
+        constraints = [
+            models.UniqueConstraint(fields=["rooftop", "service_type"], name="one_rule_per_type"),
+            models.CheckConstraint(condition=models.Q(online_share__lte=100), name="online_share_percent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rooftop} · {self.service_type}"
+
+
+class Closure(models.Model):
+    """A day a rooftop's workshop is closed (public holiday, stocktaking): no slots that day."""
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="closures")
+    day = models.DateField(_("day"))
+    reason = models.CharField(_("reason"), max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
+        constraints = [models.UniqueConstraint(fields=["rooftop", "day"], name="closure_once")]
+
+    def __str__(self) -> str:
+        return f"{self.rooftop} {self.day}"
+
+
+class Slot(models.Model):
+    """A time a rooftop's reception takes cars, with seats (how many customers at once)."""
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="slots")
+    starts_at = models.DateTimeField(_("starts"))
+    capacity = models.PositiveSmallIntegerField(_("seats"))
+    online_capacity = models.PositiveSmallIntegerField(_("seats bookable online"))
+    booked = models.PositiveSmallIntegerField(default=0)
+    online_booked = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("slot")
+        verbose_name_plural = _("slots")
+        ordering = ["starts_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["rooftop", "starts_at"], name="slot_once"),
+            models.CheckConstraint(condition=models.Q(booked__lte=models.F("capacity")), name="slot_not_overbooked"),
+            models.CheckConstraint(condition=models.Q(online_booked__lte=models.F("online_capacity")),
+                                   name="slot_online_not_overbooked"),
+            models.CheckConstraint(condition=models.Q(online_capacity__lte=models.F("capacity")),
+                                   name="slot_online_within_capacity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rooftop} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def free(self) -> int:
+        return self.capacity - self.booked
+
+
+class DayLoad(models.Model):
+    """The labour hours a rooftop can take on one day for one service type, and those booked."""
+
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    service_type = models.ForeignKey(ServiceType, on_delete=models.CASCADE, related_name="+")
+    hours_capacity = models.DecimalField(max_digits=6, decimal_places=2)
+    hours_online = models.DecimalField(max_digits=6, decimal_places=2)
+    hours_booked = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal(0))
+    hours_booked_online = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal(0))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rooftop", "day", "service_type"], name="day_load_once"),
+            models.CheckConstraint(condition=models.Q(hours_booked__lte=models.F("hours_capacity")),
+                                   name="day_not_overbooked"),
+            models.CheckConstraint(condition=models.Q(hours_booked_online__lte=models.F("hours_online")),
+                                   name="day_online_not_overbooked"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rooftop} {self.day} {self.service_type}"
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        CONFIRMED = "confirmed", _("Confirmed")
+        ARRIVED = "arrived", _("Arrived")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+        NO_SHOW = "no_show", _("No-show")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Channel(models.TextChoices):
+        CRM = "crm", _("By staff")
+        ONLINE = "online", _("Online")
+
+    rooftop = models.ForeignKey(Rooftop, verbose_name=_("rooftop"), on_delete=models.PROTECT,
+                                related_name="appointments")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments")
+    day_load = models.ForeignKey(DayLoad, on_delete=models.PROTECT, related_name="+")
+    service_type = models.ForeignKey(ServiceType, verbose_name=_("service"), on_delete=models.PROTECT,
+                                     related_name="appointments")
+    vehicle = models.ForeignKey(Vehicle, verbose_name=_("vehicle"), on_delete=models.PROTECT,
+                                related_name="appointments")
+    person = models.ForeignKey(Person, verbose_name=_("customer"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="appointments")
+    advisor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("service advisor"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="appointments")
+    declined = models.ForeignKey(DeclinedRecommendation, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="appointments")
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.BOOKED)
+    channel = models.CharField(_("booked"), max_length=6, choices=Channel.choices, default=Channel.CRM)
+    labour_hours = models.DecimalField(_("labour hours"), max_digits=5, decimal_places=2)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["slot__starts_at", "pk"]
+        indexes = [models.Index(fields=["rooftop", "status"]), models.Index(fields=["advisor", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.slot} · {self.vehicle}"
+
+    @property
+    def holds_capacity(self) -> bool:
+        return self.status not in (self.Status.CANCELLED, self.Status.NO_SHOW)
