@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import StaffRole, User
 from crm.dealerships.models import Rooftop
 
-from .models import DeclinedRecommendation, JobCategory, JobLine
+from .models import CapacityRule, Closure, DeclinedRecommendation, JobCategory, JobLine, ServiceType
 from .services import vehicle_find
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -60,3 +60,44 @@ class DeclinedStatusForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=DeclinedRecommendation.Status.choices)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
     follow_up_on = forms.DateField(label=_("Next follow-up"), required=False, widget=DATE)
+
+
+class AppointmentForm(forms.Form):
+    vehicle = forms.CharField(label=_("Car (VIN or plate)"), max_length=30)
+    service_type = forms.ModelChoiceField(label=_("Service"), queryset=ServiceType.objects.all(), empty_label=None)
+    advisor = forms.ModelChoiceField(label=_("Service advisor"), required=False, queryset=User.objects.filter(
+        is_active=True, role__in=[StaffRole.SERVICE_ADVISOR, StaffRole.SERVICE_MANAGER]))
+    comment = forms.CharField(label=_("Comment"), max_length=500, required=False, widget=forms.Textarea(
+        attrs={"rows": 2}))
+
+    def clean_vehicle(self) -> object:
+        vehicle = vehicle_find(self.cleaned_data["vehicle"])
+        if vehicle is None:
+            raise ValidationError(_("No car with this VIN or plate: add it on the customer's page first."))
+        return vehicle
+
+
+class CapacityRuleForm(forms.ModelForm):
+    class Meta:
+        model = CapacityRule
+        fields = ["service_type", "daily_hours", "online_share"]
+
+    def clean_online_share(self) -> int:
+        share = self.cleaned_data["online_share"]
+        if share > 100:
+            raise ValidationError(_("A share is at most 100%."))
+        return share
+
+
+class ClosureForm(forms.ModelForm):
+    class Meta:
+        model = Closure
+        fields = ["day", "reason"]
+        widgets = {"day": DATE}
+
+
+class SlotsForm(forms.Form):
+    start = forms.DateField(label=_("From"), widget=DATE)
+    days = forms.IntegerField(label=_("Days"), min_value=1, max_value=120, initial=28)
+    seats = forms.IntegerField(label=_("Customers per half hour"), min_value=1, max_value=50,
+                               help_text=_("How many cars the reception takes at once."))

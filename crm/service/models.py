@@ -133,8 +133,18 @@ class DeclinedRecommendation(models.Model):
 # CHECK constraint, inside one transaction.
 
 
+# The service types every new dealer group starts with; their names follow the reader's language
+# until the dealer names them.
+STANDARD_SERVICES = {
+    "maintenance": _("Maintenance package"),
+    "tyres": _("Tyre change"),
+    "inspection": _("Inspection"),
+    "repair": _("Repair or diagnosis"),
+}
+
+
 class ServiceType(models.Model):
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, blank=True)
     code = models.SlugField(_("code"), max_length=40, unique=True)
     labour_hours = models.DecimalField(_("labour hours"), max_digits=5, decimal_places=2, default=Decimal(1))
     online_bookable = models.BooleanField(_("bookable online"), default=True)
@@ -146,7 +156,7 @@ class ServiceType(models.Model):
         ordering = ["position", "name"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.name or str(STANDARD_SERVICES.get(self.code, self.code))
 
 
 class CapacityRule(models.Model):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import calendar_views, views
 
 app_name = "service"
 
@@ -13,4 +13,8 @@ urlpatterns = [
     path("visits/<int:pk>/close/", views.visit_close, name="visit_close"),
     path("declined/", views.declined_list, name="declined"),
     path("declined/<int:pk>/", views.declined_status, name="declined_status"),
+    path("calendar/", calendar_views.calendar, name="calendar"),
+    path("calendar/slots/<int:slot_pk>/book/", calendar_views.appointment_create, name="appointment_create"),
+    path("appointments/<int:pk>/status/", calendar_views.appointment_status, name="appointment_status"),
+    path("capacity/", calendar_views.capacity, name="capacity"),
 ]

@@ -1,0 +1,167 @@
+"""Appointments on one capacity model: planning, booking, full slots and days, steps, isolation."""
+
+from datetime import time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from crm.customers.models import TimelineEntry, Vehicle, VehicleLink
+from crm.customers.services import person_create
+from crm.dealerships.models import OpeningHours, Rooftop
+from crm.service.booking import Full, appointment_book, appointment_move, slots_generate
+from crm.service.models import Appointment, CapacityRule, Closure, DayLoad, ServiceType, Slot
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def workshop(cast):
+    """Alpha Berlin open 8–12 every day, two seats per slot, 3 h of tyre changes a day (half online)."""
+    with schema_context(cast.a.schema_name):
+        rooftop = Rooftop.objects.get(name="Alpha Berlin")
+        for weekday in range(7):
+            OpeningHours.objects.update_or_create(rooftop=rooftop, weekday=weekday,
+                                                  defaults={"opens": time(8), "closes": time(12)})
+        tyres = ServiceType.objects.get(code="tyres")  # 0.5 h, seeded for every group
+        CapacityRule.objects.create(rooftop=rooftop, service_type=tyres, daily_hours=Decimal("3"), online_share=50)
+        owner = person_create(by=None, fields={"family_name": "Termin", "given_name": "Tina"})
+        car = Vehicle.objects.create(make="Opel", model="Corsa", plate="B-TT 100")
+        VehicleLink.objects.create(vehicle=car, person=owner, kind="owner")
+        tomorrow = timezone.localdate() + timedelta(days=1)
+        return {"rooftop": rooftop, "tyres": tyres, "owner": owner, "car": car, "day": tomorrow}
+
+
+def test_a_manager_plans_capacity_and_closures_and_offers_slots(cast, workshop):
+    admin = cast.signed_in(cast.a, cast.a_admin)
+    rooftop, day = workshop["rooftop"], workshop["day"]
+    url = f"/crm/service/capacity/?rooftop={rooftop.pk}"
+
+    bad = admin.post(url, {"action": "rule", "service_type": workshop["tyres"].pk, "daily_hours": "6",
+                           "online_share": "150"})
+    admin.post(url, {"action": "rule", "service_type": workshop["tyres"].pk, "daily_hours": "6", "online_share": "50"})
+    admin.post(url, {"action": "closure", "day": (day + timedelta(days=1)).isoformat(), "reason": "Holiday"})
+    offered = admin.post(url, {"action": "slots", "start": day.isoformat(), "days": "2", "seats": "3"}, follow=True)
+
+    assert bad.status_code == 400 and bad.context["rule_form"].errors["online_share"]
+    assert "8 slots offered." in offered.text  # 8:00–12:00 in half hours, the second day closed
+    with schema_context(cast.a.schema_name):
+        assert CapacityRule.objects.get(rooftop=rooftop, service_type=workshop["tyres"]).online_share == 50
+        assert Closure.objects.filter(rooftop=rooftop).count() == 1
+        # half of three seats, rounded down: the portal never gets more than its share
+        assert set(Slot.objects.filter(rooftop=rooftop).values_list("capacity", "online_capacity")) == {(3, 1)}
+
+
+def test_staff_book_from_the_calendar_until_the_slot_is_full(cast, workshop):
+    with schema_context(cast.a.schema_name):
+        slots_generate(workshop["rooftop"], workshop["day"], 1, seats=1)
+        slot = Slot.objects.filter(rooftop=workshop["rooftop"]).order_by("starts_at").first()
+        other = Vehicle.objects.create(make="Fiat", model="500", plate="B-FF 1")
+    admin = cast.signed_in(cast.a, cast.a_admin)
+
+    booked = admin.post(f"/crm/service/calendar/slots/{slot.pk}/book/", {
+        "vehicle": "B-TT 100", "service_type": workshop["tyres"].pk, "comment": "Winter tyres in the boot"})
+    full = admin.post(f"/crm/service/calendar/slots/{slot.pk}/book/", {
+        "vehicle": "B-FF 1", "service_type": workshop["tyres"].pk})
+    calendar = admin.get("/crm/service/calendar/", {"rooftop": workshop["rooftop"].pk,
+                                                    "day": workshop["day"].isoformat()})
+
+    assert booked.status_code == 302
+    assert full.status_code == 400 and "This time is fully booked" in full.text
+    assert "B-TT 100" in calendar.text and "Tina Termin" in calendar.text
+    with schema_context(cast.a.schema_name):
+        appointment = Appointment.objects.get(vehicle=workshop["car"])
+        assert (appointment.person, appointment.labour_hours) == (workshop["owner"], Decimal("0.50"))
+        assert not Appointment.objects.filter(vehicle=other).exists()
+        assert TimelineEntry.objects.filter(person=workshop["owner"], summary__startswith="Appointment booked").exists()
+
+
+def test_the_days_labour_hours_and_the_online_share_limit_bookings(cast, workshop):
+    with schema_context(cast.a.schema_name):
+        slots_generate(workshop["rooftop"], workshop["day"], 1, seats=4)  # 2 online seats per slot
+        slots = list(Slot.objects.filter(rooftop=workshop["rooftop"]).order_by("starts_at"))
+        cars = [Vehicle.objects.create(make="Kia", model="Rio", plate=f"B-K {n}") for n in range(8)]
+        online = [appointment_book(slot=slots[n], service_type=workshop["tyres"], vehicle=cars[n], by=None,
+                                   channel="online") for n in range(3)]  # 1.5 h: the online half of 3 h
+        with pytest.raises(Full, match="fully booked for"):
+            appointment_book(slot=slots[3], service_type=workshop["tyres"], vehicle=cars[3], by=None, channel="online")
+        staff = [appointment_book(slot=slots[n], service_type=workshop["tyres"], vehicle=cars[n], by=None)
+                 for n in range(3, 6)]  # staff fill the other 1.5 h
+        with pytest.raises(Full):
+            appointment_book(slot=slots[6], service_type=workshop["tyres"], vehicle=cars[6], by=None)
+
+        appointment_move(appointment=staff[0], status="cancelled", by=None)  # gives its half hour back
+        appointment_book(slot=slots[6], service_type=workshop["tyres"], vehicle=cars[6], by=None)
+
+        load = DayLoad.objects.get(rooftop=workshop["rooftop"], day=workshop["day"], service_type=workshop["tyres"])
+        assert (load.hours_booked, load.hours_booked_online) == (Decimal("3.00"), Decimal("1.50"))
+        assert len(online) == 3
+
+
+def test_appointments_move_through_their_steps_only_forwards(cast, workshop):
+    with schema_context(cast.a.schema_name):
+        slots_generate(workshop["rooftop"], workshop["day"], 1)
+        slot = Slot.objects.filter(rooftop=workshop["rooftop"]).first()
+        appointment = appointment_book(slot=slot, service_type=workshop["tyres"], vehicle=workshop["car"], by=None)
+    admin = cast.signed_in(cast.a, cast.a_admin)
+    url = f"/crm/service/appointments/{appointment.pk}/status/"
+
+    for status in ("confirmed", "arrived", "in_progress", "done"):
+        admin.post(url, {"status": status})
+    backwards = admin.post(url, {"status": "booked"}, follow=True)
+
+    assert "cannot become" in backwards.text
+    with schema_context(cast.a.schema_name):
+        assert Appointment.objects.get(pk=appointment.pk).status == "done"
+
+
+def test_a_past_time_or_a_closed_day_offers_nothing(cast, workshop):
+    with schema_context(cast.a.schema_name):
+        Closure.objects.create(rooftop=workshop["rooftop"], day=workshop["day"])
+        assert slots_generate(workshop["rooftop"], workshop["day"], 1) == 0
+        slots_generate(workshop["rooftop"], timezone.localdate() - timedelta(days=1), 1)
+        past = Slot.objects.filter(rooftop=workshop["rooftop"]).first()
+        with pytest.raises(Exception, match="has passed"):
+            appointment_book(slot=past, service_type=workshop["tyres"], vehicle=workshop["car"], by=None)
+
+
+def test_the_calendar_costs_the_same_queries_whatever_the_bookings(cast, workshop):
+    admin = cast.signed_in(cast.a, cast.a_admin)
+    with schema_context(cast.a.schema_name):
+        slots_generate(workshop["rooftop"], workshop["day"], 1, seats=6)
+        slots = list(Slot.objects.filter(rooftop=workshop["rooftop"]).order_by("starts_at"))
+    query = {"rooftop": workshop["rooftop"].pk, "day": workshop["day"].isoformat()}
+    admin.get("/crm/service/calendar/", query)
+    with CaptureQueriesContext(connection) as empty:
+        admin.get("/crm/service/calendar/", query)
+    with schema_context(cast.a.schema_name):
+        CapacityRule.objects.filter(service_type=workshop["tyres"]).update(daily_hours=Decimal(40))
+        for n in range(6):
+            car = Vehicle.objects.create(make="Seat", model="Ibiza", plate=f"B-S {n}")
+            appointment_book(slot=slots[n % 3], service_type=workshop["tyres"], vehicle=car, by=None)
+    with CaptureQueriesContext(connection) as busy:
+        admin.get("/crm/service/calendar/", query)
+
+    assert len(busy) == len(empty), [q["sql"][:100] for q in busy]
+
+
+def test_another_tenant_an_owner_and_a_salesperson_cannot_book_or_plan(cast, workshop):
+    with schema_context(cast.a.schema_name):
+        slots_generate(workshop["rooftop"], workshop["day"], 1)
+        slot = Slot.objects.filter(rooftop=workshop["rooftop"]).first()
+        User.objects.create_user("callcentre@alpha.test", cast.password, role="marketing")
+    other = cast.signed_in(cast.b, cast.b_admin)
+    owner = cast.signed_in(cast.a, cast.a_owner)
+    sales = cast.signed_in(cast.a, cast.a_salesperson)
+    callcentre = cast.signed_in(cast.a, "callcentre@alpha.test")
+    book = f"/crm/service/calendar/slots/{slot.pk}/book/"
+
+    assert other.get(book).status_code == 404
+    assert owner.get("/crm/service/calendar/").status_code == 403
+    assert sales.get(book).status_code == 403 and sales.get("/crm/service/capacity/").status_code == 403
+    assert callcentre.get(book).status_code == 200  # the call centre books for the workshop
+    assert callcentre.get("/crm/service/capacity/").status_code == 403
