@@ -62,6 +62,11 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["crm.customers.tasks.customers_archive_stale"],
         "schedule": crontab(minute=10, hour=2),
     },
+    "appointment-reminders": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["crm.service.tasks.appointment_reminders_send"],
+        "schedule": crontab(minute=5),
+    },
     "clear-expired-sessions-public": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(minute=7, hour=3),

@@ -104,6 +104,11 @@ def appointment_book(*, slot: Slot, service_type: ServiceType, vehicle: Vehicle,
         advisor=advisor, channel=channel, labour_hours=hours, comment=comment, created_by=by, declined=declined)
     if declined is not None:
         DeclinedRecommendation.objects.filter(pk=declined.pk).update(status=DeclinedRecommendation.Status.BOOKED)
+    from config.celery import enqueue_on_commit
+
+    from .tasks import appointment_confirmation_send
+
+    enqueue_on_commit(appointment_confirmation_send, appointment.pk)
     if person is not None:
         when = timezone.localtime(slot.starts_at, tz).strftime("%Y-%m-%d %H:%M")
         TimelineEntry.objects.create(

@@ -165,3 +165,53 @@ def test_another_tenant_an_owner_and_a_salesperson_cannot_book_or_plan(cast, wor
     assert sales.get(book).status_code == 403 and sales.get("/crm/service/capacity/").status_code == 403
     assert callcentre.get(book).status_code == 200  # the call centre books for the workshop
     assert callcentre.get("/crm/service/capacity/").status_code == 403
+
+
+def test_the_booking_is_confirmed_once_by_e_mail_with_the_appointment_as_ics(cast, workshop, mailoutbox,
+                                                                             django_capture_on_commit_callbacks):
+    from crm.service.notify import confirmation_send
+
+    with schema_context(cast.a.schema_name):
+        workshop["owner"].emails.create(address="tina@example.de", is_primary=True)
+        slots_generate(workshop["rooftop"], workshop["day"], 1)
+        slot = Slot.objects.filter(rooftop=workshop["rooftop"]).order_by("starts_at").first()
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            appointment = appointment_book(slot=slot, service_type=workshop["tyres"], vehicle=workshop["car"],
+                                           person=workshop["owner"], by=None)
+        assert len(queued) == 1
+        assert confirmation_send(appointment.pk) is True
+        assert confirmation_send(appointment.pk) is False  # a retried task sends nothing more
+
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["tina@example.de"]
+    name, ics, mimetype = mailoutbox[0].attachments[0]
+    assert (name, mimetype) == ("appointment.ics", "text/calendar; method=PUBLISH")
+    text = ics.decode() if isinstance(ics, bytes) else ics
+    assert "BEGIN:VEVENT" in text and "Tyre change" in text and "Alpha Berlin" in text and "DTSTART" in text
+
+
+def test_reminders_go_the_day_before_in_daytime_only_with_consent_and_once(cast, workshop, mailoutbox):
+    import zoneinfo
+    from datetime import datetime
+
+    from crm.customers.services import consent_record
+    from crm.service.notify import reminders_send
+
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    with schema_context(cast.a.schema_name):
+        workshop["owner"].emails.create(address="tina@example.de", is_primary=True)
+        slots_generate(workshop["rooftop"], workshop["day"], 1)
+        slot = Slot.objects.filter(rooftop=workshop["rooftop"]).order_by("starts_at").first()
+        appointment_book(slot=slot, service_type=workshop["tyres"], vehicle=workshop["car"], person=workshop["owner"],
+                         by=None)
+        today = workshop["day"] - timedelta(days=1)
+        morning = datetime.combine(today, time(10), tzinfo=berlin)
+        night = datetime.combine(today, time(22), tzinfo=berlin)
+
+        assert reminders_send(morning) == 0  # no consent on the ledger
+        consent_record(person=workshop["owner"], by=None, channel="email", purpose="service_reminders",
+                       granted=True, source="service desk")
+        assert reminders_send(night) == 0  # quiet hours at the rooftop
+        assert reminders_send(morning + timedelta(minutes=1)) == 1
+        assert reminders_send(morning + timedelta(hours=1)) == 0  # never twice
+
+    assert [m.subject for m in mailoutbox] == [mailoutbox[0].subject] and "tomorrow" in mailoutbox[0].subject

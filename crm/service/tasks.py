@@ -1,0 +1,17 @@
+from celery import shared_task
+from django.db import connection
+
+
+@shared_task(acks_late=True)
+def appointment_confirmation_send(appointment_id: int) -> bool:
+    from .notify import confirmation_send
+
+    return confirmation_send(appointment_id)
+
+
+@shared_task
+def appointment_reminders_send() -> dict[str, object]:
+    """Run hourly by fan-out: each tenant reminds tomorrow's customers in daytime, once."""
+    from .notify import reminders_send
+
+    return {"schema": connection.schema_name, "sent": reminders_send()}
