@@ -2,11 +2,13 @@
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from wagtail.models import Site
 
 from accounts.models import StaffRole, User
 from crm.customers.models import Company, CompanyContact, Household, Person
+from crm.service.models import DeclinedRecommendation, ServiceVisit, Slot
 from crm.dealerships.models import Rooftop
 from tenants.models import DealerGroup
 
@@ -34,6 +36,10 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
         assert Household.objects.count() == 12
         assert Company.objects.filter(vehicle_links__kind="owner").distinct().count() == 3
         assert CompanyContact.objects.filter(role="user", vehicles__isnull=False).count() == 6
+        assert Slot.objects.filter(starts_at__gte=timezone.now()).exists()  # the calendar has room to book
+        assert ServiceVisit.objects.filter(status="closed").count() >= 40
+        assert ServiceVisit.objects.filter(repeat_of__isnull=False).exists()
+        assert DeclinedRecommendation.objects.exists()
     with schema_context(huaxia.schema_name):
         assert Rooftop.objects.count() == 1
         assert User.objects.count() == len(StaffRole.values) + 1
