@@ -8,8 +8,8 @@ from wagtail.models import Site
 
 from accounts.models import StaffRole, User
 from crm.customers.models import Company, CompanyContact, Household, Person
-from crm.service.models import DeclinedRecommendation, ServiceVisit, Slot
 from crm.dealerships.models import Rooftop
+from crm.service.models import DeclinedRecommendation, ServiceVisit, Slot
 from tenants.models import DealerGroup
 
 pytestmark = pytest.mark.django_db
