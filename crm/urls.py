@@ -4,5 +4,6 @@ urlpatterns = [
     path("", include("crm.core.urls")),
     path("customers/", include("crm.customers.urls")),
     path("service/", include("crm.service.urls")),
+    path("analytics/", include("crm.analytics.urls")),
     path("settings/", include("crm.dealerships.urls")),
 ]

@@ -62,6 +62,11 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["crm.customers.tasks.customers_archive_stale"],
         "schedule": crontab(minute=10, hour=2),
     },
+    "segments-recompute": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["crm.analytics.tasks.segments_recompute"],
+        "schedule": crontab(minute=30, hour=3),
+    },
     "appointment-reminders": {
         "task": "tenants.tasks.fan_out",
         "args": ["crm.service.tasks.appointment_reminders_send"],

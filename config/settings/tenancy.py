@@ -45,6 +45,7 @@ TENANT_APPS = [
     "crm.core",
     "crm.customers",
     "crm.service",
+    "crm.analytics",
 ]
 
 TENANT_MODEL = "tenants.DealerGroup"
