@@ -63,10 +63,13 @@ def generate(customers: int, visits: int) -> None:
         cursor.execute("""
             INSERT INTO service_servicevisit (vehicle_id, person_id, opened_on, closed_on, status, order_number,
                 labour_amount, parts_amount, total_amount, source_ref, created_at)
-            SELECT l.vehicle_id, l.person_id, d, d, 'closed', '', 0, 0, (50 + (n::bigint * 37) %% 900)::numeric, '', now()
+            SELECT l.vehicle_id, l.person_id, d, d, 'closed', '', 0, 0,
+                   (50 + (n::bigint * 37) %% 900)::numeric, '', now()
             FROM generate_series(1, %s) AS n
-            JOIN customers_vehiclelink l ON l.id = (SELECT min(id) FROM customers_vehiclelink) + (n::bigint * 7919) %% %s
-            CROSS JOIN LATERAL (SELECT current_date - ((n::bigint * 104729) %% 1825)::int AS d) AS day""", [visits, customers])
+            JOIN customers_vehiclelink l
+              ON l.id = (SELECT min(id) FROM customers_vehiclelink) + (n::bigint * 7919) %% %s
+            CROSS JOIN LATERAL (SELECT current_date - ((n::bigint * 104729) %% 1825)::int AS d) AS day""",
+                       [visits, customers])
         cursor.execute("ANALYZE")
 
 
