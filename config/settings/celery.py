@@ -67,6 +67,11 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["crm.analytics.tasks.segments_recompute"],
         "schedule": crontab(minute=30, hour=3),
     },
+    "service-reminders": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["crm.service.tasks.reminders_run"],
+        "schedule": crontab(minute=20),
+    },
     "appointment-reminders": {
         "task": "tenants.tasks.fan_out",
         "args": ["crm.service.tasks.appointment_reminders_send"],

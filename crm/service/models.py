@@ -301,3 +301,87 @@ class Appointment(models.Model):
     @property
     def holds_capacity(self) -> bool:
         return self.status not in (self.Status.CANCELLED, self.Status.NO_SHOW)
+
+
+# Reminders ----------------------------------------------------------------------------------------
+
+class MaintenanceInterval(models.Model):
+    """How often a car needs its service: every so many km or months, whichever comes first. The most
+    specific row applies: make and model, else the make, else the default (both blank)."""
+
+    make = models.CharField(_("make"), max_length=60, blank=True)
+    model = models.CharField(_("model"), max_length=80, blank=True)
+    every_km = models.PositiveIntegerField(_("every (km)"))
+    every_months = models.PositiveSmallIntegerField(_("every (months)"))
+
+    class Meta:
+        verbose_name = _("maintenance interval")
+        verbose_name_plural = _("maintenance intervals")
+        constraints = [models.UniqueConstraint(fields=["make", "model"], name="one_interval_per_model")]
+
+    def __str__(self) -> str:
+        return f"{self.make or '*'} {self.model or '*'}: {self.every_km} km / {self.every_months} mo"
+
+
+class ReminderKind(models.TextChoices):
+    MAINTENANCE = "maintenance", _("Maintenance due")
+    TYRES = "tyres", _("Seasonal tyre change")
+    INSPECTION = "inspection", _("State inspection")
+    INSURANCE = "insurance", _("Insurance renewal")
+    WARRANTY = "warranty", _("Warranty ends")
+    BIRTHDAY = "birthday", _("Birthday greeting")
+    POST_DELIVERY = "post_delivery", _("Care call after delivery")
+    DECLINED = "declined", _("Declined work follow-up")
+
+
+class ReminderRule(models.Model):
+    """Per kind: whether it runs, how many days ahead, and whether the customer gets a message (where
+    the consent ledger allows) or staff get a task, or both."""
+
+    kind = models.CharField(_("reminder"), max_length=16, choices=ReminderKind.choices, unique=True)
+    enabled = models.BooleanField(_("on"), default=True)
+    days_ahead = models.PositiveSmallIntegerField(_("days ahead"), default=14)
+    message = models.BooleanField(_("message to the customer"), default=True)
+    task = models.BooleanField(_("task for staff"), default=False)
+
+    class Meta:
+        verbose_name = _("reminder rule")
+        verbose_name_plural = _("reminder rules")
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class Reminder(models.Model):
+    """One reminder for one reason and period: unique, so a second run never creates it twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("To send")
+        SENT = "sent", _("Sent")
+        NO_CONSENT = "no_consent", _("Not sent: no consent")
+        TASK = "task", _("Task for staff")
+        DONE = "done", _("Done")
+
+    kind = models.CharField(_("reminder"), max_length=16, choices=ReminderKind.choices)
+    person = models.ForeignKey(Person, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="reminders")
+    vehicle = models.ForeignKey(Vehicle, verbose_name=_("vehicle"), null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="reminders")
+    due_on = models.DateField(_("due"))
+    period = models.CharField(max_length=40)  # the occasion: a due date, a season, a year, an item
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="reminders")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["due_on", "pk"]
+        constraints = [models.UniqueConstraint(fields=["kind", "person", "vehicle", "period"], nulls_distinct=False,
+                                               name="reminder_once_per_period")]
+        indexes = [models.Index(fields=["status", "due_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.person_id} · {self.due_on}"

@@ -15,3 +15,11 @@ def appointment_reminders_send() -> dict[str, object]:
     from .notify import reminders_send
 
     return {"schema": connection.schema_name, "sent": reminders_send()}
+
+
+@shared_task
+def reminders_run() -> dict[str, object]:
+    """Hourly by fan-out: create what is due (once per reason and period), then send in daytime."""
+    from .reminders import reminders_create, reminders_send
+
+    return {"schema": connection.schema_name, "created": reminders_create(), **reminders_send()}

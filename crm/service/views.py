@@ -167,3 +167,30 @@ def declined_status(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Choose a status."))
     return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/crm/") else
                     "service:declined")
+
+
+@staff_required()
+def reminder_tasks(request: HttpRequest) -> HttpResponse:
+    """Reminder tasks: mine first (managers see everyone's), and how the messages went."""
+    from .models import Reminder
+
+    tasks = Reminder.objects.filter(status=Reminder.Status.TASK).select_related("person", "vehicle", "assigned_to")
+    if request.user.role not in (StaffRole.DEALER_ADMIN, StaffRole.SERVICE_MANAGER, StaffRole.SALES_MANAGER):
+        tasks = tasks.filter(assigned_to=request.user)
+    page = Paginator(tasks.order_by("due_on", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "service/reminders.html", {"page": page, "active_module": "service"})
+
+
+@require_POST
+@staff_required()
+def reminder_done(request: HttpRequest, pk: int) -> HttpResponse:
+    from .models import Reminder
+
+    reminder = get_object_or_404(Reminder, pk=pk, status=Reminder.Status.TASK)
+    manager = request.user.role in (StaffRole.DEALER_ADMIN, StaffRole.SERVICE_MANAGER, StaffRole.SALES_MANAGER)
+    if reminder.assigned_to_id != request.user.pk and not manager:
+        return HttpResponse(status=403)
+    reminder.status = Reminder.Status.DONE
+    reminder.save(update_fields=["status"])
+    messages.success(request, _("Done."))
+    return redirect("service:reminders")

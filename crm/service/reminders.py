@@ -1,0 +1,189 @@
+"""The daily reminder job: due reminders become messages to customers (only where the consent ledger
+allows, in their language, outside quiet hours) and tasks for staff — never twice for the same
+reason and period (a unique row per kind, customer, car and period).
+
+Due dates:
+- maintenance: the earlier of the last service + the interval's months and the day the car
+  reaches the last service's mileage + the interval's km, at the pace its mileage readings show;
+- inspection, insurance, warranty: the car's own dates;
+- seasonal tyres: before the autumn and spring windows (15 October, 1 April);
+- birthday: the customer's birthday; care call: two days after a purchase;
+- declined work: its follow-up date.
+"""
+
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+
+from dateutil.relativedelta import relativedelta
+from django.core.mail import EmailMessage
+from django.db import connection
+from django.db.models import Max, Min
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from crm.customers.models import ConsentChannel, ConsentPurpose, MileageReading, Person, VehicleLink
+from crm.customers.selectors import consent_allows
+from crm.customers.services import tenant_language
+
+from .models import DeclinedRecommendation, MaintenanceInterval, Reminder, ReminderKind, ReminderRule, ServiceVisit
+
+TYRE_WINDOWS = ((10, 15, "autumn"), (4, 1, "spring"))
+QUIET_BEFORE, QUIET_AFTER = time(9), time(20)
+POST_DELIVERY_DAYS = 2
+
+
+def _holders() -> dict[int, VehicleLink]:
+    """Each car's current person: its owner, else its user or driver."""
+    holders: dict[int, VehicleLink] = {}
+    links = VehicleLink.objects.filter(ended_on__isnull=True, person__isnull=False,
+                                       person__merged_into__isnull=True, person__archived_at__isnull=True)
+    for link in links.select_related("vehicle").order_by("vehicle_id", "pk"):
+        if link.vehicle_id not in holders or link.kind == VehicleLink.Kind.OWNER:
+            holders[link.vehicle_id] = link
+    return holders
+
+
+def _interval(intervals: list[MaintenanceInterval], make: str, model: str) -> MaintenanceInterval | None:
+    best = None
+    for interval in intervals:
+        if interval.make and interval.make.lower() != make.lower():
+            continue
+        if interval.model and interval.model.lower() != model.lower():
+            continue
+        if best is None or (bool(interval.make), bool(interval.model)) > (bool(best.make), bool(best.model)):
+            best = interval
+    return best
+
+
+def maintenance_due(last_service: date, last_service_km: int | None, readings: tuple | None,
+                    interval: MaintenanceInterval) -> date:
+    """The earlier of the time limit and the day the km limit is reached at the car's own pace."""
+    by_time = last_service + relativedelta(months=interval.every_months)
+    if last_service_km is None or readings is None:
+        return by_time
+    (first_day, first_km), (last_day, last_km) = readings
+    days = (last_day - first_day).days
+    if days <= 0 or last_km <= first_km:
+        return by_time
+    per_day = (last_km - first_km) / days
+    by_km = last_day + timedelta(days=int((last_service_km + interval.every_km - last_km) / per_day))
+    return min(by_time, by_km)
+
+
+def reminders_create(today: date | None = None) -> int:
+    """Create the reminders due within each enabled rule's horizon. Returns how many are new."""
+    today = today or timezone.localdate()
+    rules = {rule.kind: rule for rule in ReminderRule.objects.filter(enabled=True)}
+    holders = _holders()
+    new: list[Reminder] = []
+
+    def add(kind: str, person_id: int, vehicle_id: int | None, due: date, period: str) -> None:
+        new.append(Reminder(kind=kind, person_id=person_id, vehicle_id=vehicle_id, due_on=due, period=period))
+
+    def horizon(kind: str) -> date | None:
+        return today + timedelta(days=rules[kind].days_ahead) if kind in rules else None
+
+    if end := horizon(ReminderKind.MAINTENANCE):
+        intervals = list(MaintenanceInterval.objects.all())
+        last_visits = {row["vehicle_id"]: row["last"] for row in ServiceVisit.objects.filter(
+            vehicle_id__in=holders).values("vehicle_id").annotate(last=Max("opened_on"))}
+        visit_km = dict(ServiceVisit.objects.filter(vehicle_id__in=holders, mileage__isnull=False)
+                        .order_by("vehicle_id", "opened_on").values_list("vehicle_id", "mileage"))
+        spans = MileageReading.objects.filter(vehicle_id__in=holders).values("vehicle_id").annotate(
+            first=Min("read_on"), last=Max("read_on"), low=Min("kilometres"), high=Max("kilometres"))
+        readings = {row["vehicle_id"]: ((row["first"], row["low"]), (row["last"], row["high"])) for row in spans}
+        for vehicle_id, link in holders.items():
+            car = link.vehicle
+            last = last_visits.get(vehicle_id) or car.purchase_date
+            interval = _interval(intervals, car.make, car.model)
+            if last is None or interval is None:
+                continue
+            due = maintenance_due(last, visit_km.get(vehicle_id), readings.get(vehicle_id), interval)
+            if due <= end:
+                add(ReminderKind.MAINTENANCE, link.person_id, vehicle_id, due, f"after-{last.isoformat()}")
+    for kind, field in ((ReminderKind.INSPECTION, "inspection_due"), (ReminderKind.INSURANCE, "insurance_expiry"),
+                        (ReminderKind.WARRANTY, "warranty_end")):
+        if end := horizon(kind):
+            for vehicle_id, link in holders.items():
+                due = getattr(link.vehicle, field)
+                if due and today <= due <= end:
+                    add(kind, link.person_id, vehicle_id, due, due.isoformat())
+    if end := horizon(ReminderKind.TYRES):
+        for month, day, season in TYRE_WINDOWS:
+            start = date(today.year, month, day)
+            if today <= start <= end:
+                for vehicle_id, link in holders.items():
+                    add(ReminderKind.TYRES, link.person_id, vehicle_id, start, f"{today.year}-{season}")
+    if end := horizon(ReminderKind.BIRTHDAY):
+        for person_id in Person.objects.active().filter(birth_date__month=end.month, birth_date__day=end.day
+                                                        ).values_list("pk", flat=True):
+            add(ReminderKind.BIRTHDAY, person_id, None, end, str(end.year))
+    if ReminderKind.POST_DELIVERY in rules:
+        delivered = today - timedelta(days=POST_DELIVERY_DAYS)
+        for vehicle_id, link in holders.items():
+            if link.vehicle.purchase_date == delivered:
+                add(ReminderKind.POST_DELIVERY, link.person_id, vehicle_id, today, delivered.isoformat())
+    if ReminderKind.DECLINED in rules:
+        for item in DeclinedRecommendation.objects.filter(status=DeclinedRecommendation.Status.OPEN,
+                                                          follow_up_on__lte=today, person__isnull=False):
+            add(ReminderKind.DECLINED, item.person_id, item.vehicle_id, item.follow_up_on, f"declined-{item.pk}")
+    before = Reminder.objects.count()
+    Reminder.objects.bulk_create(new, ignore_conflicts=True)
+    return Reminder.objects.count() - before
+
+
+SUBJECTS = {
+    ReminderKind.MAINTENANCE: lambda r: _("Your %(vehicle)s is due for its service") % {"vehicle": r.vehicle},
+    ReminderKind.TYRES: lambda r: _("Time to change tyres"),
+    ReminderKind.INSPECTION: lambda r: _("State inspection due for your %(vehicle)s") % {"vehicle": r.vehicle},
+    ReminderKind.INSURANCE: lambda r: _("Your car insurance ends soon"),
+    ReminderKind.WARRANTY: lambda r: _("The warranty of your %(vehicle)s ends soon") % {"vehicle": r.vehicle},
+    ReminderKind.BIRTHDAY: lambda r: _("Happy birthday!"),
+}
+PURPOSE = {ReminderKind.BIRTHDAY: ConsentPurpose.MARKETING}
+
+
+def reminders_send(now: datetime | None = None) -> dict[str, int]:
+    """Handle pending reminders: a message where the rule says so and the ledger allows it, in daytime
+    in the dealer group's time zone; a task for the responsible employee where the rule says so."""
+    now = now or timezone.now()
+    tz = zoneinfo.ZoneInfo(getattr(connection.tenant, "timezone", "UTC") or "UTC")
+    daytime = QUIET_BEFORE <= now.astimezone(tz).time() < QUIET_AFTER
+    rules = {rule.kind: rule for rule in ReminderRule.objects.all()}
+    counts = {"sent": 0, "no_consent": 0, "task": 0}
+    pending = Reminder.objects.filter(status=Reminder.Status.PENDING, due_on__lte=now.date() + timedelta(days=60))
+    for reminder in pending.select_related("person", "vehicle").order_by("pk"):
+        rule = rules.get(reminder.kind)
+        if rule is None:
+            continue
+        status = Reminder.Status.DONE
+        if rule.message and reminder.kind in SUBJECTS:
+            if not daytime:
+                continue  # stays pending until the morning
+            purpose = PURPOSE.get(reminder.kind, ConsentPurpose.SERVICE_REMINDERS)
+            email = reminder.person.emails.order_by("-is_primary", "pk").first()
+            if email and consent_allows(reminder.person, channel=ConsentChannel.EMAIL, purpose=purpose):
+                _send(reminder, email.address)
+                status, reminder.sent_at = Reminder.Status.SENT, now
+                counts["sent"] += 1
+            else:
+                status = Reminder.Status.NO_CONSENT
+                counts["no_consent"] += 1
+        if rule.task:
+            person = reminder.person
+            reminder.assigned_to_id = (person.salesperson_id if reminder.kind == ReminderKind.POST_DELIVERY
+                                       else person.service_advisor_id) or person.salesperson_id
+            status = Reminder.Status.TASK
+            counts["task"] += 1
+        # Claimed by a conditional update: two runs at once handle each reminder once.
+        Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.PENDING).update(
+            status=status, sent_at=reminder.sent_at, assigned_to=reminder.assigned_to_id)
+    return counts
+
+
+def _send(reminder: Reminder, address: str) -> None:
+    with translation.override(reminder.person.preferred_language or tenant_language()):
+        subject = SUBJECTS[reminder.kind](reminder)
+        body = _("Dear %(name)s,\n\n%(subject)s (%(date)s). Reply to this e-mail or call us to book a time that "
+                 "suits you.\n") % {"name": reminder.person, "subject": subject, "date": reminder.due_on.isoformat()}
+    EmailMessage(subject, body, to=[address]).send()

@@ -1,0 +1,98 @@
+"""Reminder rules at their boundaries: km vs months, consent, quiet hours, never twice, tasks."""
+
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django_tenants.utils import schema_context
+
+from crm.customers.models import MileageReading, Vehicle, VehicleLink
+from crm.customers.services import consent_record, person_create
+from crm.service.models import MaintenanceInterval, Reminder, ServiceVisit
+from crm.service.reminders import maintenance_due, reminders_create, reminders_send
+from crm.service.services import declined_add
+
+pytestmark = pytest.mark.django_db
+TODAY = date(2026, 11, 22)
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+
+
+def test_maintenance_is_due_by_km_or_by_months_whichever_comes_first():
+    interval = MaintenanceInterval(every_km=15000, every_months=12)
+    slow = ((date(2025, 1, 1), 10000), (date(2026, 1, 1), 15000))  # 5,000 km a year
+    fast = ((date(2025, 1, 1), 10000), (date(2025, 7, 1), 25000))  # 30,000 km a year
+
+    assert maintenance_due(date(2025, 1, 1), 10000, slow, interval) == date(2026, 1, 1)  # months first
+    assert maintenance_due(date(2025, 1, 1), 10000, fast, interval) == date(2025, 7, 1)  # km first (15,000 km)
+    assert maintenance_due(date(2025, 1, 1), None, None, interval) == date(2026, 1, 1)  # no readings: months
+
+
+@pytest.fixture
+def customer(cast):
+    with schema_context(cast.a.schema_name):
+        person = person_create(by=None, fields={"family_name": "Erinnerung", "given_name": "Eva",
+                                                "birth_date": date(1980, 12, 6)}, emails=["eva@example.de"])
+        car = Vehicle.objects.create(make="Skoda", model="Octavia", plate="B-ER 1", inspection_due=TODAY + timedelta(
+            days=10), warranty_end=TODAY + timedelta(days=200))
+        VehicleLink.objects.create(vehicle=car, person=person, kind="owner")
+        visit = ServiceVisit.objects.create(vehicle=car, person=person, opened_on=date(2025, 12, 1), mileage=40000,
+                                            status="closed", total_amount=Decimal(300))
+        MileageReading.objects.create(vehicle=car, read_on=date(2025, 12, 1), kilometres=40000)
+        MileageReading.objects.create(vehicle=car, read_on=date(2026, 6, 1), kilometres=47000)
+        return {"person": person, "car": car, "visit": visit}
+
+
+def test_due_reminders_are_created_once_per_reason_and_period(cast, customer):
+    with schema_context(cast.a.schema_name):
+        created = reminders_create(TODAY)
+        again = reminders_create(TODAY)
+        kinds = set(Reminder.objects.filter(person=customer["person"]).values_list("kind", flat=True))
+
+    # maintenance: 12 months after 2025-12-01 is 2026-12-01 (within 14 days); the km pace is slower
+    # inspection in 10 days (within 21); birthday on 6 December is 14 days ahead (the rule says 0 days):
+    # not yet; warranty in 200 days: not yet
+    assert kinds == {"maintenance", "inspection"}
+    assert created == 2 and again == 0
+
+
+def test_messages_need_consent_and_daytime_and_go_once(cast, customer, mailoutbox):
+    with schema_context(cast.a.schema_name):
+        reminders_create(TODAY)
+        night = datetime.combine(TODAY, time(23), tzinfo=BERLIN)
+        morning = datetime.combine(TODAY, time(10), tzinfo=BERLIN)
+
+        assert reminders_send(night)["sent"] == 0  # quiet hours: still pending
+        assert Reminder.objects.filter(status="pending").count() == 2
+        assert reminders_send(morning) == {"sent": 0, "no_consent": 2, "task": 0}  # nothing on the ledger
+        consent_record(person=customer["person"], by=None, channel="email", purpose="service_reminders",
+                       granted=True, source="service desk")
+        Reminder.objects.all().delete()
+        reminders_create(TODAY)
+        assert reminders_send(morning)["sent"] == 2
+        assert reminders_send(morning)["sent"] == 0  # never twice
+
+    assert sorted(m.subject for m in mailoutbox) == ["State inspection due for your Skoda Octavia · B-ER 1",
+                                                     "Your Skoda Octavia · B-ER 1 is due for its service"]
+    assert mailoutbox[0].to == ["eva@example.de"]
+
+
+def test_declined_work_becomes_a_task_for_the_customers_advisor(cast, customer):
+    from accounts.models import User
+
+    with schema_context(cast.a.schema_name):
+        advisor = User.objects.create_user("advisor2@alpha.test", cast.password, role="service_advisor")
+        customer["person"].service_advisor = advisor
+        customer["person"].save(update_fields=["service_advisor"])
+        declined_add(visit=customer["visit"], category="tyres", description="Winter tyres", by=None,
+                     follow_up_on=TODAY - timedelta(days=1))
+        reminders_create(TODAY)
+        reminders_send(datetime.combine(TODAY, time(10), tzinfo=BERLIN))
+        task = Reminder.objects.get(kind="declined")
+        assert (task.status, task.assigned_to) == ("task", advisor)
+
+    mine = cast.signed_in(cast.a, "advisor2@alpha.test").get("/crm/service/reminders/")
+    others = cast.signed_in(cast.a, cast.a_salesperson).get("/crm/service/reminders/")
+    assert [r.pk for r in mine.context["page"].object_list] == [task.pk]
+    assert list(others.context["page"].object_list) == []
+    assert cast.signed_in(cast.a, cast.a_salesperson).post(f"/crm/service/reminders/{task.pk}/done/").status_code == 403
