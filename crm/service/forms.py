@@ -9,7 +9,16 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import StaffRole, User
 from crm.dealerships.models import Rooftop
 
-from .models import CapacityRule, Closure, DeclinedRecommendation, JobCategory, JobLine, ServiceType
+from .models import (
+    CapacityRule,
+    Closure,
+    DeclinedRecommendation,
+    JobCategory,
+    JobLine,
+    MaintenanceInterval,
+    ReminderRule,
+    ServiceType,
+)
 from .services import vehicle_find
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -101,3 +110,23 @@ class SlotsForm(forms.Form):
     days = forms.IntegerField(label=_("Days"), min_value=1, max_value=120, initial=28)
     seats = forms.IntegerField(label=_("Customers per half hour"), min_value=1, max_value=50,
                                help_text=_("How many cars the reception takes at once."))
+
+
+class ReminderRuleForm(forms.ModelForm):
+    class Meta:
+        model = ReminderRule
+        fields = ["enabled", "days_ahead", "message", "task"]
+
+
+class MaintenanceIntervalForm(forms.ModelForm):
+    class Meta:
+        model = MaintenanceInterval
+        fields = ["make", "model", "every_km", "every_months"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("model") and not cleaned.get("make"):
+            self.add_error("make", _("Name the make of this model."))
+        if cleaned.get("every_km") == 0 or cleaned.get("every_months") == 0:
+            raise ValidationError(_("An interval is at least 1 km and 1 month."))
+        return cleaned

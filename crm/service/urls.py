@@ -14,6 +14,7 @@ urlpatterns = [
     path("declined/", views.declined_list, name="declined"),
     path("declined/<int:pk>/", views.declined_status, name="declined_status"),
     path("reminders/", views.reminder_tasks, name="reminders"),
+    path("reminders/rules/", views.reminder_rules, name="reminder_rules"),
     path("reminders/<int:pk>/done/", views.reminder_done, name="reminder_done"),
     path("calendar/", calendar_views.calendar, name="calendar"),
     path("calendar/slots/<int:slot_pk>/book/", calendar_views.appointment_create, name="appointment_create"),

@@ -194,3 +194,30 @@ def reminder_done(request: HttpRequest, pk: int) -> HttpResponse:
     reminder.save(update_fields=["status"])
     messages.success(request, _("Done."))
     return redirect("service:reminders")
+
+
+@staff_required(StaffRole.DEALER_ADMIN, StaffRole.SERVICE_MANAGER)
+def reminder_rules(request: HttpRequest) -> HttpResponse:
+    """Which reminders run, how far ahead, to whom; and the maintenance intervals by make and model."""
+    from django.forms import modelformset_factory
+
+    from .forms import MaintenanceIntervalForm, ReminderRuleForm
+    from .models import MaintenanceInterval, ReminderRule
+
+    Rules = modelformset_factory(ReminderRule, form=ReminderRuleForm, extra=0)
+    action = request.POST.get("action") if request.method == "POST" else None
+    rules = Rules(request.POST if action == "rules" else None, queryset=ReminderRule.objects.all(), prefix="rules")
+    interval_form = MaintenanceIntervalForm(request.POST if action == "interval" else None)
+    if action == "rules" and rules.is_valid():
+        rules.save()
+        messages.success(request, _("Reminder rules saved."))
+        return redirect("service:reminder_rules")
+    if action == "interval" and interval_form.is_valid():
+        MaintenanceInterval.objects.update_or_create(
+            make=interval_form.cleaned_data["make"].strip(), model=interval_form.cleaned_data["model"].strip(),
+            defaults={name: interval_form.cleaned_data[name] for name in ("every_km", "every_months")})
+        messages.success(request, _("Interval saved."))
+        return redirect("service:reminder_rules")
+    return render(request, "service/reminder_rules.html", {
+        "rules": rules, "interval_form": interval_form, "intervals": MaintenanceInterval.objects.order_by(
+            "make", "model"), "active_module": "service"}, status=400 if request.method == "POST" else 200)

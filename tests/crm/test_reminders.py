@@ -96,3 +96,31 @@ def test_declined_work_becomes_a_task_for_the_customers_advisor(cast, customer):
     assert [r.pk for r in mine.context["page"].object_list] == [task.pk]
     assert list(others.context["page"].object_list) == []
     assert cast.signed_in(cast.a, cast.a_salesperson).post(f"/crm/service/reminders/{task.pk}/done/").status_code == 403
+
+
+def test_the_service_manager_edits_rules_and_intervals_and_a_salesperson_cannot(cast):
+    from accounts.models import User
+    from crm.service.models import ReminderRule
+
+    with schema_context(cast.a.schema_name):
+        User.objects.create_user("svcmgr@alpha.test", cast.password, role="service_manager")
+        rules = list(ReminderRule.objects.order_by("kind"))
+    manager = cast.signed_in(cast.a, "svcmgr@alpha.test")
+    form = {"action": "rules", "rules-TOTAL_FORMS": len(rules), "rules-INITIAL_FORMS": len(rules)}
+    for n, rule in enumerate(rules):
+        days = 30 if rule.kind == "maintenance" else rule.days_ahead
+        form |= {f"rules-{n}-id": rule.pk, f"rules-{n}-days_ahead": days, f"rules-{n}-message": "on",
+                 **({f"rules-{n}-enabled": "on"} if rule.kind != "birthday" else {})}
+
+    manager.post("/crm/service/reminders/rules/", form)
+    bad = manager.post("/crm/service/reminders/rules/", {"action": "interval", "model": "Octavia", "every_km": "0",
+                                                          "every_months": "12"})
+    manager.post("/crm/service/reminders/rules/", {"action": "interval", "make": "Skoda", "model": "Octavia",
+                                                   "every_km": "30000", "every_months": "24"})
+
+    assert bad.status_code == 400
+    with schema_context(cast.a.schema_name):
+        assert ReminderRule.objects.get(kind="maintenance").days_ahead == 30
+        assert not ReminderRule.objects.get(kind="birthday").enabled
+        assert MaintenanceInterval.objects.get(make="Skoda", model="Octavia").every_km == 30000
+    assert cast.signed_in(cast.a, cast.a_salesperson).get("/crm/service/reminders/rules/").status_code == 403
