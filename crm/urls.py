@@ -5,5 +5,6 @@ urlpatterns = [
     path("customers/", include("crm.customers.urls")),
     path("service/", include("crm.service.urls")),
     path("analytics/", include("crm.analytics.urls")),
+    path("surveys/", include("crm.surveys.urls")),
     path("settings/", include("crm.dealerships.urls")),
 ]

@@ -46,6 +46,7 @@ TENANT_APPS = [
     "crm.customers",
     "crm.service",
     "crm.analytics",
+    "crm.surveys",
 ]
 
 TENANT_MODEL = "tenants.DealerGroup"

@@ -94,6 +94,11 @@ def visit_close(*, visit: ServiceVisit, by: User | None, closed_on: date | None 
             "person_id": visit.person_id, "kind": TimelineEntry.Kind.VISIT, "author": by,
             "occurred_at": timezone.now(), "summary": summary[:300], "rooftop_id": visit.rooftop_id,
             "body": _("Total: %(amount)s") % {"amount": visit.total_amount}})
+        from config.celery import enqueue_on_commit
+        from crm.surveys.tasks import survey_invite_send
+
+        enqueue_on_commit(survey_invite_send, "csi_service", visit.person_id, f"service:visit:{visit.pk}",
+                          visit.rooftop_id, visit.advisor_id)
     return visit
 
 
