@@ -49,3 +49,20 @@ def recompute(request: HttpRequest) -> HttpResponse:
     count = segments_recompute()
     messages.success(request, _("Segments recomputed for %(count)d customers.") % {"count": count})
     return redirect("analytics:segments")
+
+
+@staff_required(*ANALYSTS)
+def retention_dashboard(request: HttpRequest) -> HttpResponse:
+    from .dashboard import dashboard
+
+    figures = dashboard()
+    peak = max((row["total"] for row in figures["surveys"]), default=0)
+    for row in figures["surveys"]:
+        row["bar"] = round(160 * row["total"] / peak) if peak else 0
+    loyalty = []
+    for age in CarAge:
+        ratio = figures["by_age"].get(age.value)
+        percent = ratio.percent if ratio else None
+        loyalty.append({"label": age.label, "percent": percent, "width": round(2.4 * (percent or 0)),
+                        "part": ratio.part if ratio else 0, "whole": ratio.whole if ratio else 0})
+    return render(request, "analytics/dashboard.html", {**figures, "loyalty": loyalty, "active_module": "analytics"})

@@ -20,5 +20,5 @@ MODULES = (
     Module("service", _("Service"), "service:visits"),
     Module("marketing", _("Marketing")),
     Module("loyalty", _("Owners' club")),
-    Module("analytics", _("Analytics"), "analytics:segments"),
+    Module("analytics", _("Analytics"), "analytics:dashboard"),
 )
