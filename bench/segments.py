@@ -125,6 +125,8 @@ def main() -> int:
     os.chdir(BASE_DIR)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Tasks the run queues (confirmations, e-mails) stay in memory: never in the demo's queue.
+    os.environ["CELERY_BROKER_URL"] = "memory://"
     from provisioning import BENCH_DATABASE, database_recreate, database_urls
 
     server_url, bench_url, _handle = database_urls()

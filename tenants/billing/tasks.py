@@ -59,8 +59,9 @@ def billing_sync() -> dict[str, str]:
 def billing_email_send(email_id: int) -> bool:
     """Send a recorded billing e-mail to the group's dealer admins, in the group's language, once."""
     with transaction.atomic():
-        email = BillingEmail.objects.select_for_update().select_related("dealer_group").get(pk=email_id)
-        if email.sent_at is not None:
+        email = BillingEmail.objects.select_for_update(of=("self",)).select_related("dealer_group").filter(
+            pk=email_id).first()
+        if email is None or email.sent_at is not None:  # gone with its group, or sent already
             return False
         group = email.dealer_group
         with schema_context(group.schema_name):
