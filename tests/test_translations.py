@@ -29,3 +29,12 @@ def test_translations_keep_every_placeholder(language):
             found = sorted(PLACEHOLDER.findall(translation))
             # A plural form for exactly one item may leave out the count.
             assert found == expected or (entry.msgid_plural and set(found) < set(expected)), entry.msgid
+
+
+@pytest.mark.parametrize("language", ["ru", "zh_Hans"])
+def test_no_stale_previous_msgids_that_break_makemessages(language):
+    # A "#| msgid_plural" left on a singular entry makes msgmerge (makemessages) fail outright.
+    catalogue = polib.pofile(str(LOCALE_DIR / language / "LC_MESSAGES" / "django.po"))
+
+    assert [entry.msgid for entry in catalogue
+            if entry.previous_msgid or entry.previous_msgid_plural or entry.previous_msgctxt] == []

@@ -22,7 +22,18 @@ from accounts.models import StaffRole, User
 from crm.customers.models import Person, TimelineEntry, Vehicle
 from crm.dealerships.models import Rooftop
 
-from .models import Appointment, CapacityRule, Closure, DayLoad, DeclinedRecommendation, ServiceType, Slot
+from .models import (
+    DEFAULT_ADVISOR_APPOINTMENTS,
+    AdvisorCapacity,
+    AdvisorDay,
+    Appointment,
+    CapacityRule,
+    Closure,
+    DayLoad,
+    DeclinedRecommendation,
+    ServiceType,
+    Slot,
+)
 
 SLOT_MINUTES = 30
 DEFAULT_ONLINE_SHARE = 50
@@ -99,6 +110,8 @@ def appointment_book(*, slot: Slot, service_type: ServiceType, vehicle: Vehicle,
     if not workshop.update(**hours_taken):
         raise Full(_("The workshop is fully booked for %(service)s that day; choose another day.")
                    % {"service": service_type})
+    if advisor is not None:
+        _advisor_take(advisor, slot.starts_at.astimezone(tz).date())
     appointment = Appointment.objects.create(
         rooftop=slot.rooftop, slot=slot, day_load=load, service_type=service_type, vehicle=vehicle, person=person,
         advisor=advisor, channel=channel, labour_hours=hours, comment=comment, created_by=by, declined=declined)
@@ -118,6 +131,14 @@ def appointment_book(*, slot: Slot, service_type: ServiceType, vehicle: Vehicle,
     return appointment
 
 
+def _advisor_take(advisor: User, day: date) -> None:
+    limit = AdvisorCapacity.objects.filter(advisor=advisor).values_list("appointments_per_day", flat=True).first()
+    advisor_day, _created = AdvisorDay.objects.get_or_create(
+        advisor=advisor, day=day, defaults={"capacity": DEFAULT_ADVISOR_APPOINTMENTS if limit is None else limit})
+    if not AdvisorDay.objects.filter(pk=advisor_day.pk, booked__lt=F("capacity")).update(booked=F("booked") + 1):
+        raise Full(_("%(advisor)s is fully booked that day; choose another advisor or day.") % {"advisor": advisor})
+
+
 TRANSITIONS = {
     Appointment.Status.BOOKED: {Appointment.Status.CONFIRMED, Appointment.Status.ARRIVED,
                                 Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW},
@@ -131,7 +152,8 @@ TRANSITIONS = {
 @transaction.atomic
 def appointment_move(*, appointment: Appointment, status: str, by: User | None) -> Appointment:
     """The next step of an appointment; cancelling (or a no-show) gives its seat and hours back."""
-    appointment = Appointment.objects.select_for_update().select_related("slot").get(pk=appointment.pk)
+    appointment = Appointment.objects.select_for_update(of=("self",)).select_related("slot", "rooftop").get(
+        pk=appointment.pk)
     if status not in TRANSITIONS.get(appointment.status, set()):
         raise ValidationError(_("An appointment that is “%(now)s” cannot become “%(next)s”.") % {
             "now": appointment.get_status_display(), "next": Appointment.Status(status).label})
@@ -145,6 +167,9 @@ def appointment_move(*, appointment: Appointment, status: str, by: User | None) 
         DayLoad.objects.filter(pk=appointment.day_load_id).update(
             hours_booked=F("hours_booked") - appointment.labour_hours,
             **({"hours_booked_online": F("hours_booked_online") - appointment.labour_hours} if online else {}))
+        if appointment.advisor_id:
+            day = appointment.slot.starts_at.astimezone(zoneinfo.ZoneInfo(appointment.rooftop.timezone)).date()
+            AdvisorDay.objects.filter(advisor_id=appointment.advisor_id, day=day).update(booked=F("booked") - 1)
     return appointment
 
 

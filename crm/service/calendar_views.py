@@ -17,8 +17,8 @@ from crm.core.access import staff_required
 from crm.dealerships.models import Rooftop
 
 from . import booking
-from .forms import AppointmentForm, CapacityRuleForm, ClosureForm, SlotsForm
-from .models import Appointment, CapacityRule, Closure, Slot
+from .forms import AdvisorCapacityForm, AppointmentForm, CapacityRuleForm, ClosureForm, SlotsForm
+from .models import DEFAULT_ADVISOR_APPOINTMENTS, AdvisorCapacity, Appointment, CapacityRule, Closure, Slot
 from .services import holder_of
 from .views import WORKSHOP
 
@@ -105,6 +105,12 @@ def capacity(request: HttpRequest) -> HttpResponse:
     rule_form = CapacityRuleForm(request.POST if action == "rule" else None)
     closure_form = ClosureForm(request.POST if action == "closure" else None)
     slots_form = SlotsForm(request.POST if action == "slots" else None, initial={"start": timezone.localdate()})
+    advisor_form = AdvisorCapacityForm(request.POST if action == "advisor" else None)
+    if action == "advisor" and advisor_form.is_valid():
+        AdvisorCapacity.objects.update_or_create(advisor=advisor_form.cleaned_data["advisor"], defaults={
+            "appointments_per_day": advisor_form.cleaned_data["appointments_per_day"]})
+        messages.success(request, _("Capacity saved."))
+        return redirect(f"{request.path}?rooftop={rooftop.pk}")
     if action == "rule" and rule_form.is_valid():
         CapacityRule.objects.update_or_create(rooftop=rooftop, service_type=rule_form.cleaned_data["service_type"],
                                               defaults={name: rule_form.cleaned_data[name]
@@ -129,5 +135,7 @@ def capacity(request: HttpRequest) -> HttpResponse:
         "rooftops": rooftops, "rooftop": rooftop, "rules": CapacityRule.objects.filter(rooftop=rooftop)
         .select_related("service_type"), "closures": Closure.objects.filter(rooftop=rooftop,
                                                                            day__gte=timezone.localdate()),
-        "rule_form": rule_form, "closure_form": closure_form, "slots_form": slots_form,
+        "rule_form": rule_form, "closure_form": closure_form, "slots_form": slots_form, "advisor_form": advisor_form,
+        "advisor_limits": AdvisorCapacity.objects.select_related("advisor"),
+        "advisor_default": DEFAULT_ADVISOR_APPOINTMENTS,
         "active_module": "service"}, status=400 if request.method == "POST" else 200)

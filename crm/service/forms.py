@@ -130,3 +130,9 @@ class MaintenanceIntervalForm(forms.ModelForm):
         if cleaned.get("every_km") == 0 or cleaned.get("every_months") == 0:
             raise ValidationError(_("An interval is at least 1 km and 1 month."))
         return cleaned
+
+
+class AdvisorCapacityForm(forms.Form):
+    advisor = forms.ModelChoiceField(label=_("Service advisor"), queryset=User.objects.filter(
+        is_active=True, role__in=[StaffRole.SERVICE_ADVISOR, StaffRole.SERVICE_MANAGER]))
+    appointments_per_day = forms.IntegerField(label=_("Appointments a day"), min_value=1, max_value=100)

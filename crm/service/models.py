@@ -385,3 +385,38 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.person_id} · {self.due_on}"
+
+
+DEFAULT_ADVISOR_APPOINTMENTS = 16
+
+
+class AdvisorCapacity(models.Model):
+    """How many appointments a service advisor takes a day (default 16)."""
+
+    advisor = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    appointments_per_day = models.PositiveSmallIntegerField(_("appointments a day"))
+
+    class Meta:
+        verbose_name = _("advisor capacity")
+        verbose_name_plural = _("advisor capacities")
+
+    def __str__(self) -> str:
+        return f"{self.advisor}: {self.appointments_per_day}"
+
+
+class AdvisorDay(models.Model):
+    """An advisor's appointments on one day against their capacity, guarded like the slots."""
+
+    advisor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    capacity = models.PositiveSmallIntegerField()
+    booked = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["advisor", "day"], name="advisor_day_once"),
+            models.CheckConstraint(condition=models.Q(booked__lte=models.F("capacity")), name="advisor_not_overbooked"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.advisor_id} {self.day}: {self.booked}/{self.capacity}"

@@ -215,3 +215,24 @@ def test_reminders_go_the_day_before_in_daytime_only_with_consent_and_once(cast,
         assert reminders_send(morning + timedelta(hours=1)) == 0  # never twice
 
     assert [m.subject for m in mailoutbox] == [mailoutbox[0].subject] and "tomorrow" in mailoutbox[0].subject
+
+
+def test_an_advisor_takes_no_more_appointments_a_day_than_set_and_a_cancellation_frees_one(cast, workshop):
+    admin = cast.signed_in(cast.a, cast.a_admin)
+    with schema_context(cast.a.schema_name):
+        advisor = User.objects.create_user("busy@alpha.test", cast.password, role="service_advisor")
+    admin.post(f"/crm/service/capacity/?rooftop={workshop['rooftop'].pk}", {"action": "advisor",
+                                                                           "advisor": advisor.pk,
+                                                                           "appointments_per_day": "2"})
+    with schema_context(cast.a.schema_name):
+        slots_generate(workshop["rooftop"], workshop["day"], 1, seats=3)
+        slots = list(Slot.objects.filter(rooftop=workshop["rooftop"]).order_by("starts_at"))
+        cars = [Vehicle.objects.create(make="Mini", model="One", plate=f"B-MI {n}") for n in range(3)]
+        first, _second = (appointment_book(slot=slots[n], service_type=workshop["tyres"], vehicle=cars[n], by=None,
+                                           advisor=advisor) for n in range(2))
+        with pytest.raises(Full, match="fully booked that day"):
+            appointment_book(slot=slots[2], service_type=workshop["tyres"], vehicle=cars[2], by=None, advisor=advisor)
+        appointment_book(slot=slots[2], service_type=workshop["tyres"], vehicle=cars[2], by=None)  # anyone else
+        appointment_move(appointment=first, status="cancelled", by=None)
+        appointment_book(slot=slots[3], service_type=workshop["tyres"], vehicle=cars[0], by=None, advisor=advisor)
+        assert Appointment.objects.filter(advisor=advisor).exclude(status="cancelled").count() == 2
