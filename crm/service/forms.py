@@ -136,3 +136,15 @@ class AdvisorCapacityForm(forms.Form):
     advisor = forms.ModelChoiceField(label=_("Service advisor"), queryset=User.objects.filter(
         is_active=True, role__in=[StaffRole.SERVICE_ADVISOR, StaffRole.SERVICE_MANAGER]))
     appointments_per_day = forms.IntegerField(label=_("Appointments a day"), min_value=1, max_value=100)
+
+
+class TyreSeasonForm(forms.Form):
+    rooftop = forms.ModelChoiceField(label=_("Rooftop"), queryset=Rooftop.objects.all(), required=False,
+                                     empty_label=_("All rooftops (default)"))
+    autumn = forms.DateField(label=_("Winter tyres from"), widget=DATE)
+    spring = forms.DateField(label=_("Summer tyres from"), widget=DATE)
+
+
+class HolidayForm(forms.Form):
+    name = forms.CharField(label=_("Holiday"), max_length=100)
+    day = forms.DateField(label=_("Date"), widget=DATE)

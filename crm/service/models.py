@@ -332,6 +332,7 @@ class ReminderKind(models.TextChoices):
     BIRTHDAY = "birthday", _("Birthday greeting")
     POST_DELIVERY = "post_delivery", _("Care call after delivery")
     DECLINED = "declined", _("Declined work follow-up")
+    HOLIDAY = "holiday", _("Holiday greeting")
 
 
 class ReminderRule(models.Model):
@@ -420,3 +421,34 @@ class AdvisorDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.advisor_id} {self.day}: {self.booked}/{self.capacity}"
+
+
+class TyreSeason(models.Model):
+    """When winter and summer tyres go on, by region: per rooftop, else the group's default (no rooftop)."""
+
+    rooftop = models.OneToOneField(Rooftop, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    autumn = models.DateField(_("winter tyres from (any year)"))
+    spring = models.DateField(_("summer tyres from (any year)"))
+
+    class Meta:
+        verbose_name = _("tyre season")
+        verbose_name_plural = _("tyre seasons")
+        constraints = [models.UniqueConstraint(fields=["rooftop"], nulls_distinct=False, name="one_season_per_rooftop")]
+
+    def __str__(self) -> str:
+        return f"{self.rooftop or '*'}: {self.autumn:%d.%m} / {self.spring:%d.%m}"
+
+
+class Holiday(models.Model):
+    """A day customers get greetings (with marketing consent): New Year, Spring Festival, 8 March…"""
+
+    name = models.CharField(_("name"), max_length=100)
+    day = models.DateField(_("date (the year is ignored)"))
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -6,7 +6,9 @@ Due dates:
 - maintenance: the earlier of the last service + the interval's months and the day the car
   reaches the last service's mileage + the interval's km, at the pace its mileage readings show;
 - inspection, insurance, warranty: the car's own dates;
-- seasonal tyres: before the autumn and spring windows (15 October, 1 April);
+- seasonal tyres: before the autumn and spring windows of the customer's rooftop's region (the
+  group's default: 15 October and 1 April);
+- holidays the group lists: greetings to customers with marketing consent;
 - birthday: the customer's birthday; care call: two days after a purchase;
 - declined work: its follow-up date.
 """
@@ -25,7 +27,16 @@ from crm.customers.models import ConsentChannel, ConsentPurpose, MileageReading,
 from crm.customers.selectors import consent_allows
 from crm.customers.services import tenant_language
 
-from .models import DeclinedRecommendation, MaintenanceInterval, Reminder, ReminderKind, ReminderRule, ServiceVisit
+from .models import (
+    DeclinedRecommendation,
+    Holiday,
+    MaintenanceInterval,
+    Reminder,
+    ReminderKind,
+    ReminderRule,
+    ServiceVisit,
+    TyreSeason,
+)
 
 TYRE_WINDOWS = ((10, 15, "autumn"), (4, 1, "spring"))
 QUIET_BEFORE, QUIET_AFTER = time(9), time(20)
@@ -37,7 +48,7 @@ def _holders() -> dict[int, VehicleLink]:
     holders: dict[int, VehicleLink] = {}
     links = VehicleLink.objects.filter(ended_on__isnull=True, person__isnull=False,
                                        person__merged_into__isnull=True, person__archived_at__isnull=True)
-    for link in links.select_related("vehicle").order_by("vehicle_id", "pk"):
+    for link in links.select_related("vehicle", "person").order_by("vehicle_id", "pk"):
         if link.vehicle_id not in holders or link.kind == VehicleLink.Kind.OWNER:
             holders[link.vehicle_id] = link
     return holders
@@ -109,11 +120,21 @@ def reminders_create(today: date | None = None) -> int:
                 if due and today <= due <= end:
                     add(kind, link.person_id, vehicle_id, due, due.isoformat())
     if end := horizon(ReminderKind.TYRES):
-        for month, day, season in TYRE_WINDOWS:
-            start = date(today.year, month, day)
-            if today <= start <= end:
-                for vehicle_id, link in holders.items():
-                    add(ReminderKind.TYRES, link.person_id, vehicle_id, start, f"{today.year}-{season}")
+        seasons = {season.rooftop_id: season for season in TyreSeason.objects.all()}
+        default = seasons.get(None)
+        for vehicle_id, link in holders.items():
+            season = seasons.get(link.person.rooftop_id, default)
+            windows = ((season.autumn, "autumn"), (season.spring, "spring")) if season else (
+                (date(2000, month, day), name) for month, day, name in TYRE_WINDOWS)
+            for window, name in windows:
+                start = date(today.year, window.month, window.day)
+                if today <= start <= end:
+                    add(ReminderKind.TYRES, link.person_id, vehicle_id, start, f"{today.year}-{name}")
+    if end := horizon(ReminderKind.HOLIDAY):
+        reachable = Person.objects.active().filter(emails__isnull=False).values_list("pk", flat=True).distinct()
+        for holiday in Holiday.objects.filter(day__month=end.month, day__day=end.day):
+            for person_id in reachable:
+                add(ReminderKind.HOLIDAY, person_id, None, end, f"holiday-{holiday.pk}-{end.year}")
     if end := horizon(ReminderKind.BIRTHDAY):
         for person_id in Person.objects.active().filter(birth_date__month=end.month, birth_date__day=end.day
                                                         ).values_list("pk", flat=True):
@@ -139,8 +160,9 @@ SUBJECTS = {
     ReminderKind.INSURANCE: lambda r: _("Your car insurance ends soon"),
     ReminderKind.WARRANTY: lambda r: _("The warranty of your %(vehicle)s ends soon") % {"vehicle": r.vehicle},
     ReminderKind.BIRTHDAY: lambda r: _("Happy birthday!"),
+    ReminderKind.HOLIDAY: lambda r: _("Season's greetings from your dealership"),
 }
-PURPOSE = {ReminderKind.BIRTHDAY: ConsentPurpose.MARKETING}
+PURPOSE = {ReminderKind.BIRTHDAY: ConsentPurpose.MARKETING, ReminderKind.HOLIDAY: ConsentPurpose.MARKETING}
 
 
 def reminders_send(now: datetime | None = None) -> dict[str, int]:

@@ -201,8 +201,8 @@ def reminder_rules(request: HttpRequest) -> HttpResponse:
     """Which reminders run, how far ahead, to whom; and the maintenance intervals by make and model."""
     from django.forms import modelformset_factory
 
-    from .forms import MaintenanceIntervalForm, ReminderRuleForm
-    from .models import MaintenanceInterval, ReminderRule
+    from .forms import HolidayForm, MaintenanceIntervalForm, ReminderRuleForm, TyreSeasonForm
+    from .models import Holiday, MaintenanceInterval, ReminderRule, TyreSeason
 
     Rules = modelformset_factory(ReminderRule, form=ReminderRuleForm, extra=0)
     action = request.POST.get("action") if request.method == "POST" else None
@@ -218,6 +218,19 @@ def reminder_rules(request: HttpRequest) -> HttpResponse:
             defaults={name: interval_form.cleaned_data[name] for name in ("every_km", "every_months")})
         messages.success(request, _("Interval saved."))
         return redirect("service:reminder_rules")
+    season_form = TyreSeasonForm(request.POST if action == "season" else None)
+    holiday_form = HolidayForm(request.POST if action == "holiday" else None)
+    if action == "season" and season_form.is_valid():
+        TyreSeason.objects.update_or_create(rooftop=season_form.cleaned_data["rooftop"], defaults={
+            "autumn": season_form.cleaned_data["autumn"], "spring": season_form.cleaned_data["spring"]})
+        messages.success(request, _("Tyre season saved."))
+        return redirect("service:reminder_rules")
+    if action == "holiday" and holiday_form.is_valid():
+        Holiday.objects.create(**holiday_form.cleaned_data)
+        messages.success(request, _("Holiday saved."))
+        return redirect("service:reminder_rules")
     return render(request, "service/reminder_rules.html", {
         "rules": rules, "interval_form": interval_form, "intervals": MaintenanceInterval.objects.order_by(
-            "make", "model"), "active_module": "service"}, status=400 if request.method == "POST" else 200)
+            "make", "model"), "season_form": season_form, "holiday_form": holiday_form,
+        "seasons": TyreSeason.objects.select_related("rooftop"), "holidays": Holiday.objects.all(),
+        "active_module": "service"}, status=400 if request.method == "POST" else 200)

@@ -124,3 +124,44 @@ def test_the_service_manager_edits_rules_and_intervals_and_a_salesperson_cannot(
         assert not ReminderRule.objects.get(kind="birthday").enabled
         assert MaintenanceInterval.objects.get(make="Skoda", model="Octavia").every_km == 30000
     assert cast.signed_in(cast.a, cast.a_salesperson).get("/crm/service/reminders/rules/").status_code == 403
+
+
+def test_tyre_windows_follow_the_customers_rooftop_region_and_holidays_greet_with_consent(cast, customer, mailoutbox):
+    from crm.dealerships.models import Rooftop
+    from crm.service.models import Holiday, ReminderRule, TyreSeason
+
+    with schema_context(cast.a.schema_name):
+        north = Rooftop.objects.get(name="Alpha Hamburg")
+        customer["person"].rooftop = north
+        customer["person"].save(update_fields=["rooftop"])
+        TyreSeason.objects.create(rooftop=north, autumn=date(2000, 12, 1), spring=date(2000, 4, 20))
+        Holiday.objects.create(name="Nikolaus", day=date(2000, 12, 6))
+        ReminderRule.objects.filter(kind__in=["holiday", "tyres"]).update(days_ahead=14)
+        reminders_create(date(2026, 10, 10))  # the default window (15 Oct) would be due: not for Hamburg
+        assert not Reminder.objects.filter(kind="tyres").exists()
+        reminders_create(date(2026, 11, 22))  # Hamburg's 1 December is 9 days ahead; Nikolaus 14 days ahead
+        assert Reminder.objects.get(kind="tyres").period == "2026-autumn"
+        holiday = Reminder.objects.get(kind="holiday")
+        assert holiday.due_on == date(2026, 12, 6)
+
+        morning = datetime.combine(date(2026, 11, 22), time(10), tzinfo=BERLIN)
+        reminders_send(morning)
+        assert Reminder.objects.get(kind="holiday").status == "no_consent"  # greetings need marketing consent
+
+
+def test_the_rules_page_saves_a_regional_tyre_season_and_a_holiday(cast):
+    from crm.dealerships.models import Rooftop
+    from crm.service.models import Holiday, TyreSeason
+
+    admin = cast.signed_in(cast.a, cast.a_admin)
+    with schema_context(cast.a.schema_name):
+        rooftop = Rooftop.objects.get(name="Alpha Berlin")
+    admin.post("/crm/service/reminders/rules/", {"action": "season", "rooftop": rooftop.pk, "autumn": "2026-10-20",
+                                                 "spring": "2026-04-10"})
+    admin.post("/crm/service/reminders/rules/", {"action": "holiday", "name": "Neujahr", "day": "2027-01-01"})
+    bad = admin.post("/crm/service/reminders/rules/", {"action": "holiday", "name": "", "day": "no date"})
+
+    assert bad.status_code == 400 and set(bad.context["holiday_form"].errors) == {"name", "day"}
+    with schema_context(cast.a.schema_name):
+        assert TyreSeason.objects.get(rooftop=rooftop).autumn == date(2026, 10, 20)
+        assert Holiday.objects.filter(name="Neujahr").exists()
