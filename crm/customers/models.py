@@ -118,6 +118,11 @@ class Person(models.Model):
     def latin_name(self) -> str:
         return " ".join(part for part in (self.given_name_latin, self.family_name_latin) if part)
 
+    def email_address(self) -> str:
+        """Where e-mail to this customer goes: the primary address, else the first; "" if none."""
+        email = self.emails.order_by("-is_primary", "pk").first()
+        return email.address if email else ""
+
     def derive(self) -> None:
         """Fill the Latin spellings, the matching key and the search text from what was entered."""
         if normalize.has_han(self.family_name + self.given_name):

@@ -42,11 +42,7 @@ def appointment_ics(appointment: Appointment) -> bytes:
 
 
 def _address(appointment: Appointment) -> str:
-    person = appointment.person
-    if person is None:
-        return ""
-    email = person.emails.order_by("-is_primary", "pk").first()
-    return email.address if email else ""
+    return appointment.person.email_address() if appointment.person else ""
 
 
 def _send(appointment: Appointment, kind: str) -> bool:

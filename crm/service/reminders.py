@@ -183,9 +183,9 @@ def reminders_send(now: datetime | None = None) -> dict[str, int]:
             if not daytime:
                 continue  # stays pending until the morning
             purpose = PURPOSE.get(reminder.kind, ConsentPurpose.SERVICE_REMINDERS)
-            email = reminder.person.emails.order_by("-is_primary", "pk").first()
-            if email and consent_allows(reminder.person, channel=ConsentChannel.EMAIL, purpose=purpose):
-                _send(reminder, email.address)
+            address = reminder.person.email_address()
+            if address and consent_allows(reminder.person, channel=ConsentChannel.EMAIL, purpose=purpose):
+                _send(reminder, address)
                 status, reminder.sent_at = Reminder.Status.SENT, now
                 counts["sent"] += 1
             else:

@@ -16,8 +16,8 @@ def survey_invite_send(kind: str, person_id: int, source_ref: str, rooftop_id: i
     from .services import invite
 
     person = Person.objects.active().filter(pk=person_id).first()
-    email = person.emails.order_by("-is_primary", "pk").first() if person else None
-    if email is None:
+    address = person.email_address() if person else ""
+    if not address:
         return False
     made = invite(kind=kind, person=person, source_ref=source_ref, rooftop_id=rooftop_id, employee_id=employee_id)
     if made is None:
@@ -28,7 +28,7 @@ def survey_invite_send(kind: str, person_id: int, source_ref: str, rooftop_id: i
         subject = _("How did we do?")
         body = _("Thank you for your visit. Two questions, one minute: %(link)s\n\nThe link works for 14 days.") % {
             "link": f"https://{host}/survey/{token}/"}
-    EmailMessage(subject, body, to=[email.address]).send()
+    EmailMessage(subject, body, to=[address]).send()
     from django.utils import timezone
 
     type(invitation).objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
