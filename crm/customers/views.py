@@ -44,7 +44,7 @@ def _listed(request: HttpRequest) -> tuple[str, str, "QuerySet[Person]"]:
     people = selectors.customer_search(query, region=services.tenant_region(),
                                        archived=request.GET.get("archived") == "1")
     rooftop_id = request.GET.get("rooftop", "")
-    if rooftop_id.isdigit():
+    if rooftop_id.isdecimal():
         people = people.filter(rooftop_id=int(rooftop_id))
     return query, rooftop_id, people
 

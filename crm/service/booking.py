@@ -89,6 +89,9 @@ def appointment_book(*, slot: Slot, service_type: ServiceType, vehicle: Vehicle,
     """Book a slot for a service, or raise Full (nothing taken) when there is no room."""
     if slot.starts_at <= timezone.now():
         raise ValidationError(_("This time has passed; choose a later one."))
+    tz = zoneinfo.ZoneInfo(slot.rooftop.timezone)
+    if Closure.objects.filter(rooftop=slot.rooftop, day=slot.starts_at.astimezone(tz).date()).exists():
+        raise Full(_("The workshop is closed that day; choose another."))
     online = channel == Appointment.Channel.ONLINE
     if online and not service_type.online_bookable:
         raise ValidationError(_("%(service)s is booked by phone.") % {"service": service_type})
@@ -99,7 +102,6 @@ def appointment_book(*, slot: Slot, service_type: ServiceType, vehicle: Vehicle,
         seat_taken["online_booked"] = F("online_booked") + 1
     if not seats.update(**seat_taken):
         raise Full(_("This time is fully booked; choose another."))
-    tz = zoneinfo.ZoneInfo(slot.rooftop.timezone)
     load = day_load_for(slot.rooftop, slot.starts_at.astimezone(tz).date(), service_type)
     hours = service_type.labour_hours
     workshop = DayLoad.objects.filter(pk=load.pk, hours_booked__lte=F("hours_capacity") - hours)
@@ -151,7 +153,8 @@ TRANSITIONS = {
 
 @transaction.atomic
 def appointment_move(*, appointment: Appointment, status: str, by: User | None) -> Appointment:
-    """The next step of an appointment; cancelling (or a no-show) gives its seat and hours back."""
+    """The next step of an appointment. Cancelling gives its seat and hours back; a no-show does not
+    (its time has passed, and the day's figures should show the lost capacity)."""
     appointment = Appointment.objects.select_for_update(of=("self",)).select_related("slot", "rooftop").get(
         pk=appointment.pk)
     if status not in TRANSITIONS.get(appointment.status, set()):

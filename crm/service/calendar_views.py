@@ -1,7 +1,8 @@
 """The workshop calendar: a rooftop's day (or an advisor's), booking into a slot, appointment steps,
 and the capacity settings that make the slots."""
 
-from datetime import date, timedelta
+import zoneinfo
+from datetime import date, datetime, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -29,9 +30,10 @@ PLANNERS = (StaffRole.DEALER_ADMIN, StaffRole.SERVICE_MANAGER)
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         return timezone.localdate()
+    return day if date(2000, 1, 1) <= day <= date(2999, 12, 31) else timezone.localdate()
 
 
 @staff_required()
@@ -123,8 +125,11 @@ def capacity(request: HttpRequest) -> HttpResponse:
         except IntegrityError:
             closure_form.add_error("day", _("This day is already closed."))
         else:
-            # Slots of a closed day go, unless someone is booked in them.
-            Slot.objects.filter(rooftop=rooftop, starts_at__date=closure_form.cleaned_data["day"], booked=0).delete()
+            # Slots of the closed day (in the rooftop's own zone) go, unless an appointment refers to them.
+            tz = zoneinfo.ZoneInfo(rooftop.timezone)
+            start = datetime.combine(closure_form.cleaned_data["day"], datetime.min.time(), tzinfo=tz)
+            Slot.objects.filter(rooftop=rooftop, starts_at__gte=start, starts_at__lt=start + timedelta(days=1),
+                                appointments__isnull=True).delete()
             messages.success(request, _("Closure saved."))
             return redirect(f"{request.path}?rooftop={rooftop.pk}")
     if action == "slots" and slots_form.is_valid():

@@ -51,7 +51,7 @@ def _send(appointment: Appointment, kind: str) -> bool:
         return False
     tz = zoneinfo.ZoneInfo(appointment.rooftop.timezone)
     language = appointment.person.preferred_language or tenant_language()
-    with translation.override(language):
+    with translation.override(language), timezone.override(tz):  # the time as it reads at the rooftop
         context = {"appointment": appointment, "when": appointment.slot.starts_at.astimezone(tz)}
         subject = render_to_string(f"service/email/{kind}_subject.txt", context).strip()
         body = render_to_string(f"service/email/{kind}.txt", context)

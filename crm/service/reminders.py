@@ -13,13 +13,14 @@ Due dates:
 - declined work: its follow-up date.
 """
 
+import calendar
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.core.mail import EmailMessage
 from django.db import connection
-from django.db.models import Max, Min
+from django.db.models import Max, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -74,11 +75,13 @@ def maintenance_due(last_service: date, last_service_km: int | None, readings: t
         return by_time
     (first_day, first_km), (last_day, last_km) = readings
     days = (last_day - first_day).days
-    if days <= 0 or last_km <= first_km:
-        return by_time
+    if days <= 0 or last_km <= first_km or last_km < last_service_km:
+        return by_time  # no pace to go by, or readings that do not add up
     per_day = (last_km - first_km) / days
-    by_km = last_day + timedelta(days=int((last_service_km + interval.every_km - last_km) / per_day))
-    return min(by_time, by_km)
+    days_left = (last_service_km + interval.every_km - last_km) / per_day
+    if days_left > (by_time - last_day).days:
+        return by_time  # a slow car: the months come first (and no far-future date arithmetic)
+    return last_day + timedelta(days=int(days_left))
 
 
 def reminders_create(today: date | None = None) -> int:
@@ -100,9 +103,11 @@ def reminders_create(today: date | None = None) -> int:
             vehicle_id__in=holders).values("vehicle_id").annotate(last=Max("opened_on"))}
         visit_km = dict(ServiceVisit.objects.filter(vehicle_id__in=holders, mileage__isnull=False)
                         .order_by("vehicle_id", "opened_on").values_list("vehicle_id", "mileage"))
-        spans = MileageReading.objects.filter(vehicle_id__in=holders).values("vehicle_id").annotate(
-            first=Min("read_on"), last=Max("read_on"), low=Min("kilometres"), high=Max("kilometres"))
-        readings = {row["vehicle_id"]: ((row["first"], row["low"]), (row["last"], row["high"])) for row in spans}
+        readings: dict[int, tuple] = {}  # each car's first and last reading by date, as read
+        for vehicle_id, read_on, km in MileageReading.objects.filter(vehicle_id__in=holders).order_by(
+                "vehicle_id", "read_on", "pk").values_list("vehicle_id", "read_on", "kilometres"):
+            first = readings.get(vehicle_id, ((read_on, km),))[0]
+            readings[vehicle_id] = (first, (read_on, km))
         for vehicle_id, link in holders.items():
             car = link.vehicle
             last = last_visits.get(vehicle_id) or car.purchase_date
@@ -127,7 +132,10 @@ def reminders_create(today: date | None = None) -> int:
             windows = ((season.autumn, "autumn"), (season.spring, "spring")) if season else (
                 (date(2000, month, day), name) for month, day, name in TYRE_WINDOWS)
             for window, name in windows:
-                start = date(today.year, window.month, window.day)
+                try:
+                    start = date(today.year, window.month, window.day)
+                except ValueError:  # 29 February in a common year
+                    start = date(today.year, 2, 28)
                 if today <= start <= end:
                     add(ReminderKind.TYRES, link.person_id, vehicle_id, start, f"{today.year}-{name}")
     if end := horizon(ReminderKind.HOLIDAY):
@@ -136,8 +144,10 @@ def reminders_create(today: date | None = None) -> int:
             for person_id in reachable:
                 add(ReminderKind.HOLIDAY, person_id, None, end, f"holiday-{holiday.pk}-{end.year}")
     if end := horizon(ReminderKind.BIRTHDAY):
-        for person_id in Person.objects.active().filter(birth_date__month=end.month, birth_date__day=end.day
-                                                        ).values_list("pk", flat=True):
+        leap_day = end.month == 2 and end.day == 28 and not calendar.isleap(end.year)
+        born = Q(birth_date__month=end.month, birth_date__day=end.day) | (
+            Q(birth_date__month=2, birth_date__day=29) if leap_day else Q(pk__in=[]))
+        for person_id in Person.objects.active().filter(born).values_list("pk", flat=True):
             add(ReminderKind.BIRTHDAY, person_id, None, end, str(end.year))
     if ReminderKind.POST_DELIVERY in rules:
         delivered = today - timedelta(days=POST_DELIVERY_DAYS)
@@ -169,10 +179,12 @@ def reminders_send(now: datetime | None = None) -> dict[str, int]:
     """Handle pending reminders: a message where the rule says so and the ledger allows it, in daytime
     in the dealer group's time zone; a task for the responsible employee where the rule says so."""
     now = now or timezone.now()
+    counts = {"sent": 0, "no_consent": 0, "task": 0}
+    if getattr(connection.tenant, "status", "") == "suspended":
+        return counts  # a suspended dealer group's customers hear nothing from it
     tz = zoneinfo.ZoneInfo(getattr(connection.tenant, "timezone", "UTC") or "UTC")
     daytime = QUIET_BEFORE <= now.astimezone(tz).time() < QUIET_AFTER
-    rules = {rule.kind: rule for rule in ReminderRule.objects.all()}
-    counts = {"sent": 0, "no_consent": 0, "task": 0}
+    rules = {rule.kind: rule for rule in ReminderRule.objects.filter(enabled=True)}  # switched off: nothing goes
     pending = Reminder.objects.filter(status=Reminder.Status.PENDING, due_on__lte=now.date() + timedelta(days=60))
     for reminder in pending.select_related("person", "vehicle").order_by("pk"):
         rule = rules.get(reminder.kind)
@@ -185,20 +197,26 @@ def reminders_send(now: datetime | None = None) -> dict[str, int]:
             purpose = PURPOSE.get(reminder.kind, ConsentPurpose.SERVICE_REMINDERS)
             address = reminder.person.email_address()
             if address and consent_allows(reminder.person, channel=ConsentChannel.EMAIL, purpose=purpose):
+                # Claimed before sending: a second run, or a retry after a crash, never sends it again.
+                if not Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.PENDING).update(
+                        status=Reminder.Status.SENT, sent_at=now):
+                    continue
                 _send(reminder, address)
                 status, reminder.sent_at = Reminder.Status.SENT, now
                 counts["sent"] += 1
+                if not rule.task:
+                    continue
             else:
                 status = Reminder.Status.NO_CONSENT
                 counts["no_consent"] += 1
-        if rule.task:
+        if rule.task or reminder.kind not in SUBJECTS:  # kinds with no customer message are calls to make
             person = reminder.person
             reminder.assigned_to_id = (person.salesperson_id if reminder.kind == ReminderKind.POST_DELIVERY
                                        else person.service_advisor_id) or person.salesperson_id
             status = Reminder.Status.TASK
             counts["task"] += 1
         # Claimed by a conditional update: two runs at once handle each reminder once.
-        Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.PENDING).update(
+        Reminder.objects.filter(pk=reminder.pk, status__in=[Reminder.Status.PENDING, Reminder.Status.SENT]).update(
             status=status, sent_at=reminder.sent_at, assigned_to=reminder.assigned_to_id)
     return counts
 

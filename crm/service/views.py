@@ -36,9 +36,9 @@ def _visits(request: HttpRequest) -> tuple[QuerySet[ServiceVisit], dict[str, str
     filters = {name: request.GET.get(name, "").strip() for name in ("rooftop", "advisor", "status", "repeat",
                                                                      "from", "to", "q")}
     visits = ServiceVisit.objects.select_related("vehicle", "person", "company", "rooftop", "advisor")
-    if filters["rooftop"].isdigit():
+    if filters["rooftop"].isdecimal():
         visits = visits.filter(rooftop_id=int(filters["rooftop"]))
-    if filters["advisor"].isdigit():
+    if filters["advisor"].isdecimal():
         visits = visits.filter(advisor_id=int(filters["advisor"]))
     if filters["status"] in ServiceVisit.Status.values:
         visits = visits.filter(status=filters["status"])

@@ -44,7 +44,13 @@ def invite(*, kind: str, person: Person, source_ref: str, rooftop_id: int | None
     invitation, created = Invitation.objects.get_or_create(kind=kind, source_ref=source_ref, defaults={
         "person": person, "rooftop_id": rooftop_id, "employee_id": employee_id, "token_hash": digest(token),
         "expires_at": timezone.now() + timedelta(days=VALID_DAYS)})
-    return (invitation, token) if created else None
+    if created:
+        return invitation, token
+    # Made before but never sent (the mail server failed, the worker died): a fresh token, sent now.
+    if invitation.sent_at is None and Invitation.objects.filter(pk=invitation.pk, sent_at__isnull=True).update(
+            token_hash=digest(token), expires_at=timezone.now() + timedelta(days=VALID_DAYS)):
+        return invitation, token
+    return None
 
 
 def invitation_for(token: str) -> Invitation:

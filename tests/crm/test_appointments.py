@@ -236,3 +236,28 @@ def test_an_advisor_takes_no_more_appointments_a_day_than_set_and_a_cancellation
         appointment_move(appointment=first, status="cancelled", by=None)
         appointment_book(slot=slots[3], service_type=workshop["tyres"], vehicle=cars[0], by=None, advisor=advisor)
         assert Appointment.objects.filter(advisor=advisor).exclude(status="cancelled").count() == 2
+
+
+def test_closing_a_day_keeps_booked_slots_and_refuses_new_bookings_and_e_mails_show_local_time(cast, workshop,
+                                                                                             mailoutbox):
+    from crm.service.notify import confirmation_send
+
+    admin = cast.signed_in(cast.a, cast.a_admin)
+    with schema_context(cast.a.schema_name):
+        workshop["owner"].emails.create(address="tina@example.de", is_primary=True)
+        slots_generate(workshop["rooftop"], workshop["day"], 1)
+        slots = list(Slot.objects.filter(rooftop=workshop["rooftop"]).order_by("starts_at"))
+        booked = appointment_book(slot=slots[0], service_type=workshop["tyres"], vehicle=workshop["car"],
+                                  person=workshop["owner"], by=None)
+        appointment_move(appointment=booked, status="cancelled", by=None)
+        confirmation_send(booked.pk)
+
+    response = admin.post(f"/crm/service/capacity/?rooftop={workshop['rooftop'].pk}",
+                          {"action": "closure", "day": workshop["day"].isoformat(), "reason": "Inventur"})
+
+    assert response.status_code == 302
+    with schema_context(cast.a.schema_name):
+        assert list(Slot.objects.filter(rooftop=workshop["rooftop"]).values_list("pk", flat=True)) == [slots[0].pk]
+        with pytest.raises(Full, match="closed that day"):
+            appointment_book(slot=slots[0], service_type=workshop["tyres"], vehicle=workshop["car"], by=None)
+    assert "8 a.m." in mailoutbox[0].body  # 8:00 in Berlin (07:00 UTC)

@@ -165,3 +165,12 @@ def test_the_rules_page_saves_a_regional_tyre_season_and_a_holiday(cast):
     with schema_context(cast.a.schema_name):
         assert TyreSeason.objects.get(rooftop=rooftop).autumn == date(2026, 10, 20)
         assert Holiday.objects.filter(name="Neujahr").exists()
+
+
+def test_a_car_that_barely_moves_is_due_by_months_without_overflowing():
+    interval = MaintenanceInterval(every_km=15000, every_months=12)
+    crawling = ((date(2020, 1, 1), 45000), (date(2024, 1, 1), 45001))
+    odd = ((date(2024, 1, 1), 45000), (date(2024, 6, 1), 100))  # a mistyped later reading
+
+    assert maintenance_due(date(2023, 6, 1), 45000, crawling, interval) == date(2024, 6, 1)
+    assert maintenance_due(date(2024, 1, 1), 45000, odd, interval) == date(2025, 1, 1)

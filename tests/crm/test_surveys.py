@@ -121,3 +121,15 @@ def test_statistics_are_for_managers_of_the_same_group(cast, customer):
     other = cast.signed_in(cast.b, cast.b_admin).get("/crm/surveys/")
     assert other.status_code == 200 and other.context["by_rooftop"] == []
     assert cast.client(cast.b).get(f"/survey/{token}/").status_code == 410  # another group's link
+
+
+def test_an_invitation_whose_e_mail_never_left_is_sent_again_with_a_fresh_token(cast, customer, mailoutbox):
+    with schema_context(cast.a.schema_name):
+        first = invite(kind="csi_service", person=customer, source_ref="service:visit:777")  # never sent
+        assert survey_invite_send("csi_service", customer.pk, "service:visit:777") is True
+        assert survey_invite_send("csi_service", customer.pk, "service:visit:777") is False
+
+    token = mailoutbox[0].body.split("/survey/")[1].split("/")[0]
+    assert token != first[1]
+    assert cast.client(cast.a).get(f"/survey/{token}/").status_code == 200
+    assert cast.client(cast.a).get(f"/survey/{first[1]}/").status_code == 410
