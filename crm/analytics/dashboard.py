@@ -16,13 +16,13 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from django.db import connection
-from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from crm.customers.models import VehicleLink
 from crm.service.models import DeclinedRecommendation
 from crm.surveys.models import Answer
+from crm.surveys.services import nps, score_measures
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,8 @@ def declined_recovery(today: date) -> Ratio:
 def survey_trend(today: date) -> list[dict]:
     rows = (Answer.objects.filter(answered_at__date__gte=today - relativedelta(months=12))
             .annotate(month=TruncMonth("answered_at")).values("month")
-            .annotate(csi=Avg("satisfaction"), total=Count("pk"), promoters=Count("pk", filter=Q(recommend__gte=9)),
-                      detractors=Count("pk", filter=Q(recommend__lte=6))).order_by("month"))
-    return [{**row, "nps": round(100 * (row["promoters"] - row["detractors"]) / row["total"])} for row in rows]
+            .annotate(**score_measures()).order_by("month"))
+    return [{**row, "nps": nps(row)} for row in rows]
 
 
 def dashboard(today: date | None = None) -> dict:

@@ -36,6 +36,12 @@ def _day(text: str) -> date:
     return day if date(2000, 1, 1) <= day <= date(2999, 12, 31) else timezone.localdate()
 
 
+def _calendar_of(slot: Slot) -> HttpResponse:
+    """Back to the calendar day a slot is on."""
+    day = timezone.localtime(slot.starts_at).date().isoformat()
+    return redirect(f"/crm/service/calendar/?rooftop={slot.rooftop_id}&day={day}")
+
+
 @staff_required()
 def calendar(request: HttpRequest) -> HttpResponse:
     rooftops = list(Rooftop.objects.all())
@@ -74,8 +80,7 @@ def appointment_create(request: HttpRequest, slot_pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Booked: %(vehicle)s, %(service)s.") % {
                 "vehicle": appointment.vehicle, "service": appointment.service_type})
-            local = timezone.localtime(slot.starts_at).date().isoformat()
-            return redirect(f"/crm/service/calendar/?rooftop={slot.rooftop_id}&day={local}")
+            return _calendar_of(slot)
     return render(request, "service/appointment_form.html", {"form": form, "slot": slot, "active_module": "service"},
                   status=400 if form.errors else 200)
 
@@ -90,8 +95,7 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
     else:
         messages.success(request, _("Saved."))
-    day = timezone.localtime(appointment.slot.starts_at).date().isoformat()
-    return redirect(f"/crm/service/calendar/?rooftop={appointment.rooftop_id}&day={day}")
+    return _calendar_of(appointment.slot)
 
 
 @staff_required(*PLANNERS)

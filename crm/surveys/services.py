@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Avg, Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +28,18 @@ TOO_FAST_SECONDS = 8
 SAME_SOURCE_LIMIT = 3
 CLUSTER_MIN, CLUSTER_SHARE = 5, 0.9
 WINDOW = timedelta(days=30)
+
+
+def score_measures() -> dict[str, object]:
+    """The aggregates every CSI/NPS figure is made of: answers, average satisfaction, promoters (9-10)
+    and detractors (0-6)."""
+    return {"total": Count("pk"), "csi": Avg("satisfaction"), "promoters": Count("pk", filter=Q(recommend__gte=9)),
+            "detractors": Count("pk", filter=Q(recommend__lte=6))}
+
+
+def nps(row: dict) -> int | None:
+    """Promoters minus detractors, in % of the answers; None without answers."""
+    return round(100 * (row["promoters"] - row["detractors"]) / row["total"]) if row["total"] else None
 
 
 def digest(text: str) -> str:

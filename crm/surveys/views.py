@@ -1,7 +1,7 @@
 """The public answer page (no sign-in: the token is the key) and the managers' statistics."""
 
 from django.core.exceptions import ValidationError
-from django.db.models import Avg, Count, Q
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -35,22 +35,16 @@ def answer_page(request: HttpRequest, token: str) -> HttpResponse:
                   status=400 if form.errors else 200)
 
 
-def _nps(rows: dict) -> int | None:
-    total = rows["total"]
-    return round(100 * (rows["promoters"] - rows["detractors"]) / total) if total else None
-
-
 @staff_required(*MANAGERS)
 def statistics(request: HttpRequest) -> HttpResponse:
     """CSI and NPS by rooftop and by employee, with how many answers carry a fabrication signal."""
-    measures = {"total": Count("pk"), "csi": Avg("satisfaction"), "promoters": Count("pk", filter=Q(recommend__gte=9)),
-                "detractors": Count("pk", filter=Q(recommend__lte=6)), "flagged": Count("pk", filter=~Q(signals=[]))}
+    measures = {**services.score_measures(), "flagged": Count("pk", filter=~Q(signals=[]))}
     by_rooftop = list(Answer.objects.values("invitation__rooftop__name").annotate(**measures).order_by(
         "invitation__rooftop__name"))
     by_employee = list(Answer.objects.values("invitation__employee__email").annotate(**measures).order_by(
         "-flagged", "invitation__employee__email"))
     for row in (*by_rooftop, *by_employee):
-        row["nps"] = _nps(row)
+        row["nps"] = services.nps(row)
     flagged = list(Answer.objects.exclude(signals=[]).select_related(
         "invitation__person", "invitation__employee").order_by("-answered_at")[:50])
     labels = dict(Answer.Signal.choices)

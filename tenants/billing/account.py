@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import stripe
@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from ..models import DealerGroup, DealerGroupStatus, Plan
-from .services import as_dict, client, subscription_apply, subscription_sync
+from .services import as_dict, client, stripe_time, subscription_apply, subscription_sync
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,6 @@ class Overview:
     invoices: list[Invoice] = field(default_factory=list)
 
 
-def _time(value: int | None) -> datetime | None:
-    return datetime.fromtimestamp(value, tz=UTC) if value else None
-
-
 def overview(group: DealerGroup) -> Overview:
     if not group.stripe_customer_id:
         return Overview()
@@ -53,15 +49,16 @@ def overview(group: DealerGroup) -> Overview:
         card = method.get("card") or {} if isinstance(method, dict) else {}
         result = Overview(card=f"{card.get('brand', '').title()} •••• {card['last4']}" if card.get("last4") else "")
         invoices = api.v1.invoices.list(params={"customer": group.stripe_customer_id, "limit": 12})
-        result.invoices = [Invoice(_time(i.get("created")), i.get("total") or 0, (i.get("currency") or "").upper(),
-                                   i.get("status") or "") for i in (as_dict(x) for x in invoices.data)]
+        result.invoices = [Invoice(stripe_time(i.get("created")), i.get("total") or 0,
+                                   (i.get("currency") or "").upper(), i.get("status") or "")
+                           for i in (as_dict(x) for x in invoices.data)]
         renews = group.status != DealerGroupStatus.SUSPENDED and not group.cancel_at_period_end
         if group.stripe_subscription_id and renews:
             preview = as_dict(api.v1.invoices.create_preview(params={
                 "customer": group.stripe_customer_id, "subscription": group.stripe_subscription_id}))
             result.next_amount = preview.get("total")
             result.next_date = group.trial_ends_at if group.status == DealerGroupStatus.TRIAL else (
-                _time(preview.get("next_payment_attempt")) or group.current_period_end)
+                stripe_time(preview.get("next_payment_attempt")) or group.current_period_end)
         return result
     except stripe.StripeError as error:
         log.warning("billing overview of %s unavailable: %s", group.slug, error)

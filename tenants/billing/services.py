@@ -76,7 +76,8 @@ def plan_of(stripe_plan_id: str) -> tuple[Plan | None, str]:
 
 # State -------------------------------------------------------------------------------------------
 
-def _time(value: int | None) -> datetime | None:
+def stripe_time(value: int | None) -> datetime | None:
+    """A Stripe timestamp (seconds, or None) as an aware datetime."""
     return datetime.fromtimestamp(value, tz=UTC) if value else None
 
 
@@ -88,7 +89,7 @@ def status_from(subscription: dict[str, Any], now: datetime | None = None) -> st
     """
     now = now or timezone.now()
     status = subscription.get("status", "")
-    trial_end = _time(subscription.get("trial_end"))
+    trial_end = stripe_time(subscription.get("trial_end"))
     if status in ENDED:
         return DealerGroupStatus.SUSPENDED
     if status == "past_due":
@@ -119,15 +120,15 @@ def subscription_apply(group: DealerGroup, subscription: dict[str, Any]) -> Deal
     if plan is not None:
         group.plan, group.billing_interval = plan, interval
     group.rooftops_paid = item.get("quantity") or subscription.get("quantity") or group.rooftops_paid
-    group.trial_ends_at = _time(subscription.get("trial_end"))
-    group.current_period_end = _time(item.get("current_period_end") or subscription.get("current_period_end"))
+    group.trial_ends_at = stripe_time(subscription.get("trial_end"))
+    group.current_period_end = stripe_time(item.get("current_period_end") or subscription.get("current_period_end"))
     group.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
     if status == DealerGroupStatus.PAST_DUE:
         group.past_due_since = group.past_due_since or now
     else:
         group.past_due_since = None
     if status == DealerGroupStatus.SUSPENDED:
-        group.suspended_at = group.suspended_at or _time(subscription.get("ended_at")) or now
+        group.suspended_at = group.suspended_at or stripe_time(subscription.get("ended_at")) or now
     else:
         group.suspended_at = None
     group.billing_synced_at = now
