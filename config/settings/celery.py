@@ -77,6 +77,11 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["crm.service.tasks.appointment_reminders_send"],
         "schedule": crontab(minute=5),
     },
+    "delivery-surveys": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["crm.sales.tasks.care_surveys_run"],
+        "schedule": crontab(minute=40),
+    },
     "clear-expired-sessions-public": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(minute=7, hour=3),

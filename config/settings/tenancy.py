@@ -47,6 +47,7 @@ TENANT_APPS = [
     "crm.service",
     "crm.analytics",
     "crm.surveys",
+    "crm.sales",
 ]
 
 TENANT_MODEL = "tenants.DealerGroup"
