@@ -22,6 +22,7 @@ urlpatterns = [
     path("crm/", include("crm.urls")),
     path("billing/", include("tenants.billing.urls")),
     path("survey/", include("crm.surveys.public_urls")),
+    path("enquiry/", include("crm.sales.public_urls")),
     path("signup/welcome/<str:token>/", signup_views.welcome, name="signup_welcome"),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),

@@ -3,6 +3,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("crm.core.urls")),
     path("customers/", include("crm.customers.urls")),
+    path("sales/", include("crm.sales.urls")),
     path("service/", include("crm.service.urls")),
     path("analytics/", include("crm.analytics.urls")),
     path("surveys/", include("crm.surveys.urls")),

@@ -16,7 +16,7 @@ class Module:
 MODULES = (
     Module("dashboard", _("Dashboard"), "crm:dashboard"),
     Module("customers", _("Customers"), "customers:list"),
-    Module("sales", _("Sales")),
+    Module("sales", _("Sales"), "sales:my_day"),
     Module("service", _("Service"), "service:visits"),
     Module("marketing", _("Marketing")),
     Module("loyalty", _("Owners' club")),

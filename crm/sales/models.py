@@ -108,6 +108,12 @@ class SalesSchedule(models.Model):
     def __str__(self) -> str:
         return f"{self.user} @ {self.rooftop}"
 
+    @property
+    def weekday_names(self) -> str:
+        from django.utils.dates import WEEKDAYS_ABBR
+
+        return ", ".join(str(WEEKDAYS_ABBR[day]) for day in sorted(self.weekdays))
+
 
 class Prospect(models.Model):
     """A customer who may buy a car, held by one salesperson; at most one open prospect per customer."""

@@ -1,0 +1,3 @@
+"""The enquiry form on the dealer's own host."""
+
+urlpatterns: list = []
