@@ -9,6 +9,7 @@ from wagtail.models import Site
 from accounts.models import StaffRole, User
 from crm.customers.models import Company, CompanyContact, Household, Person
 from crm.dealerships.models import Rooftop
+from crm.sales.models import CareTask, Contact, Prospect, TestDrive, TransferRequest
 from crm.service.models import DeclinedRecommendation, ServiceVisit, Slot
 from tenants.models import DealerGroup
 
@@ -25,7 +26,9 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
     assert (volga.default_language, huaxia.default_language) == ("ru", "zh-hans")
     with schema_context(volga.schema_name):
         assert Rooftop.objects.count() == 2
-        assert sorted(User.objects.exclude(role="").values_list("role", flat=True)) == sorted(StaffRole.values)
+        # Every role, and a second salesperson so leads take turns.
+        assert sorted(User.objects.exclude(role="").values_list("role", flat=True)) == sorted(
+            [*StaffRole.values, StaffRole.SALESPERSON])
         assert User.objects.filter(role="").count() == 1  # the car owner
         home = Site.objects.get(is_default_site=True).root_page.specific
         assert home.title == "Волга Моторс"
@@ -40,9 +43,14 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
         assert ServiceVisit.objects.filter(status="closed").count() >= 40
         assert ServiceVisit.objects.filter(repeat_of__isnull=False).exists()
         assert DeclinedRecommendation.objects.exists()
+        # Sales: prospects at every worked level, overdue plans, a delivery with its care plan, a loss.
+        assert set(Prospect.objects.values_list("level", flat=True)) >= {"H", "A", "B", "C", "O", "F"}
+        assert Contact.objects.filter(done_at__isnull=True, due_by__lt=timezone.localdate()).exists()
+        assert CareTask.objects.count() == 4 and TestDrive.objects.count() == 1
+        assert TransferRequest.objects.filter(status="pending").count() == 1
     with schema_context(huaxia.schema_name):
         assert Rooftop.objects.count() == 1
-        assert User.objects.count() == len(StaffRole.values) + 1
+        assert User.objects.count() == len(StaffRole.values) + 2
         assert "欢迎" in Site.objects.get(is_default_site=True).root_page.specific.intro
 
     assert "http://volga.localhost:8000/crm/" in printed
@@ -62,6 +70,7 @@ def test_seed_demo_fills_in_what_is_missing_from_an_existing_group(cast):
     volga = DealerGroup.objects.get(slug="volga")
     with schema_context(volga.schema_name):
         User.objects.filter(role=StaffRole.SALESPERSON).delete()
+        TestDrive.objects.all().delete()  # a demo car's test drives keep it (and its rooftop) from deletion
         Rooftop.objects.filter(city="Самара").delete()
 
     call_command("seed_demo", force=True)
