@@ -26,8 +26,12 @@ def survey_invite_send(kind: str, person_id: int, source_ref: str, rooftop_id: i
     host = getattr(connection.tenant, "primary_host", "") or settings.APP_DOMAIN
     with translation.override(person.preferred_language or tenant_language()):
         subject = _("How did we do?")
-        body = _("Thank you for your visit. Two questions, one minute: %(link)s\n\nThe link works for 14 days.") % {
-            "link": f"https://{host}/survey/{token}/"}
+        if kind == "csi_delivery":
+            body = _("Congratulations on your new car! How was buying it from us? Two questions, one minute: "
+                     "%(link)s\n\nThe link works for 14 days.") % {"link": f"https://{host}/survey/{token}/"}
+        else:
+            body = _("Thank you for your visit. Two questions, one minute: %(link)s\n\nThe link works for 14 days."
+                     ) % {"link": f"https://{host}/survey/{token}/"}
     EmailMessage(subject, body, to=[address]).send()
     from django.utils import timezone
 
