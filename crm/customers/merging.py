@@ -11,6 +11,7 @@ Survivorship rules, written down:
 4. The responsible salesperson and service advisor are the survivor's, or taken as in rule 1.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core import serializers
@@ -39,6 +40,19 @@ from .services import PERSON_FIELDS
 # Child rows that simply move to the survivor, by the field that points at the person.
 MOVED = (VehicleLink, Consent, TimelineEntry, CompanyContact, AuditEntry, ExternalRef)
 
+# Rows of other modules (prospects, repair orders) that follow their customer into a merge and back
+# out on undo. Each module registers them in its AppConfig.ready(), with a check that may refuse the
+# merge (given every person id involved, it returns the reason or "").
+_FOLLOWERS: dict[type, Callable[[list[int]], str]] = {}
+
+
+def follows_merges(model: type, refuse: Callable[[list[int]], str] = lambda ids: "") -> None:
+    _FOLLOWERS[model] = refuse
+
+
+def _moved_models() -> tuple[type, ...]:
+    return (*MOVED, *_FOLLOWERS)
+
 
 def _field_value(person: Person, name: str) -> Any:
     field = Person._meta.get_field(name)
@@ -55,6 +69,9 @@ def customers_merge(*, survivor: Person, others: list[Person], by: User | None, 
     if any(locked[o.pk].merged_into_id for o in others) or locked[survivor.pk].merged_into_id:
         raise ValidationError(_("One of these customers has already been merged into another."))
     survivor = locked[survivor.pk]
+    for refuse in _FOLLOWERS.values():
+        if reason_not := refuse(list(locked)):
+            raise ValidationError(reason_not)
     others = sorted((locked[o.pk] for o in others), key=lambda p: p.updated_at, reverse=True)
 
     snapshot: dict[str, Any] = {
@@ -73,7 +90,7 @@ def customers_merge(*, survivor: Person, others: list[Person], by: User | None, 
                 filled[name] = donor.pk
     other_ids = [o.pk for o in others]
 
-    for model in MOVED:
+    for model in _moved_models():
         ids = list(model.objects.filter(person_id__in=other_ids).values_list("pk", "person_id"))
         snapshot["moved"][model._meta.label] = ids
         model.objects.filter(pk__in=[pk for pk, _ in ids]).update(person=survivor)
@@ -127,7 +144,7 @@ def merge_undo(*, record: MergeRecord, by: User | None) -> None:
     survivor = Person.objects.select_for_update().get(pk=record.survivor_id)
 
     for label, rows in snapshot["moved"].items():
-        model = next(m for m in (*MOVED, Phone, Email) if m._meta.label == label)
+        model = next(m for m in (*_moved_models(), Phone, Email) if m._meta.label == label)
         for pk, person_id, *primary in rows:
             # Phones and e-mails also get their primary flag back.
             changes = {"person_id": person_id, **({"is_primary": primary[0]} if primary else {})}

@@ -6,3 +6,12 @@ class SalesConfig(AppConfig):
     name = "crm.sales"
     label = "sales"
     verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        from crm.customers.merging import follows_merges
+
+        from .models import CareTask, Prospect
+        from .services import merge_refusal
+
+        follows_merges(Prospect, merge_refusal)
+        follows_merges(CareTask)

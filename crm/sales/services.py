@@ -69,13 +69,13 @@ def plan_after(level: str, day: date) -> tuple[date, date] | None:
     return day + timedelta(days=days[0]), day + timedelta(days=days[1])
 
 
-def _history(prospect: Prospect, kind: str, by: User | None, *, from_value: str = "", to_value: str = "",
+def history_add(prospect: Prospect, kind: str, by: User | None, *, from_value: str = "", to_value: str = "",
              note: str = "") -> History:
     return History.objects.create(prospect=prospect, kind=kind, from_value=str(from_value)[:40],
                                   to_value=str(to_value)[:40], note=note, by=by, at=timezone.now())
 
 
-def _timeline(prospect: Prospect, by: User | None, summary: str, *, kind: str = TimelineEntry.Kind.SYSTEM,
+def timeline_add(prospect: Prospect, by: User | None, summary: str, *, kind: str = TimelineEntry.Kind.SYSTEM,
               body: str = "") -> None:
     TimelineEntry.objects.create(person_id=prospect.person_id, kind=kind, occurred_at=timezone.now(), author=by,
                                  summary=summary[:300], body=body, rooftop_id=prospect.rooftop_id)
@@ -84,6 +84,16 @@ def _timeline(prospect: Prospect, by: User | None, summary: str, *, kind: str = 
 def open_prospect_of(person: Person) -> Prospect | None:
     return Prospect.objects.select_related("salesperson", "person").filter(person=person,
                                                                            closed_on__isnull=True).first()
+
+
+def merge_refusal(person_ids: list[int]) -> str:
+    """Two records of one customer cannot be merged while each is an open prospect: one must go first."""
+    held = list(Prospect.objects.select_related("salesperson", "person").filter(person_id__in=person_ids,
+                                                                               closed_on__isnull=True))
+    if len(held) < 2:
+        return ""
+    return _("These records are open prospects of %(holders)s: transfer or close all but one before merging.") % {
+        "holders": ", ".join(f"{prospect.salesperson or '—'} ({prospect.person})" for prospect in held)}
 
 
 def salesperson_route(rooftop: Rooftop | None, on: date | None = None) -> User | None:
@@ -148,10 +158,10 @@ def prospect_create(*, person: Person, by: User | None, level: str, fields: dict
             prospect.save()
     except IntegrityError:
         raise ProspectHeld(open_prospect_of(person)) from None
-    _history(prospect, History.Kind.CREATED, by, to_value=level, note=prospect.get_source_display())
+    history_add(prospect, History.Kind.CREATED, by, to_value=level, note=prospect.get_source_display())
     if salesperson is not None:
-        _history(prospect, History.Kind.ASSIGNED, by, to_value=salesperson.pk, note=str(salesperson))
-    _timeline(prospect, by, _("Prospect registered (%(level)s, %(source)s): %(interest)s") % {
+        history_add(prospect, History.Kind.ASSIGNED, by, to_value=salesperson.pk, note=str(salesperson))
+    timeline_add(prospect, by, _("Prospect registered (%(level)s, %(source)s): %(interest)s") % {
         "level": level, "source": prospect.get_source_display(), "interest": prospect.model_interest or "—"})
     if first_contact is not None:
         contact_log(prospect=prospect, by=by, kind=first_contact.kind, outcome=first_contact.outcome,
@@ -256,8 +266,8 @@ def level_change(*, prospect: Prospect, by: User | None, level: str, note: str, 
             Contact.objects.create(prospect=prospect, planned_on=planned, due_by=due_by)
         prospect.next_contact_on = planned
     prospect.save()
-    _history(prospect, History.Kind.LEVEL, by, from_value=previous, to_value=level, note=note)
-    _timeline(prospect, by, _("Prospect level %(from)s → %(to)s") % {"from": previous, "to": level}, body=note)
+    history_add(prospect, History.Kind.LEVEL, by, from_value=previous, to_value=level, note=note)
+    timeline_add(prospect, by, _("Prospect level %(from)s → %(to)s") % {"from": previous, "to": level}, body=note)
     return prospect
 
 
@@ -276,9 +286,9 @@ def prospect_assign(*, prospect: Prospect, to_user: User, by: User | None, note:
     previous = prospect.salesperson
     prospect.salesperson = to_user
     prospect.save(update_fields=["salesperson"])
-    _history(prospect, kind, by, from_value=previous.pk if previous else "", to_value=to_user.pk,
+    history_add(prospect, kind, by, from_value=previous.pk if previous else "", to_value=to_user.pk,
              note=note or f"{previous or '—'} → {to_user}")
-    _timeline(prospect, by, _("Prospect passed from %(from)s to %(to)s") % {"from": previous or "—", "to": to_user})
+    timeline_add(prospect, by, _("Prospect passed from %(from)s to %(to)s") % {"from": previous or "—", "to": to_user})
     Person.objects.filter(pk=prospect.person_id).filter(
         Q(salesperson__isnull=True) | Q(salesperson=previous)).update(salesperson=to_user)
     CareTask.objects.filter(person_id=prospect.person_id, done_at__isnull=True,
@@ -353,7 +363,7 @@ def _stage_set(deal: Opportunity, stage: str, by: User | None, *, note: str = ""
     if stage == Stage.LOST:
         deal.lost_reason, deal.competitor = lost_reason, competitor.strip()
     deal.save()
-    _history(deal.prospect, History.Kind.STAGE, by, from_value=previous, to_value=stage,
+    history_add(deal.prospect, History.Kind.STAGE, by, from_value=previous, to_value=stage,
              note=f"{deal.model}: {note}".strip(": "))
 
 
@@ -366,7 +376,7 @@ def opportunity_create(*, prospect: Prospect, by: User | None, fields: dict[str,
         deal.probability = STAGE_PROBABILITY[stage]
     deal.full_clean(exclude=["prospect"])
     deal.save()
-    _history(prospect, History.Kind.STAGE, by, to_value=stage, note=deal.model)
+    history_add(prospect, History.Kind.STAGE, by, to_value=stage, note=deal.model)
     return deal
 
 
@@ -420,7 +430,7 @@ def test_drive_book(*, prospect: Prospect, demo: DemoVehicle, starts_at: datetim
                               ) from None
     for deal in Opportunity.objects.filter(prospect=prospect, stage__in=(Stage.NEW, Stage.CONTACTED)):
         _stage_set(deal, Stage.TEST_DRIVE, by, note=str(demo))
-    _timeline(prospect, by, _("Test drive booked: %(car)s, %(when)s") % {
+    timeline_add(prospect, by, _("Test drive booked: %(car)s, %(when)s") % {
         "car": demo, "when": f"{timezone.localtime(starts_at):%Y-%m-%d %H:%M}"})
     return drive
 
@@ -479,7 +489,7 @@ def delivery_record(*, deal: Opportunity, by: User | None, car: Delivery) -> Veh
     deal.save(update_fields=["vehicle", "delivered_on"])
     if prospect.is_open:
         if prospect.level != Level.O:
-            _history(prospect, History.Kind.LEVEL, by, from_value=prospect.level, to_value=Level.O,
+            history_add(prospect, History.Kind.LEVEL, by, from_value=prospect.level, to_value=Level.O,
                      note=_("Delivered"))
             prospect.level = Level.O
         prospect.ordered_on = prospect.ordered_on or car.delivered_on

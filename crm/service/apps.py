@@ -8,4 +8,10 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self) -> None:
+        from crm.customers.merging import follows_merges
+
         from . import receivers  # noqa: F401 - connects the DMS import's visits
+        from .models import Appointment, DeclinedRecommendation, ServiceVisit
+
+        for model in (ServiceVisit, DeclinedRecommendation, Appointment):
+            follows_merges(model)

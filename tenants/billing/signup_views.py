@@ -3,13 +3,14 @@
 import stripe
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+
+from accounts.throttle import client_ip, over_hourly_limit
 
 from ..models import DealerGroup, Plan, Signup
 from . import signup as service
@@ -48,23 +49,7 @@ def _too_many(request: HttpRequest) -> bool:
     """Each started sign-up makes a Stripe customer: a network gets a handful per hour."""
     from django.conf import settings
 
-    key = f"signup-rate:{_client_ip(request)}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, count := 1, timeout=3600)
-    return count > settings.SIGNUP_RATE_PER_HOUR
-
-
-def _client_ip(request: HttpRequest) -> str:
-    """The visitor's address: behind the platform's proxy, from the header the proxy sets (configured:
-    a visitor could forge any other), else the connection's."""
-    from django.conf import settings
-
-    header = settings.CLIENT_IP_HEADER
-    return (request.META.get(header, "").split(",")[-1].strip() if header else "") or request.META.get(
-        "REMOTE_ADDR", "")
+    return over_hourly_limit(f"signup-rate:{client_ip(request)}", settings.SIGNUP_RATE_PER_HOUR)
 
 
 @require_GET

@@ -244,3 +244,20 @@ def test_a_demo_car_cannot_be_booked_twice_at_once(cast, team):
         services.test_drive_close(drive=drive, by=team["anna"], status="cancelled")
         services.test_drive_book(prospect=first, demo=demo, starts_at=_at(tomorrow, 10),
                                  ends_at=_at(tomorrow, 10) + timedelta(minutes=45), by=team["anna"])
+
+
+def test_a_merge_takes_the_prospect_along_and_refuses_two_open_ones(cast, team):
+    from crm.customers.merging import customers_merge, merge_undo
+
+    with schema_context(cast.a.schema_name):
+        twin = person_create(by=None, fields={"family_name": "Käufer", "given_name": "Karl"})
+        prospect = _prospect(team, person=twin)
+        record = customers_merge(survivor=team["customer"], others=[twin], by=team["manager"])
+        assert Prospect.objects.get(pk=prospect.pk).person == team["customer"]
+        merge_undo(record=record, by=team["manager"])
+        assert Prospect.objects.get(pk=prospect.pk).person == twin
+
+        _prospect(team, by="boris")  # the other record is now an open prospect too
+        with pytest.raises(ValidationError) as refused:
+            customers_merge(survivor=team["customer"], others=[twin], by=team["manager"])
+        assert "Boris" in str(refused.value) and str(team["anna"]) in str(refused.value)
