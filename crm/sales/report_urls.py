@@ -1,4 +1,8 @@
 from django.urls import path
-from django.views.generic import RedirectView
 
-urlpatterns = [path("", RedirectView.as_view(pattern_name="sales:my_day"), name="reports")]
+from . import report_views
+
+urlpatterns = [
+    path("", report_views.report, name="reports"),
+    path("lost/", report_views.lost_deals, name="lost_deals"),
+]
