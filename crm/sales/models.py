@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.customers.models import ConsentPurpose, Person, Vehicle
 from crm.dealerships.models import Rooftop
@@ -44,8 +45,8 @@ class Source(models.TextChoices):
 
 
 class Condition(models.TextChoices):
-    NEW = "new", _("New")
-    USED = "used", _("Used")
+    NEW = "new", pgettext_lazy("car condition", "New")
+    USED = "used", pgettext_lazy("car condition", "Used")
     EITHER = "either", _("New or used")
 
 
@@ -292,7 +293,7 @@ class TransferRequest(models.Model):
 
 
 class Stage(models.TextChoices):
-    NEW = "new", _("New")
+    NEW = "new", pgettext_lazy("deal stage", "New")
     CONTACTED = "contacted", _("Contacted")
     TEST_DRIVE = "test_drive", _("Test drive")
     OFFER = "offer", _("Offer")
