@@ -247,3 +247,40 @@ def test_cadence_and_schedules_are_the_dealers_own(cast, team):
     assert saved.status_code == 302
     with schema_context(cast.a.schema_name):
         assert team["boris"].sales_schedule.weekdays == [0, 2, 4]
+
+
+def test_a_deal_through_the_screens_offer_delivery_and_nobody_elses(cast, team):
+    with schema_context(cast.a.schema_name):
+        prospect = _prospect(team, "Liefer")
+    anna = cast.signed_in(cast.a, cast.a_salesperson)
+    bad = anna.post(f"/crm/sales/prospects/{prospect.pk}/deals/", {"model": "", "condition": "new", "amount": "-1"})
+    assert bad.status_code == 400 and set(bad.context["deal_form"].errors) == {"model", "amount"}
+    anna.post(f"/crm/sales/prospects/{prospect.pk}/deals/", {"model": "Passat", "condition": "new",
+                                                             "amount": "38500", "trade_in_amount": "6000"})
+    with schema_context(cast.a.schema_name):
+        deal = prospect.opportunities.get()
+    lost_without_reason = anna.post(f"/crm/sales/deals/{deal.pk}/stage/", {"stage": "lost"}, follow=True)
+    assert "Say why the deal was lost." in lost_without_reason.text
+    anna.post(f"/crm/sales/deals/{deal.pk}/stage/", {"stage": "order", "note": "Signed today"})
+
+    offer = anna.get(f"/crm/sales/deals/{deal.pk}/offer.pdf")
+    assert offer.status_code == 200 and offer["Content-Type"] == "application/pdf"
+    assert offer.content.startswith(b"%PDF")
+    boris = cast.signed_in(cast.a, "boris@alpha.test")
+    assert boris.get(f"/crm/sales/deals/{deal.pk}/offer.pdf").status_code == 404
+    assert boris.post(f"/crm/sales/deals/{deal.pk}/delivery/", {}).status_code == 404
+    assert cast.signed_in(cast.b, cast.b_admin).get(f"/crm/sales/deals/{deal.pk}/offer.pdf").status_code == 404
+
+    wrong = anna.post(f"/crm/sales/deals/{deal.pk}/delivery/", {
+        "vin": "WVW123", "make": "VW", "model": "Passat", "delivered_on": timezone.localdate().isoformat()})
+    assert wrong.status_code == 400 and "17 characters" in wrong.text
+    done = anna.post(f"/crm/sales/deals/{deal.pk}/delivery/", {
+        "vin": "WVWZZZ3CZPE000111", "make": "VW", "model": "Passat", "year": "2026", "plate": "B-PA 1",
+        "delivered_on": timezone.localdate().isoformat()}, follow=True)
+    assert "Delivery recorded" in done.text and "owns the car now" in done.text
+    with schema_context(cast.a.schema_name):
+        prospect.refresh_from_db()
+        assert prospect.closed_on == timezone.localdate()
+        assert prospect.person.vehicle_links.get(kind="owner").vehicle.vin == "WVWZZZ3CZPE000111"
+    day = anna.get("/crm/sales/")
+    assert day.status_code == 200
