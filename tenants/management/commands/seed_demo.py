@@ -80,6 +80,10 @@ def demo_email(role: str, group: DemoGroup) -> str:
     return f"{role.replace('_', '.')}@{group.slug}.demo"
 
 
+def second_salesperson_email(group: DemoGroup) -> str:
+    return f"salesperson2@{group.slug}.demo"
+
+
 def owner_email(group: DemoGroup) -> str:
     return f"owner@{group.slug}.demo"
 
@@ -114,6 +118,9 @@ class Command(BaseCommand):
             write(f"    Sign in          {base}/accounts/login/")
             for role in demo.roles:
                 write(f"    {demo_email(role, demo):<34} {StaffRole(role).label}")
+                if role == StaffRole.SALESPERSON:
+                    second = second_salesperson_email(demo)
+                    write(f"    {second:<34} {StaffRole(role).label} (a second one: leads take turns)")
             write(f"    {owner_email(demo):<34} car owner")
         write("")
         write(f"  Every demo login uses the password: {DEMO_PASSWORD}")
@@ -267,8 +274,8 @@ class Command(BaseCommand):
         care plan, a lost deal to a competitor and a transfer request for the manager."""
         User = get_user_model()
         today = timezone.localdate()
-        if not User.objects.filter(email=f"salesperson2@{demo.slug}.demo").exists():
-            staff_user_create(email=f"salesperson2@{demo.slug}.demo", password=DEMO_PASSWORD,
+        if not User.objects.filter(email=second_salesperson_email(demo)).exists():
+            staff_user_create(email=second_salesperson_email(demo), password=DEMO_PASSWORD,
                               role=StaffRole.SALESPERSON, first_name=fake.first_name(), last_name=fake.last_name(),
                               preferred_language=demo.language)
         sellers = list(User.objects.filter(role=StaffRole.SALESPERSON).order_by("email"))
