@@ -67,7 +67,7 @@ def my_day(user: User, today: date | None = None) -> MyDay:
                           starts_at__gte=day_start(today), starts_at__lt=day_start(today + timedelta(days=1)))
                   .order_by("starts_at"))
     call_backs = list(CallEntry.objects.select_related("person", "call_list")
-                      .filter(agent=user, status=CallEntry.Status.CALL_BACK,
+                      .filter(agent=user, status=CallEntry.Status.CALL_BACK, call_list__closed_at__isnull=True,
                               call_back_at__lt=day_start(today + timedelta(days=1)))
                       .order_by("call_back_at"))
     waiting = (TransferRequest.objects.filter(status=TransferRequest.Status.PENDING).count()
