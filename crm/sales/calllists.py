@@ -31,7 +31,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from accounts.models import StaffRole, User
 from crm.analytics.models import Action, CarAge
@@ -82,7 +82,7 @@ def _segments() -> dict[str, Segment]:
     segments["high_risk"] = Segment(gettext_lazy("High churn risk"), by_action, Q(segment__high_risk=True))
     segments.update({f"car_age:{value}": Segment(label, by_age, Q(segment__car_age=value))
                      for value, label in CarAge.choices})
-    segments["lost"] = Segment(gettext_lazy("Lost: no visit for 18 months"), gettext_lazy("Lost"),
+    segments["lost"] = Segment(gettext_lazy("Lost: no visit for 18 months"), pgettext_lazy("customer segment", "Lost"),
                                Q(segment__lost=True))
     return segments
 
@@ -383,7 +383,7 @@ def call_outcome_record(*, entry: CallEntry, by: User, outcome: str, note: str =
         entry.status = CallEntry.Status.DONE
     entry.save(update_fields=["attempts", "last_called_at", "outcome", "call_back_at", "note", "status"])
 
-    summary = _("Call from the list \u201c%(list)s\u201d: %(outcome)s") % {
+    summary = _("Call from the list “%(list)s”: %(outcome)s") % {
         "list": call_list.name, "outcome": CallOutcome(outcome).label}
     prospect = held = None
     if outcome == CallOutcome.INTERESTED:
@@ -397,7 +397,7 @@ def call_outcome_record(*, entry: CallEntry, by: User, outcome: str, note: str =
                 "holder": error.prospect.salesperson or _("nobody yet (waiting for assignment)")}
     elif outcome == CallOutcome.DO_NOT_CALL:
         consent_record(person=person, by=by, channel=ConsentChannel.PHONE, purpose=call_list.purpose, granted=False,
-                       source=(_("Call list \u201c%(name)s\u201d") % {"name": call_list.name})[:120], proof=note)
+                       source=(_("Call list “%(name)s”") % {"name": call_list.name})[:120], proof=note)
     elif outcome == CallOutcome.CALL_BACK:
         summary += " \u2014 " + timezone.localtime(call_back_at).strftime("%Y-%m-%d %H:%M")
     TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.CONTACT, occurred_at=now, author=by,

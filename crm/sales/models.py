@@ -21,12 +21,12 @@ from crm.dealerships.models import Rooftop
 
 
 class Level(models.TextChoices):
-    H = "H", _("H \u2013 buys within a week")
-    A = "A", _("A \u2013 buys within two weeks")
-    B = "B", _("B \u2013 buys within a month")
-    C = "C", _("C \u2013 buys within three months")
-    O = "O", _("O \u2013 ordered")  # noqa: E741 - the dealer's own letter
-    F = "F", _("F \u2013 lost")
+    H = "H", _("H – buys within a week")
+    A = "A", _("A – buys within two weeks")
+    B = "B", _("B – buys within a month")
+    C = "C", _("C – buys within three months")
+    O = "O", _("O – ordered")  # noqa: E741 - the dealer's own letter
+    F = "F", _("F – lost")
 
 
 # Levels that are worked by cadence; O and F end the follow-up.
@@ -296,10 +296,10 @@ class Stage(models.TextChoices):
     NEW = "new", pgettext_lazy("deal stage", "New")
     CONTACTED = "contacted", _("Contacted")
     TEST_DRIVE = "test_drive", _("Test drive")
-    OFFER = "offer", _("Offer")
-    ORDER = "order", _("Order")
+    OFFER = "offer", pgettext_lazy("deal stage", "Offer")
+    ORDER = "order", pgettext_lazy("deal stage", "Order")
     DELIVERED = "delivered", _("Delivered")
-    LOST = "lost", _("Lost")
+    LOST = "lost", pgettext_lazy("deal stage", "Lost")
 
 
 OPEN_STAGES = (Stage.NEW, Stage.CONTACTED, Stage.TEST_DRIVE, Stage.OFFER, Stage.ORDER)

@@ -32,6 +32,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Aggregate, Avg, Count, Exists, F, FloatField, Func, IntegerField, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import StaffRole, User
 
@@ -236,7 +237,8 @@ class FunnelRow:
 
 def funnel_steps() -> list[tuple[str, str]]:
     return [("registered", _("Registered")), ("contacted", _("Contacted")), ("test_drive", _("Test drive")),
-            ("offer", _("Offer")), ("ordered", _("Ordered")), ("delivered", _("Delivered")), ("lost", _("Lost"))]
+            ("offer", pgettext("deal stage", "Offer")), ("ordered", _("Ordered")), ("delivered", _("Delivered")),
+            ("lost", pgettext("deal stage", "Lost"))]
 
 
 @dataclass
