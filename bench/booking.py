@@ -13,7 +13,6 @@ slot, appointments held vs seats, and for the day, hours booked vs capacity — 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -115,21 +114,9 @@ def main() -> int:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     # Tasks the run queues (confirmations, e-mails) stay in memory: never in the demo's queue.
     os.environ["CELERY_BROKER_URL"] = "memory://"
-    from provisioning import BENCH_DATABASE, database_recreate, database_urls
+    from provisioning import in_bench_database
 
-    server_url, bench_url, _handle = database_urls()
-    database_recreate(server_url, create=True)
-    os.environ["DATABASE_URL"] = bench_url
-    try:
-        result = run(args.clients, args.days, args.seats)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        database_recreate(server_url, create=False)
-    print(f"(database {BENCH_DATABASE} dropped)")
-    print(json.dumps(result))
-    return 0
+    return in_bench_database(lambda: run(args.clients, args.days, args.seats))
 
 
 if __name__ == "__main__":

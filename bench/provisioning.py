@@ -22,6 +22,7 @@ import secrets
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -54,6 +55,24 @@ def database_recreate(server_url: str, *, create: bool) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
         if create:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+def in_bench_database(run: Callable[[], dict[str, object]]) -> int:
+    """Run a benchmark in a fresh ``dealercrm_bench`` database, drop it afterwards whatever happens,
+    and print the result as the final JSON line."""
+    server_url, bench_url, _handle = database_urls()
+    database_recreate(server_url, create=True)
+    os.environ["DATABASE_URL"] = bench_url
+    try:
+        result = run()
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        database_recreate(server_url, create=False)
+    print(f"(database {BENCH_DATABASE} dropped)")
+    print(json.dumps(result))
+    return 0
 
 
 def provision_by_cloning(slug: str, admin_password: str) -> float:

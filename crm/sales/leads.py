@@ -86,7 +86,7 @@ def customer_match(*, phone: str, email: str, family_name: str, given_name: str)
     return best[1] if best else None
 
 
-def _lock_contacts(phone: str, email: str) -> None:
+def contacts_lock(phone: str, email: str) -> None:
     """Serialise enquiries carrying the same phone or e-mail (a double click, a retried POST) until
     commit, so the second finds the customer and prospect the first created."""
     keys = sorted(f"enquiry:{connection.schema_name}:{value}" for value in (phone, email) if value)
@@ -124,9 +124,20 @@ def _customer_create(enquiry: Enquiry, rooftop: Rooftop | None) -> Person:
 
 
 def _consent(person: Person, enquiry: Enquiry) -> None:
-    channels = [channel for channel, given in ((ConsentChannel.EMAIL, enquiry.email), (ConsentChannel.SMS,
-                                                                                       enquiry.phone)) if given]
-    for channel in channels:
+    """The marketing consent ticked on the form, for the contacts the visitor typed that are this
+    customer's. An anonymous form never overrides a withdrawal the customer made: that needs the
+    customer (a confirmed link, the portal, a call) — it is left as it is."""
+    from crm.customers.models import Consent
+
+    typed = ((ConsentChannel.EMAIL, enquiry.email, person.emails.filter(address=enquiry.email)),
+             (ConsentChannel.SMS, enquiry.phone, person.phones.filter(number=enquiry.phone)))
+    for channel, value, on_file in typed:
+        if not value or not on_file.exists():
+            continue
+        latest = Consent.objects.filter(person=person, channel=channel, purpose=ConsentPurpose.MARKETING).in_force(
+            timezone.now()).first()
+        if latest is not None and not latest.granted:
+            continue
         consent_record(person=person, by=None, channel=channel, purpose=ConsentPurpose.MARKETING, granted=True,
                        source=CONSENT_SOURCE, proof=enquiry.consent_wording)
 
@@ -215,7 +226,7 @@ def enquiry_receive(*, enquiry: Enquiry) -> Received:
     gets no second one: the enquiry is added to theirs, planned for today, and its holder e-mailed.
     Marketing consent is recorded only when ticked, per channel given.
     """
-    _lock_contacts(enquiry.phone, enquiry.email)
+    contacts_lock(enquiry.phone, enquiry.email)
     person = customer_match(phone=enquiry.phone, email=enquiry.email, family_name=enquiry.family_name,
                             given_name=enquiry.given_name)
     rooftop = _rooftop(enquiry, person)

@@ -249,6 +249,7 @@ class Contact(models.Model):
         ]
         indexes = [
             models.Index(fields=["planned_on"], condition=Q(done_at__isnull=True), name="contact_open_plan"),
+            models.Index(fields=["planned_on"], name="contact_planned"),  # the review: planned in a month
             models.Index(fields=["done_at"], name="contact_done"),
             models.Index(fields=["prospect", "-done_at"], name="contact_by_prospect"),
         ]

@@ -34,6 +34,9 @@ class PeriodForm(forms.Form):
         start, end = data.get("start"), data.get("end")
         if start and end and start > end:
             raise forms.ValidationError(_("The period starts before it ends."))
+        for name in ("start", "end"):
+            if data.get(name) and not date(2000, 1, 1) <= data[name] <= date(2100, 12, 31):
+                self.add_error(name, _("Choose a date between 2000 and 2100."))
         return data
 
 

@@ -11,7 +11,19 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .models import CallEntry, CareTask, Contact, History, Level, Prospect, Source, TestDrive, TransferRequest
+from .models import (
+    WORKED_LEVELS,
+    CallEntry,
+    CareStep,
+    CareTask,
+    Contact,
+    History,
+    Level,
+    Prospect,
+    Source,
+    TestDrive,
+    TransferRequest,
+)
 from .services import MANAGERS, SELLERS
 
 
@@ -58,10 +70,12 @@ def my_day(user: User, today: date | None = None) -> MyDay:
     contacts = list(
         Contact.objects.select_related("prospect__person", "prospect__rooftop")
         .filter(done_at__isnull=True, planned_on__lte=today, prospect__salesperson=user,
-                prospect__closed_on__isnull=True)
+                prospect__closed_on__isnull=True, prospect__level__in=WORKED_LEVELS)
         .order_by("due_by", "planned_on", "pk"))
     care = list(CareTask.objects.select_related("person", "opportunity")
-                .filter(assigned_to=user, done_at__isnull=True, due_on__lte=today).order_by("due_on", "pk"))
+                .filter(assigned_to=user, done_at__isnull=True, due_on__lte=today)
+                .exclude(kind=CareStep.Kind.SURVEY)  # sent by the CRM itself
+                .order_by("due_on", "pk"))
     drives = list(TestDrive.objects.select_related("demo", "prospect__person")
                   .filter(prospect__salesperson=user, status=TestDrive.Status.BOOKED,
                           starts_at__gte=day_start(today), starts_at__lt=day_start(today + timedelta(days=1)))
@@ -79,7 +93,7 @@ def team_day(today: date | None = None) -> list[dict]:
     """For the manager: per salesperson, open prospects, contacts due today and overdue (one query)."""
     today = today or timezone.localdate()
     rows = (Contact.objects.filter(done_at__isnull=True, prospect__closed_on__isnull=True,
-                                   prospect__salesperson__isnull=False)
+                                   prospect__salesperson__isnull=False, prospect__level__in=WORKED_LEVELS)
             .values("prospect__salesperson", "prospect__salesperson__first_name",
                     "prospect__salesperson__last_name", "prospect__salesperson__email")
             .annotate(open=Count("pk"), due=Count("pk", filter=Q(planned_on__lte=today, due_by__gte=today)),
@@ -170,7 +184,8 @@ def monthly_review(month: date, *, rooftop_id: int | None = None, salesperson_id
                    ) -> MonthlyReview:
     """The prospect contact table for a month (意向客户接触状况表), in five queries:
 
-    - carried over: registered before the month and still open on its first day; new: registered in it;
+    - carried over: registered before the month, still open and not yet ordered on its first day (an
+      order waiting for delivery is not worked any more); new: registered in it;
       both counted by their level at the end of the month and by source;
     - ordered: those whose order date falls in the month (conversion of carried-over vs new);
     - lost: closed as lost (F) in the month; last month's losses by reason, for the review at month start;
@@ -192,7 +207,8 @@ def monthly_review(month: date, *, rooftop_id: int | None = None, salesperson_id
     ).order_by("-at", "-pk").values("to_value")[:1])
     rows = (Prospect.objects.filter(scope)
             .filter(Q(registered_on__range=(first, last))
-                    | Q(registered_on__lt=first) & (Q(closed_on__isnull=True) | Q(closed_on__gte=first)))
+                    | Q(registered_on__lt=first) & (Q(closed_on__isnull=True) | Q(closed_on__gte=first))
+                    & (Q(ordered_on__isnull=True) | Q(ordered_on__gte=first)))
             .annotate(level_at_end=level_at_end)
             .values("source", "level_at_end")
             .annotate(new=Count("pk", filter=Q(registered_on__gte=first)),

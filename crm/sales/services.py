@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -102,13 +102,15 @@ def salesperson_route(rooftop: Rooftop | None, on: date | None = None) -> User |
     if rooftop is None:
         return None
     on = on or timezone.localdate()
-    schedule = (SalesSchedule.objects.select_for_update(of=("self",)).select_related("user")
-                .filter(rooftop=rooftop, takes_leads=True, weekdays__contains=[on.weekday()],
-                        user__is_active=True, user__role__in=SELLERS)
-                .filter(Q(away_until__isnull=True) | Q(away_until__lt=on))
-                .order_by(F("last_assigned_at").asc(nulls_first=True), "pk").first())
-    if schedule is None:
+    # Every candidate is locked and read after the lock (a concurrent assignment's new time is seen),
+    # then the one given a lead longest ago is taken: two leads at once go to two people.
+    candidates = list(SalesSchedule.objects.select_for_update(of=("self",)).select_related("user")
+                      .filter(rooftop=rooftop, takes_leads=True, weekdays__contains=[on.weekday()],
+                              user__is_active=True, user__role__in=SELLERS)
+                      .filter(Q(away_until__isnull=True) | Q(away_until__lt=on)).order_by("pk"))
+    if not candidates:
         return None
+    schedule = min(candidates, key=lambda row: (row.last_assigned_at is not None, row.last_assigned_at or 0, row.pk))
     schedule.last_assigned_at = timezone.now()
     schedule.save(update_fields=["last_assigned_at"])
     return schedule.user
@@ -143,7 +145,7 @@ def prospect_create(*, person: Person, by: User | None, level: str, fields: dict
     if held := open_prospect_of(person):
         raise ProspectHeld(held)
     if salesperson is None and route:
-        salesperson = salesperson_route(rooftop)
+        salesperson = salesperson_route(rooftop or person.rooftop)
     if salesperson is None and by is not None and by.role in SELLERS:
         salesperson = by
     if salesperson is not None and salesperson.role not in SELLERS:
@@ -175,6 +177,15 @@ def prospect_create(*, person: Person, by: User | None, level: str, fields: dict
     return prospect
 
 
+def _lock(prospect: Prospect) -> Prospect:
+    """Lock the prospect's row for this transaction and bring the instance up to date: a double click
+    or two people at once queue here, and the second sees what the first did."""
+    fresh = Prospect.objects.select_for_update().get(pk=prospect.pk)
+    for field in Prospect._meta.concrete_fields:
+        setattr(prospect, field.attname, getattr(fresh, field.attname))
+    return prospect
+
+
 def _require_open(prospect: Prospect) -> None:
     if not prospect.is_open:
         raise ValidationError(_("This prospect is closed; register a new one if the customer is back."))
@@ -186,7 +197,7 @@ def contact_log(*, prospect: Prospect, by: User | None, kind: str, outcome: str,
                 next_contact_on: date | None = None) -> Contact:
     """Record a contact done: it fulfils the planned one (if any), and the next is planned by the level's
     cadence — or on the date the salesperson agreed with the customer, if within the cadence."""
-    _require_open(prospect)
+    _require_open(_lock(prospect))
     if not kind or not outcome:
         raise ValidationError(_("Say how the contact was made and its outcome."))
     done_at = done_at or timezone.now()
@@ -227,7 +238,9 @@ def contact_log(*, prospect: Prospect, by: User | None, kind: str, outcome: str,
 
 
 def _drop_plan(prospect: Prospect) -> None:
-    Contact.objects.filter(prospect=prospect, done_at__isnull=True).delete()
+    """No more planned contacts: a plan not yet due goes; one already due stays, as a contact planned
+    and not done (the review counts it)."""
+    Contact.objects.filter(prospect=prospect, done_at__isnull=True, planned_on__gt=timezone.localdate()).delete()
     prospect.next_contact_on = None
 
 
@@ -235,8 +248,9 @@ def _drop_plan(prospect: Prospect) -> None:
 def level_change(*, prospect: Prospect, by: User | None, level: str, note: str, lost_reason: str = "",
                  competitor: str = "") -> Prospect:
     """Move a prospect to another level, with the reason (kept in its history). F closes it as lost
-    (a reason is required), O marks it ordered; a worked level re-plans the next contact from today."""
-    _require_open(prospect)
+    (a reason is required), O marks it ordered; a worked level re-plans the next contact from today
+    (an overdue one stays overdue until done)."""
+    _require_open(_lock(prospect))
     note = note.strip()
     if not note:
         raise ValidationError({"note": _("Say why the level changes.")})
@@ -260,10 +274,13 @@ def level_change(*, prospect: Prospect, by: User | None, level: str, note: str, 
     else:
         prospect.ordered_on = None
         planned, due_by = plan_after(level, today)
-        updated = Contact.objects.filter(prospect=prospect, done_at__isnull=True).update(planned_on=planned,
-                                                                                        due_by=due_by)
-        if not updated:
+        current = Contact.objects.filter(prospect=prospect, done_at__isnull=True).first()
+        if current is None:
             Contact.objects.create(prospect=prospect, planned_on=planned, due_by=due_by)
+        elif current.due_by is not None and current.due_by < today:
+            planned = current.planned_on  # overdue: a level change does not wipe that
+        else:
+            Contact.objects.filter(pk=current.pk).update(planned_on=planned, due_by=due_by)
         prospect.next_contact_on = planned
     prospect.save()
     history_add(prospect, History.Kind.LEVEL, by, from_value=previous, to_value=level, note=note)
@@ -279,7 +296,7 @@ def _check_seller(user: User) -> None:
 @transaction.atomic
 def prospect_assign(*, prospect: Prospect, to_user: User, by: User | None, note: str = "",
                     kind: str = History.Kind.ASSIGNED) -> Prospect:
-    _require_open(prospect)
+    _require_open(_lock(prospect))
     _check_seller(to_user)
     if prospect.salesperson_id == to_user.pk:
         raise ValidationError({"to_user": _("%(name)s already holds this prospect.") % {"name": to_user}})
@@ -308,7 +325,11 @@ def transfer_request(*, prospect: Prospect, by: User, reason: str) -> TransferRe
     if TransferRequest.objects.filter(prospect=prospect, requested_by=by,
                                       status=TransferRequest.Status.PENDING).exists():
         raise ValidationError(_("You have already asked for this customer; the manager will decide."))
-    request = TransferRequest.objects.create(prospect=prospect, requested_by=by, reason=reason)
+    try:
+        with transaction.atomic():
+            request = TransferRequest.objects.create(prospect=prospect, requested_by=by, reason=reason)
+    except IntegrityError:
+        raise ValidationError(_("You have already asked for this customer; the manager will decide.")) from None
     from config.celery import enqueue_on_commit
 
     from .tasks import transfer_request_notify
@@ -341,6 +362,7 @@ def prospects_handover(*, from_user: User, to_user: User, by: User) -> int:
     if from_user == to_user:
         raise ValidationError({"to_user": _("Choose someone else to take the prospects over.")})
     _check_seller(to_user)
+    SalesSchedule.objects.filter(user=from_user).update(takes_leads=False)  # first: no new lead meanwhile
     ids = list(Prospect.objects.select_for_update().filter(salesperson=from_user, closed_on__isnull=True)
                .values_list("pk", flat=True))
     Prospect.objects.filter(pk__in=ids).update(salesperson=to_user)
@@ -349,7 +371,6 @@ def prospects_handover(*, from_user: User, to_user: User, by: User) -> int:
                                         to_value=str(to_user.pk), note=note, by=by, at=now) for pk in ids)
     CareTask.objects.filter(assigned_to=from_user, done_at__isnull=True).update(assigned_to=to_user)
     customers_handover(responsibility="salesperson", from_user=from_user, to_user=to_user, by=by)
-    SalesSchedule.objects.filter(user=from_user).update(takes_leads=False)
     return len(ids)
 
 
@@ -394,8 +415,17 @@ def opportunity_stage(*, deal: Opportunity, by: User | None, stage: str, note: s
         raise ValidationError({"stage": _("The deal is already at this stage.")})
     if stage == Stage.LOST and not lost_reason:
         raise ValidationError({"lost_reason": _("Say why the deal was lost.")})
+    was_order = deal.stage == Stage.ORDER
     _stage_set(deal, stage, by, note=note, lost_reason=lost_reason, competitor=competitor, probability=probability)
     prospect = Prospect.objects.select_for_update().get(pk=deal.prospect_id)
+    if was_order and stage != Stage.LOST and prospect.level == Level.O and prospect.is_open and not \
+            prospect.opportunities.filter(stage=Stage.ORDER).exists():
+        # The order fell through: back to the level the prospect had before it.
+        before = (History.objects.filter(prospect=prospect, kind__in=(History.Kind.CREATED, History.Kind.LEVEL),
+                                         to_value__in=WORKED_LEVELS).order_by("-at", "-pk")
+                  .values_list("to_value", flat=True).first()) or Level.B
+        level_change(prospect=prospect, by=by, level=before, note=note or _("Order cancelled: %(model)s") % {
+            "model": deal.model})
     if stage == Stage.ORDER and prospect.level != Level.O and prospect.is_open:
         level_change(prospect=prospect, by=by, level=Level.O, note=note or _("Order signed: %(model)s") % {
             "model": deal.model})
@@ -428,8 +458,6 @@ def test_drive_book(*, prospect: Prospect, demo: DemoVehicle, starts_at: datetim
                 if clash else "")
         raise ValidationError({"starts_at": _("%(car)s is already booked %(when)s.") % {"car": demo, "when": when}}
                               ) from None
-    for deal in Opportunity.objects.filter(prospect=prospect, stage__in=(Stage.NEW, Stage.CONTACTED)):
-        _stage_set(deal, Stage.TEST_DRIVE, by, note=str(demo))
     timeline_add(prospect, by, _("Test drive booked: %(car)s, %(when)s") % {
         "car": demo, "when": f"{timezone.localtime(starts_at):%Y-%m-%d %H:%M}"})
     return drive
@@ -438,12 +466,17 @@ def test_drive_book(*, prospect: Prospect, demo: DemoVehicle, starts_at: datetim
 @transaction.atomic
 def test_drive_close(*, drive: TestDrive, by: User | None, status: str, note: str = "") -> TestDrive:
     """Mark a booked test drive done (logged as a contact), not attended, or cancelled (the car is free)."""
+    drive = TestDrive.objects.select_for_update().select_related("prospect", "demo").get(pk=drive.pk)
     if drive.status != TestDrive.Status.BOOKED:
         raise ValidationError(_("This test drive is already %(status)s.") % {"status": drive.get_status_display()})
     if status not in (TestDrive.Status.DONE, TestDrive.Status.NO_SHOW, TestDrive.Status.CANCELLED):
         raise ValidationError({"status": _("Choose what happened.")})
     drive.status = status
     drive.save(update_fields=["status"])
+    if status == TestDrive.Status.DONE:
+        for deal in Opportunity.objects.select_related("prospect").filter(
+                prospect=drive.prospect, stage__in=(Stage.NEW, Stage.CONTACTED)):
+            _stage_set(deal, Stage.TEST_DRIVE, by, note=str(drive.demo))
     if status == TestDrive.Status.DONE and drive.prospect.is_open:
         contact_log(prospect=drive.prospect, by=by, kind="test_drive", outcome=Outcome.TEST_DRIVE,
                     note=note or str(drive.demo), done_at=min(drive.ends_at, timezone.now()))
@@ -496,29 +529,33 @@ def delivery_record(*, deal: Opportunity, by: User | None, car: Delivery) -> Veh
         prospect.closed_on = car.delivered_on
         _drop_plan(prospect)
         prospect.save()
-    Person.objects.filter(pk=person.pk, salesperson__isnull=True).update(salesperson=prospect.salesperson)
+    if prospect.salesperson_id:  # the one who sold the car looks after the customer now
+        Person.objects.filter(pk=person.pk).update(salesperson=prospect.salesperson)
     Person.objects.filter(pk=person.pk, rooftop__isnull=True).update(rooftop=prospect.rooftop)
     TimelineEntry.objects.create(
         person=person, kind=TimelineEntry.Kind.PURCHASE, occurred_at=timezone.now(), author=by,
         rooftop_id=prospect.rooftop_id, source_ref=f"sales:delivery:{deal.pk}",
         summary=_("Took delivery of %(car)s") % {"car": vehicle},
         body=_("Amount: %(amount)s") % {"amount": deal.amount} if deal.amount is not None else "")
-    care_plan_start(deal=deal, delivered_on=car.delivered_on)
+    care_plan_start(deal=deal, delivered_on=car.delivered_on, owner=prospect.salesperson or by)
     return link
 
 
-def care_plan_start(*, deal: Opportunity, delivered_on: date) -> list[CareTask]:
-    """One task per active care step, due that many days after delivery, for the salesperson."""
+def care_plan_start(*, deal: Opportunity, delivered_on: date, owner: User | None) -> list[CareTask]:
+    """One task per active care step, due that many days after delivery, for ``owner`` (the salesperson)."""
     prospect = deal.prospect
     return CareTask.objects.bulk_create(
         (CareTask(person_id=prospect.person_id, opportunity=deal, step=step, kind=step.kind, title=step.title,
-                  due_on=delivered_on + timedelta(days=step.days_after), assigned_to_id=prospect.salesperson_id)
+                  due_on=delivered_on + timedelta(days=step.days_after), assigned_to=owner)
          for step in CareStep.objects.filter(is_active=True)),
         ignore_conflicts=True)
 
 
 @transaction.atomic
 def care_task_done(*, task: CareTask, by: User | None, outcome: str) -> CareTask:
+    if task.kind == CareStep.Kind.SURVEY:
+        raise ValidationError(_("The satisfaction survey is sent by the CRM itself, not marked done by hand."))
+    task = CareTask.objects.select_for_update().get(pk=task.pk)
     if task.done_at is not None:
         raise ValidationError(_("This task is already done."))
     outcome = outcome.strip()

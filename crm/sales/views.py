@@ -5,12 +5,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.forms import Form, modelformset_factory
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole, User
 from crm.core.access import staff_required
+from crm.customers import normalize
 from crm.customers.models import Person
 from crm.customers.services import person_create, phones_normalize, tenant_region
 from crm.dealerships.models import Rooftop
@@ -87,7 +89,7 @@ def prospect_list(request: HttpRequest) -> HttpResponse:
     else:
         prospects = prospects.filter(closed_on__isnull=True)
         if filters["state"] == "overdue":
-            prospects = prospects.filter(contacts__done_at__isnull=True,
+            prospects = prospects.filter(contacts__done_at__isnull=True, level__in=WORKED_LEVELS,
                                          contacts__due_by__lt=timezone.localdate())
     if filters["level"] in Level.values:
         prospects = prospects.filter(level=filters["level"])
@@ -111,10 +113,20 @@ def prospect_list(request: HttpRequest) -> HttpResponse:
 
 
 def _person_for(form: ProspectForm, by: User) -> Person:
+    """The customer found with the finder; else one already in the CRM with this phone or e-mail and
+    the same or a similar name (then the collision check applies to them); else a new customer."""
+    from .leads import contacts_lock, customer_match
+
     data = form.cleaned_data
     if data.get("person"):
         return data["person"]
     phones = phones_normalize([data["phone"]], tenant_region()) if data["phone"] else []
+    email = normalize.email_normalize(data["email"]) if data["email"] else ""
+    contacts_lock(phones[0] if phones else "", email)
+    known = customer_match(phone=phones[0] if phones else "", email=email, family_name=data["family_name"],
+                           given_name=data["given_name"])
+    if known is not None:
+        return known
     return person_create(by=by, fields={"family_name": data["family_name"], "given_name": data["given_name"],
                                         "channel": "walk_in" if data["source"] == Source.WALK_IN else "",
                                         "rooftop": data["rooftop"]},
@@ -145,6 +157,7 @@ def prospect_create(request: HttpRequest) -> HttpResponse:
         except ProspectHeld as held:
             return _page(request, "sales/prospect_held.html", {
                 "held": held.prospect, "message": str(held), "transfer_form": TransferForm(),
+                "token": _transfer_token(held.prospect, request.user),
                 "mine": held.prospect.salesperson_id == request.user.pk}, status=409)
         except ValidationError as error:
             _errors_to_form(form, error)
@@ -329,11 +342,30 @@ def care_done(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- Collisions: transfer requests ------------------------------------------------------------------
 
+def _transfer_salt() -> str:
+    return f"sales-transfer:{connection.schema_name}"
+
+
+def _transfer_token(prospect: Prospect, user: User) -> str:
+    """Given with a collision refusal: the right to ask for that prospect, for that user, for a day."""
+    return signing.dumps([prospect.pk, user.pk], salt=_transfer_salt())
+
+
+def _transfer_allowed(token: str, prospect_pk: int, user: User) -> bool:
+    try:
+        return signing.loads(token, salt=_transfer_salt(), max_age=86400) == [prospect_pk, user.pk]
+    except signing.BadSignature:
+        return False
+
+
 @require_POST
 @staff_required(*SELLERS)
 def transfer_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Ask for a customer a colleague holds. The holder's prospect is not visible to the asker: found by
-    its id among all open prospects, and only its holder's name and date are shown."""
+    """Ask for a customer a colleague holds — only after the collision refusal, which hands out a signed
+    token for that prospect and user: nobody can walk through prospect ids to learn who holds whom."""
+    token = request.POST.get("token", "")
+    if not _transfer_allowed(token, pk, request.user):
+        raise Http404
     prospect = get_object_or_404(Prospect.objects.select_related("person", "salesperson").filter(
         closed_on__isnull=True), pk=pk)
     form = TransferForm(request.POST)
@@ -346,7 +378,8 @@ def transfer_create(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Your request went to the sales manager."))
             return redirect("sales:my_day")
     return _page(request, "sales/prospect_held.html", {
-        "held": prospect, "transfer_form": form, "message": str(ProspectHeld(prospect))}, status=400)
+        "held": prospect, "transfer_form": form, "message": str(ProspectHeld(prospect)), "token": token},
+        status=400)
 
 
 @staff_required(*MANAGERS)
@@ -393,11 +426,14 @@ def handover(request: HttpRequest) -> HttpResponse:
 # --- The manager's monthly review ---------------------------------------------------------------------
 
 def _month(text: str) -> date:
+    """``2026-10`` as its first day; anything else (or a month outside 2000..next year) is this month."""
+    this_month = timezone.localdate().replace(day=1)
     try:
         year, month = (int(part) for part in text.split("-")[:2])
-        return date(year, month, 1)
+        asked = date(year, month, 1)
     except ValueError:
-        return timezone.localdate().replace(day=1)
+        return this_month
+    return asked if date(2000, 1, 1) <= asked <= this_month.replace(year=this_month.year + 1) else this_month
 
 
 @staff_required(*SALES)
@@ -420,7 +456,7 @@ def review(request: HttpRequest) -> HttpResponse:
 
 # --- Settings: cadence, schedules, demo fleet, care plan ---------------------------------------------
 
-CadenceFormSet = modelformset_factory(Cadence, form=CadenceForm, extra=0)
+CadenceFormSet = modelformset_factory(Cadence, form=CadenceForm, extra=0, edit_only=True)
 CareStepFormSet = modelformset_factory(CareStep, form=CareStepForm, extra=1, can_delete=True)
 
 
@@ -447,7 +483,8 @@ def sales_settings(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_required(*MANAGERS)
 def schedule_save(request: HttpRequest) -> HttpResponse:
-    existing = SalesSchedule.objects.filter(user_id=request.POST.get("user") or None).first()
+    user_id = request.POST.get("user", "")
+    existing = SalesSchedule.objects.filter(user_id=int(user_id)).first() if user_id.isdecimal() else None
     form = ScheduleForm(request.POST, instance=existing)
     if form.is_valid():
         form.save()
@@ -477,10 +514,13 @@ def demo_save(request: HttpRequest) -> HttpResponse:
 @staff_required(*SALES)
 def demo_calendar(request: HttpRequest) -> HttpResponse:
     """The demo fleet's bookings for a day, so a salesperson sees when a car is free."""
+    today = timezone.localdate()
     try:
         day = date.fromisoformat(request.GET.get("day", ""))
     except ValueError:
-        day = timezone.localdate()
+        day = today
+    if abs((day - today).days) > 3660:  # ten years either way: a typo, not a plan
+        day = today
     start = selectors.day_start(day)
     drives = (TestDrive.objects.select_related("demo", "prospect__person", "prospect__salesperson")
               .filter(starts_at__lt=start + timedelta(days=1), ends_at__gt=start)

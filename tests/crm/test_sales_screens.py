@@ -34,8 +34,8 @@ def team(cast):
         }
 
 
-def _prospect(team, name, *, by="anna", level="B", source="walk_in", rooftop="berlin"):
-    person = person_create(by=None, fields={"family_name": name, "given_name": "Test"})
+def _prospect(team, name, *, by="anna", level="B", source="walk_in", rooftop="berlin", phones=()):
+    person = person_create(by=None, fields={"family_name": name, "given_name": "Test"}, phones=list(phones))
     return services.prospect_create(person=person, by=team[by], level=level, rooftop=team[rooftop],
                                     fields={"source": source, "model_interest": "Golf"},
                                     first_contact=FirstContact("visit", "reached"))
@@ -68,14 +68,25 @@ def test_a_salesperson_sees_their_own_prospects_the_manager_all_another_tenant_n
 
 def test_registering_a_colleagues_customer_is_refused_with_who_holds_it_and_a_transfer_can_be_asked(cast, team):
     with schema_context(cast.a.schema_name):
-        held = _prospect(team, "Gehalten", by="boris")
+        held = _prospect(team, "Gehalten", by="boris", phones=["+49307654321"])
     anna = cast.signed_in(cast.a, cast.a_salesperson)
     refused = anna.post("/crm/sales/prospects/new/", {
         "person": held.person_id, "customer": "Gehalten", "level": "A", "source": "phone", "condition": "new"})
     assert refused.status_code == 409
     assert "Boris Bauer" in refused.text and "Ask the sales manager for a transfer" in refused.text
-    empty = anna.post(f"/crm/sales/prospects/{held.pk}/transfer/", {"reason": " "})
-    asked = anna.post(f"/crm/sales/prospects/{held.pk}/transfer/", {"reason": "Customer asked for me"})
+    token = refused.context["token"]
+    # Typed in as a "new" customer with the same phone and name: the same customer, the same refusal.
+    typed = anna.post("/crm/sales/prospects/new/", {
+        "family_name": "Gehalten", "given_name": "Test", "phone": "030 7654321", "level": "A", "source": "phone",
+        "condition": "new"})
+    assert typed.status_code == 409 and "Boris Bauer" in typed.text
+    # No walking through ids to learn who holds whom: only with the refusal's token.
+    assert anna.post(f"/crm/sales/prospects/{held.pk}/transfer/", {"reason": "Mine"}).status_code == 404
+    assert anna.post(f"/crm/sales/prospects/{held.pk + 1}/transfer/",
+                     {"reason": "Mine", "token": token}).status_code == 404
+    empty = anna.post(f"/crm/sales/prospects/{held.pk}/transfer/", {"reason": " ", "token": token})
+    asked = anna.post(f"/crm/sales/prospects/{held.pk}/transfer/", {"reason": "Customer asked for me",
+                                                                    "token": token})
     assert empty.status_code == 400 and asked.status_code == 302
 
     manager = cast.signed_in(cast.a, "manager@alpha.test")
