@@ -261,3 +261,59 @@ def test_a_merge_takes_the_prospect_along_and_refuses_two_open_ones(cast, team):
         with pytest.raises(ValidationError) as refused:
             customers_merge(survivor=team["customer"], others=[twin], by=team["manager"])
         assert "Boris" in str(refused.value) and str(team["anna"]) in str(refused.value)
+
+
+def test_a_cancelled_order_restores_the_level_and_a_test_drive_moves_the_deal_when_driven(cast, team):
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    with schema_context(cast.a.schema_name):
+        prospect = _prospect(team, level="A")
+        deal = services.opportunity_create(prospect=prospect, by=team["anna"], fields={"model": "ID.4"})
+        demo = DemoVehicle.objects.create(rooftop=team["berlin"], model="ID.4")
+        drive = services.test_drive_book(prospect=prospect, demo=demo, starts_at=_at(tomorrow, 10),
+                                         ends_at=_at(tomorrow, 11), by=team["anna"])
+        deal.refresh_from_db()
+        assert deal.stage == Stage.CONTACTED  # booked is not driven
+        services.test_drive_close(drive=drive, by=team["anna"], status="no_show")
+        deal.refresh_from_db()
+        assert deal.stage == Stage.CONTACTED
+        with pytest.raises(ValidationError):
+            services.test_drive_close(drive=drive, by=team["anna"], status="done")  # closed already
+
+        services.opportunity_stage(deal=deal, by=team["anna"], stage="order", note="Signed")
+        services.opportunity_stage(deal=deal, by=team["anna"], stage="offer", note="Financing refused, new offer")
+        prospect.refresh_from_db()
+        assert (prospect.level, prospect.ordered_on) == ("A", None)
+        assert Contact.objects.filter(prospect=prospect, done_at__isnull=True).count() == 1  # worked again
+
+
+def test_a_missed_contact_stays_counted_when_the_prospect_is_lost_or_changes_level(cast, team):
+    today = timezone.localdate()
+    with schema_context(cast.a.schema_name):
+        prospect = _prospect(team, level="B")
+        missed = Contact.objects.get(prospect=prospect, done_at__isnull=True)
+        Contact.objects.filter(pk=missed.pk).update(planned_on=today - timedelta(days=9),
+                                                    due_by=today - timedelta(days=2))
+        services.level_change(prospect=prospect, by=team["anna"], level="A", note="More urgent now")
+        assert Contact.objects.get(pk=missed.pk).due_by == today - timedelta(days=2)  # still overdue
+        services.level_change(prospect=prospect, by=team["anna"], level="F", note="Gone", lost_reason="price")
+        assert Contact.objects.filter(pk=missed.pk, done_at__isnull=True).exists()  # planned, never done
+
+        future = _prospect(team, by="boris", person=person_create(by=None, fields={"family_name": "Zukunft"}))
+        services.level_change(prospect=future, by=team["boris"], level="F", note="Gone", lost_reason="price")
+        assert not Contact.objects.filter(prospect=future, done_at__isnull=True).exists()  # not yet due: dropped
+
+
+def test_the_delivery_survey_is_not_marked_done_by_hand(cast, team):
+    today = timezone.localdate()
+    with schema_context(cast.a.schema_name):
+        prospect = _prospect(team, level="H")
+        deal = services.opportunity_create(prospect=prospect, by=team["anna"], fields={"model": "Golf"})
+        services.delivery_record(deal=deal, by=team["manager"], car=Delivery(
+            vin="", make="VW", model="Golf", year=None, plate="B-GO 1", delivered_on=today))
+        survey = CareTask.objects.get(opportunity=deal, kind="survey")
+        with pytest.raises(ValidationError):
+            services.care_task_done(task=survey, by=team["anna"], outcome="done")
+        call = CareTask.objects.get(opportunity=deal, kind="thank_you")
+        services.care_task_done(task=call, by=team["anna"], outcome="Happy with the car")
+        with pytest.raises(ValidationError):
+            services.care_task_done(task=call, by=team["anna"], outcome="again")

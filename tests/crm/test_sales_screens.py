@@ -295,3 +295,14 @@ def test_a_deal_through_the_screens_offer_delivery_and_nobody_elses(cast, team):
         assert prospect.person.vehicle_links.get(kind="owner").vehicle.vin == "WVWZZZ3CZPE000111"
     day = anna.get("/crm/sales/")
     assert day.status_code == 200
+
+
+def test_odd_input_gets_a_page_not_an_error(cast, team):
+    manager = cast.signed_in(cast.a, "manager@alpha.test")
+    for url in ("/crm/sales/review/?month=9999-12", "/crm/sales/review/?month=1-1", "/crm/sales/review/?month=x",
+                "/crm/sales/test-drives/?day=0001-01-01", "/crm/sales/test-drives/?day=9999-12-31",
+                "/crm/sales/prospects/?rooftop=x&salesperson=y&level=Z&page=999"):
+        assert manager.get(url).status_code == 200, url
+    assert manager.get("/crm/sales/reports/?end=9999-12-31").status_code in (200, 400)
+    assert manager.post("/crm/sales/settings/schedules/", {"user": "abc"}).status_code == 302
+    assert manager.post("/crm/sales/transfers/", {"request": "x"}).status_code == 404

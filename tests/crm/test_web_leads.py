@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from accounts.tasks import email_send
 from crm.customers.models import Consent, DuplicateCandidate, Person, TimelineEntry
-from crm.customers.services import person_create
+from crm.customers.services import consent_record, person_create
 from crm.dealerships.models import Rooftop
 from crm.sales import selectors, services
 from crm.sales.lead_forms import form_token
@@ -226,6 +226,20 @@ def test_marketing_consent_is_recorded_per_channel_given_only_when_ticked(cast):
             ("email", "marketing", True), ("sms", "marketing", True)]
         assert all(c.source == "web enquiry form" and "Alpha Motors" in c.proof for c in consents)
         assert not Consent.objects.filter(person__given_name="Otto").exists()
+
+
+def test_an_anonymous_form_never_overrides_a_withdrawal_nor_grants_for_contacts_not_on_file(cast):
+    with schema_context(cast.a.schema_name):
+        known = person_create(by=None, fields={"family_name": "Petrov", "given_name": "Ivan"},
+                              phones=["+4915123456789"], emails=["ivan@home.example"])
+        consent_record(person=known, by=None, channel="sms", purpose="marketing", granted=False, source="call")
+
+    # The same phone and name: the customer is recognised; the e-mail typed is not the one on file.
+    _visitor(cast.a).post("/enquiry/", _enquiry(cast.a, email="someone@else.example", marketing_consent="on"))
+
+    with schema_context(cast.a.schema_name):
+        assert list(Consent.objects.filter(person=known).values_list("channel", "granted")) == [("sms", False)]
+        assert Prospect.objects.filter(person=known, source="web_form").exists()
 
 
 def test_field_errors_are_shown_and_nothing_is_kept(cast):
