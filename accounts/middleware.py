@@ -1,3 +1,4 @@
+import zoneinfo
 from collections.abc import Callable
 
 from allauth.account.authentication import get_authentication_records
@@ -6,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 from django_tenants.utils import get_public_schema_name
 
@@ -38,6 +39,30 @@ class TenantLocaleMiddleware(LocaleMiddleware):
             language = translation.get_language_from_request(request)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+def tenant_timezone_activate(tenant: object) -> None:
+    """Make the dealer group's time zone the current one (public schema, or none known: UTC)."""
+    name = getattr(tenant, "timezone", "") if getattr(tenant, "schema_name", "") != get_public_schema_name() else ""
+    try:
+        timezone.activate(zoneinfo.ZoneInfo(name)) if name else timezone.deactivate()
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        timezone.deactivate()
+
+
+class TenantTimezoneMiddleware:
+    """On a dealer's host, "today", a month's end and a time typed into a form are the dealer group's:
+    a salesperson in Shanghai starts their day at midnight in Shanghai, not in UTC."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        tenant_timezone_activate(getattr(request, "tenant", None))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 # Paths where staff must have passed a second factor once STAFF_MFA_REQUIRED is on.

@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from celery import Task
+from celery.signals import task_postrun, task_prerun
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -32,3 +33,21 @@ def enqueue_on_commit(task: Task, *args: Any, countdown: float | None = None, **
             args=args, kwargs=kwargs, countdown=countdown, headers={"_schema_name": schema}
         )
     )
+
+
+@task_prerun.connect
+def _tenant_timezone(**_: Any) -> None:
+    """A task runs in its dealer group's time zone, as a request on the group's host does: "today"
+    for the day's reminders and surveys is the group's today."""
+    from django.db import connection
+
+    from accounts.middleware import tenant_timezone_activate
+
+    tenant_timezone_activate(getattr(connection, "tenant", None))
+
+
+@task_postrun.connect
+def _timezone_reset(**_: Any) -> None:
+    from django.utils import timezone
+
+    timezone.deactivate()

@@ -22,6 +22,8 @@ INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in S
 MIDDLEWARE = [
     # Resolves the tenant from the host once per request and sets the schema; must come first.
     "django_tenants.middleware.main.TenantMainMiddleware",
+    # Dates and times in the dealer group's time zone.
+    "accounts.middleware.TenantTimezoneMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

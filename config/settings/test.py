@@ -25,3 +25,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 MEDIA_ROOT = str(BASE_DIR / ".data" / "media-test")
 # The suite signs up many groups from 127.0.0.1; the limit itself is tested with its own address.
 SIGNUP_RATE_PER_HOUR = 1000
+# The test process's "today" is the one a request on the main cast group's host (Europe/Berlin) sees,
+# so dates a test computes and dates a view computes agree at any hour of the day.
+TIME_ZONE = "Europe/Berlin"

@@ -1,6 +1,6 @@
 """Sales screens: who sees which prospects, the day list, registering with a collision, the monthly review."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -13,7 +13,7 @@ from crm.customers.models import Phone
 from crm.customers.services import person_create
 from crm.dealerships.models import Rooftop
 from crm.sales import services
-from crm.sales.models import Contact, History, Prospect, TransferRequest
+from crm.sales.models import Contact, DemoVehicle, History, Prospect, TestDrive, TransferRequest
 from crm.sales.selectors import monthly_review, my_day
 from crm.sales.services import FirstContact
 
@@ -306,3 +306,23 @@ def test_odd_input_gets_a_page_not_an_error(cast, team):
     assert manager.get("/crm/sales/reports/?end=9999-12-31").status_code in (200, 400)
     assert manager.post("/crm/sales/settings/schedules/", {"user": "abc"}).status_code == 302
     assert manager.post("/crm/sales/transfers/", {"request": "x"}).status_code == 404
+
+
+def test_times_typed_on_a_dealers_host_are_in_the_dealer_groups_time_zone(cast):
+    """Bravo is in Moscow: a test drive typed as 10:00 is 10:00 in Moscow (07:00 UTC)."""
+    with schema_context(cast.b.schema_name):
+        seller = User.objects.create_user("seller@bravo.test", cast.password, role="salesperson")
+        moscow = Rooftop.objects.get()
+        demo = DemoVehicle.objects.create(rooftop=moscow, model="Tiguan")
+        person = person_create(by=None, fields={"family_name": "Иванов", "given_name": "Пётр"})
+        prospect = services.prospect_create(person=person, by=seller, level="A", rooftop=moscow,
+                                            fields={"source": "walk_in"})
+    day = timezone.localdate() + timedelta(days=5)
+    response = cast.signed_in(cast.b, "seller@bravo.test").post(
+        f"/crm/sales/prospects/{prospect.pk}/test-drives/",
+        {"demo": demo.pk, "starts_at": f"{day.isoformat()}T10:00", "minutes": "60"})
+    assert response.status_code == 302
+    with schema_context(cast.b.schema_name):
+        drive = TestDrive.objects.get(prospect=prospect)
+    utc = drive.starts_at.astimezone(UTC)
+    assert (utc.hour, utc.minute) == (7, 0)
