@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import User
@@ -190,7 +191,8 @@ def monthly_review(month: date, *, rooftop_id: int | None = None, salesperson_id
     - ordered: those whose order date falls in the month (conversion of carried-over vs new);
     - lost: closed as lost (F) in the month; last month's losses by reason, for the review at month start;
     - contacts planned in the month vs done in it, and done by the date they were due (on time);
-    - prospects held per salesperson at the end of the month.
+    - prospects held per salesperson at the end of the month (the holder then, from the assignment
+      history), contacts planned per holder and done per the one who did them.
     """
     from crm.sales.models import LostReason
 
@@ -233,8 +235,18 @@ def monthly_review(month: date, *, rooftop_id: int | None = None, salesperson_id
     contact_scope = Q(**{f"prospect__{key}": value for key, value in (
         ("rooftop_id", rooftop_id), ("salesperson_id", salesperson_id)) if value})
     in_month = Q(done_at__gte=day_start(first), done_at__lt=day_start(after))
+    # Per salesperson: planned contacts count for whoever held the prospect at the end of the month,
+    # done ones for whoever did them; held prospects for their holder at the end of the month. A
+    # handover or transfer later does not rewrite the month.
+    def holder_at_end(prospect_ref: str) -> Cast:
+        return Cast(Subquery(History.objects.filter(
+            prospect=OuterRef(prospect_ref), at__lt=day_start(after),
+            kind__in=(History.Kind.ASSIGNED, History.Kind.HANDOVER, History.Kind.TRANSFER),
+        ).order_by("-at", "-pk").values("to_value")[:1]), IntegerField())
+
     contacts = (Contact.objects.filter(contact_scope).filter(Q(planned_on__range=(first, last)) | in_month)
-                .values("prospect__salesperson")
+                .annotate(holder=holder_at_end("prospect"))
+                .values("holder", "by")
                 .annotate(planned=Count("pk", filter=Q(planned_on__range=(first, last))),
                           done=Count("pk", filter=in_month),
                           done_planned=Count("pk", filter=in_month & Q(due_by__isnull=False)),
@@ -242,7 +254,8 @@ def monthly_review(month: date, *, rooftop_id: int | None = None, salesperson_id
                 .order_by())
     held = (Prospect.objects.filter(scope).filter(registered_on__lte=last)
             .filter(Q(closed_on__isnull=True) | Q(closed_on__gt=last))
-            .values("salesperson").annotate(held=Count("pk"), new=Count("pk", filter=Q(registered_on__gte=first)))
+            .annotate(holder=holder_at_end("pk"))
+            .values("holder").annotate(held=Count("pk"), new=Count("pk", filter=Q(registered_on__gte=first)))
             .order_by())
     sellers: dict[int | None, SellerRow] = {}
 
@@ -251,13 +264,17 @@ def monthly_review(month: date, *, rooftop_id: int | None = None, salesperson_id
 
     planned = done = done_planned = on_time = 0
     for row in contacts:
-        entry = seller(row["prospect__salesperson"])
-        entry.planned, entry.done, entry.on_time = row["planned"], row["done"], row["on_time"]
+        if row["planned"]:
+            seller(row["holder"]).planned += row["planned"]
+        if row["done"]:
+            entry = seller(row["by"])
+            entry.done += row["done"]
+            entry.on_time += row["on_time"]
         planned, done, on_time = planned + row["planned"], done + row["done"], on_time + row["on_time"]
         done_planned += row["done_planned"]
     for row in held:
-        entry = seller(row["salesperson"])
-        entry.held, entry.new = row["held"], row["new"]
+        entry = seller(row["holder"])
+        entry.held, entry.new = entry.held + row["held"], entry.new + row["new"]
     names = {user.pk: str(user) for user in User.objects.filter(pk__in=[pk for pk in sellers if pk])}
     for entry in sellers.values():
         entry.name = names.get(entry.user_id, "")

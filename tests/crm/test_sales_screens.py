@@ -184,18 +184,20 @@ def test_the_monthly_review_on_a_crafted_month(cast, team):
         # A level change after the month does not change October's table.
         History.objects.create(prospect=new_b, kind="level", from_value="B", to_value="A",
                                at=_at(date(2026, 11, 3)))
+        # Anna leaves in November: her October stays hers.
+        services.prospects_handover(from_user=team["anna"], to_user=team["boris"], by=team["manager"])
         # Contacts: the table's rows start again from the crafted ones.
         Contact.objects.all().delete()
         Contact.objects.bulk_create([
             Contact(prospect=old_a, planned_on=date(2026, 10, 2), due_by=date(2026, 10, 3),
-                    done_at=_at(date(2026, 10, 3)), kind="call", outcome="reached"),  # on time (Anna)
+                    done_at=_at(date(2026, 10, 3)), kind="call", outcome="reached", by=team["anna"]),  # on time
             Contact(prospect=old_a, planned_on=date(2026, 10, 9), due_by=date(2026, 10, 10),
-                    done_at=_at(date(2026, 10, 14)), kind="call", outcome="reached"),  # late (Anna)
+                    done_at=_at(date(2026, 10, 14)), kind="call", outcome="reached", by=team["anna"]),  # late
             Contact(prospect=new_h, planned_on=date(2026, 10, 6), due_by=date(2026, 10, 7),
-                    done_at=_at(date(2026, 10, 6)), kind="visit", outcome="test_drive"),  # on time (Anna)
+                    done_at=_at(date(2026, 10, 6)), kind="visit", outcome="test_drive", by=team["anna"]),
             Contact(prospect=new_b, planned_on=date(2026, 10, 30), due_by=date(2026, 11, 6)),  # planned, open (Boris)
             Contact(prospect=old_b, planned_on=date(2026, 9, 28), due_by=date(2026, 10, 5),
-                    done_at=_at(date(2026, 10, 1)), kind="call", outcome="no_answer"),  # planned in Sept, done (Boris)
+                    done_at=_at(date(2026, 10, 1)), kind="call", outcome="no_answer", by=team["boris"]),
         ])
 
         with CaptureQueriesContext(connection) as queries:
