@@ -79,6 +79,8 @@ class CallOutcomeForm(forms.Form):
                               choices=[(level.value, level.label) for level in WORKED_LEVELS],
                               help_text=_("For an interested customer: how soon they may buy."))
     model_interest = forms.CharField(label=_("Model of interest"), max_length=120, required=False)
+    # The entry's attempts when the screen was shown: a second submit of the same call is noticed.
+    attempts_seen = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -89,4 +91,6 @@ class CallOutcomeForm(forms.Form):
                 self.add_error("call_back_at", _("Say when to call back."))
             elif when is not None and when <= timezone.now():
                 self.add_error("call_back_at", _("Choose a time that has not passed."))
+            elif when is not None and when.year > timezone.now().year + 1:
+                self.add_error("call_back_at", _("A call-back is at most a year ahead."))
         return cleaned

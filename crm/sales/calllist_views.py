@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -184,7 +185,8 @@ def call_entry(request: HttpRequest, pk: int) -> HttpResponse:
         calllists.call_entry_close_without_consent(entry=entry)
         _not_called(request, entry)
         return redirect(_next_url(working_list))
-    return _call_screen(request, entry, form=CallOutcomeForm(), working_list=working_list)
+    return _call_screen(request, entry, form=CallOutcomeForm(initial={"attempts_seen": entry.attempts}),
+                        working_list=working_list)
 
 
 @require_POST
@@ -196,6 +198,9 @@ def call_entry_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             result = calllists.call_outcome_record(entry=entry, by=request.user, **form.cleaned_data)
+        except calllists.AlreadyRecorded:
+            messages.info(request, _("This call was already recorded."))
+            return redirect(_next_url(working_list))
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -218,7 +223,7 @@ def _outcome_message(request: HttpRequest, result: calllists.CallResult) -> None
             "customer": entry.person, "purpose": entry.call_list.get_purpose_display()})
     elif entry.outcome == CallOutcome.CALL_BACK:
         messages.success(request, _("Call-back on %(when)s.") % {
-            "when": timezone.localtime(entry.call_back_at).strftime("%Y-%m-%d %H:%M")})
+            "when": date_format(timezone.localtime(entry.call_back_at), "SHORT_DATETIME_FORMAT")})
     elif entry.outcome == CallOutcome.NO_ANSWER and entry.status != CallEntry.Status.DONE:
         messages.success(request, _("No answer: attempt %(attempt)s of %(max)s; the customer comes up again later.")
                          % {"attempt": entry.attempts, "max": calllists.MAX_ATTEMPTS})

@@ -53,6 +53,8 @@ CALL_ROLES = tuple(dict.fromkeys((*BUILDERS, *AGENTS)))
 MAX_ATTEMPTS = 3
 # A customer who did not answer is not rung again straight away.
 RETRY_AFTER = timedelta(hours=1)
+# Further ahead is a typo (2052 for 2025), not a plan.
+CALL_BACK_WITHIN = timedelta(days=366)
 # Outcomes that mean the customer was spoken to.
 REACHED = (CallOutcome.INTERESTED, CallOutcome.BOOKED, CallOutcome.NOT_INTERESTED, CallOutcome.CALL_BACK,
            CallOutcome.DO_NOT_CALL)
@@ -282,7 +284,9 @@ def _queue(agent: User, call_list: CallList | None, now: datetime) -> QuerySet[C
     retry = Q(last_called_at__isnull=True) | Q(last_called_at__lte=now - RETRY_AFTER)
     wanted = Q(agent=agent) & (Q(status=CallEntry.Status.CALL_BACK, call_back_at__lte=now)
                                | Q(status=CallEntry.Status.TO_CALL) & retry)
-    entries = CallEntry.objects.filter(call_list__closed_at__isnull=True)
+    # A customer archived or merged into another record since the list was built is not called.
+    entries = CallEntry.objects.filter(call_list__closed_at__isnull=True, person__archived_at__isnull=True,
+                                       person__merged_into__isnull=True)
     if call_list is not None:
         entries = entries.filter(call_list=call_list)
         wanted |= Q(agent__isnull=True, status=CallEntry.Status.TO_CALL) & retry
@@ -337,10 +341,14 @@ class CallResult:
     held: ProspectHeld | None = None  # "interested", but a salesperson already has the customer
 
 
+class AlreadyRecorded(Exception):
+    """The call shown on the screen has been recorded since (a double click, a second tab)."""
+
+
 @transaction.atomic
 def call_outcome_record(*, entry: CallEntry, by: User, outcome: str, note: str = "",
                         call_back_at: datetime | None = None, level: str = Level.C,
-                        model_interest: str = "") -> CallResult:
+                        model_interest: str = "", attempts_seen: int | None = None) -> CallResult:
     """Record a call the entry's agent made, and what follows from its outcome:
 
     - interested: a sales lead (a prospect, routed to the rooftop's salesperson in turn) — unless the customer
@@ -356,6 +364,8 @@ def call_outcome_record(*, entry: CallEntry, by: User, outcome: str, note: str =
     if entry.agent_id != by.pk:
         raise ValidationError(_("This call is on another agent's list."))
     _check_open(entry.call_list)
+    if attempts_seen is not None and attempts_seen != entry.attempts:
+        raise AlreadyRecorded
     if entry.status == CallEntry.Status.DONE:
         raise ValidationError(_("This call is already closed."))
     if outcome not in CallOutcome.values:
@@ -366,6 +376,8 @@ def call_outcome_record(*, entry: CallEntry, by: User, outcome: str, note: str =
             raise ValidationError({"call_back_at": _("Say when to call back.")})
         if call_back_at <= now:
             raise ValidationError({"call_back_at": _("Choose a time that has not passed.")})
+        if call_back_at > now + CALL_BACK_WITHIN:
+            raise ValidationError({"call_back_at": _("A call-back is at most a year ahead.")})
     if outcome == CallOutcome.INTERESTED and level not in WORKED_LEVELS:
         raise ValidationError({"level": _("A new prospect starts at level H, A, B or C.")})
 

@@ -594,3 +594,29 @@ def test_two_records_of_one_customer_on_the_same_list_are_named_before_a_merge(c
         assert calllists.call_lists_merge_refusal([first.pk, second.pk]) == (
             "These records are both on the call list \u201cHamburg calls\u201d, where a customer can only be once.")
         assert calllists.call_lists_merge_refusal([first.pk, alone.pk]) == ""
+
+
+@db
+def test_a_double_submitted_outcome_counts_once_and_archived_customers_are_not_called(cast, centre):
+    """The same call posted twice (a double click) is one attempt; a customer archived since the list
+    was built does not come up."""
+    with schema_context(cast.a.schema_name):
+        gone = _customer("Archived", rooftop=centre["hamburg"])
+        _customer("Present", rooftop=centre["hamburg"])
+        call_list = _list(centre)
+        calllists.call_entries_assign(call_list=call_list, agents=[centre["carla"]], by=None)
+        Person.objects.filter(pk=gone.pk).update(archived_at=timezone.now())
+    carla = cast.signed_in(cast.a, "carla@alpha.test")
+
+    screen = carla.get("/crm/sales/calls/next/", follow=True)
+    assert screen.context["person"].family_name == "Present"
+    entry_pk = screen.context["entry"].pk
+    seen = screen.context["form"].initial["attempts_seen"]
+    for _ in range(2):
+        carla.post(f"/crm/sales/calls/entries/{entry_pk}/outcome/", {"outcome": "no_answer", "attempts_seen": seen})
+
+    with schema_context(cast.a.schema_name):
+        entry = CallEntry.objects.get(pk=entry_pk)
+        assert entry.attempts == 1
+        assert TimelineEntry.objects.filter(person=entry.person, kind="contact").count() == 1
+        assert CallEntry.objects.get(call_list=call_list, person=gone).attempts == 0
