@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -130,8 +131,20 @@ def customer_360(person: Person) -> Customer360:
                        household_suggestions=household_suggestions(person, households))
 
 
+def consent_granted(*, channel: str, purpose: str, at: datetime) -> Coalesce:
+    """``consent_allows`` for a whole queryset of people, as an annotation (one subquery): the newest
+    ledger entry recorded by ``at`` decides; it must be a grant that has not expired. No entry is a no."""
+    latest = (Consent.objects.filter(person=OuterRef("pk"), channel=channel, purpose=purpose, recorded_at__lte=at)
+              .order_by("-recorded_at", "-pk")
+              .annotate(allows=ExpressionWrapper(
+                  Q(granted=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=at)), output_field=BooleanField()))
+              .values("allows")[:1])
+    return Coalesce(Subquery(latest, output_field=BooleanField()), Value(False))
+
+
 def consent_allows(person: Person, *, channel: str, purpose: str, at: datetime | None = None) -> bool:
-    """May we contact this person on this channel for this purpose? Only a granted, unexpired latest entry says yes."""
+    """May we contact this person on this channel for this purpose? Only a granted, unexpired latest entry
+    says yes (the same rule as ``consent_granted``, for one person)."""
     at = at or timezone.now()
     latest = (Consent.objects.filter(person=person, channel=channel, purpose=purpose, recorded_at__lte=at)
               .order_by("-recorded_at", "-pk").first())

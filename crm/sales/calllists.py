@@ -13,20 +13,16 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import (
-    BooleanField,
     Case,
     Count,
     Exists,
-    ExpressionWrapper,
     F,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -35,8 +31,8 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from accounts.models import StaffRole, User
 from crm.analytics.models import Action, CarAge
-from crm.customers.models import Consent, ConsentChannel, ConsentPurpose, Person, Phone, TimelineEntry, VehicleLink
-from crm.customers.selectors import consent_allows
+from crm.customers.models import ConsentChannel, ConsentPurpose, Person, Phone, TimelineEntry, VehicleLink
+from crm.customers.selectors import consent_allows, consent_granted
 from crm.customers.services import consent_record
 from crm.dealerships.models import Rooftop
 from crm.service.models import ServiceVisit
@@ -152,19 +148,6 @@ def call_list_audience(criteria: Mapping[str, Any]) -> QuerySet[Person]:
     return people
 
 
-def phone_consent_granted(purpose: str, at: datetime) -> Coalesce:
-    """True where the customer may be phoned for ``purpose`` at ``at``: ``consent_allows`` for a whole
-    queryset. The newest ledger entry recorded by then decides; it must be a grant that has not expired.
-    No entry at all is a no."""
-    latest = (Consent.objects.filter(person=OuterRef("pk"), channel=ConsentChannel.PHONE, purpose=purpose,
-                                     recorded_at__lte=at)
-              .order_by("-recorded_at", "-pk")
-              .annotate(allows=ExpressionWrapper(
-                  Q(granted=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=at)), output_field=BooleanField()))
-              .values("allows")[:1])
-    return Coalesce(Subquery(latest, output_field=BooleanField()), Value(False))
-
-
 def criteria_describe(criteria: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The list's criteria in words, for its page."""
     described: list[tuple[str, str]] = []
@@ -194,8 +177,9 @@ def call_list_create(*, by: User | None, name: str, purpose: str, script: str,
     criteria = criteria_clean(criteria)
     if purpose not in ConsentPurpose.values:
         raise ValidationError({"purpose": _("Choose a purpose.")})
-    rows = list(call_list_audience(criteria).annotate(consented=phone_consent_granted(purpose, timezone.now()))
-                .order_by("pk").values_list("pk", "consented"))
+    consented = consent_granted(channel=ConsentChannel.PHONE, purpose=purpose, at=timezone.now())
+    rows = list(call_list_audience(criteria).annotate(consented=consented).order_by("pk")
+                .values_list("pk", "consented"))
     callable_ids = [pk for pk, consented in rows if consented]
     if not rows:
         raise ValidationError(_("No active customer with a phone matches these criteria."))
@@ -289,7 +273,8 @@ def _queue(agent: User, call_list: CallList | None, now: datetime) -> QuerySet[C
                                        person__merged_into__isnull=True)
     if call_list is not None:
         entries = entries.filter(call_list=call_list)
-        wanted |= Q(agent__isnull=True, status=CallEntry.Status.TO_CALL) & retry
+        wanted |= Q(agent__isnull=True) & (Q(status=CallEntry.Status.TO_CALL) & retry
+                                           | Q(status=CallEntry.Status.CALL_BACK, call_back_at__lte=now))
     turn = Case(When(status=CallEntry.Status.CALL_BACK, then=Value(0)), When(agent__isnull=False, then=Value(1)),
                 default=Value(2))
     return entries.filter(wanted).order_by(turn, F("call_back_at").asc(nulls_last=True),

@@ -620,3 +620,18 @@ def test_a_double_submitted_outcome_counts_once_and_archived_customers_are_not_c
         assert entry.attempts == 1
         assert TimelineEntry.objects.filter(person=entry.person, kind="contact").count() == 1
         assert CallEntry.objects.get(call_list=call_list, person=gone).attempts == 0
+
+
+@db
+def test_a_call_back_handed_back_to_the_pool_comes_up_for_whoever_works_the_list(cast, centre):
+    with schema_context(cast.a.schema_name):
+        customer = _customer("Rückruf", rooftop=centre["hamburg"])
+        call_list = _list(centre)
+        calllists.call_entries_assign(call_list=call_list, agents=[centre["carla"]], by=None)
+        CallEntry.objects.filter(call_list=call_list).update(status="call_back",
+                                                             call_back_at=timezone.now() - timedelta(minutes=5))
+        calllists.call_entries_reassign(call_list=call_list, from_agent=centre["carla"], to_agent=None, by=None)
+
+        entry, _closed = calllists.call_next(agent=centre["dora"], call_list=call_list)
+
+        assert (entry.person, entry.agent) == (customer, centre["dora"])
