@@ -328,3 +328,19 @@ def test_times_typed_on_a_dealers_host_are_in_the_dealer_groups_time_zone(cast):
         drive = TestDrive.objects.get(prospect=prospect)
     utc = drive.starts_at.astimezone(UTC)
     assert (utc.hour, utc.minute) == (7, 0)
+
+
+def test_every_sales_page_speaks_the_groups_language(cast):
+    """Bravo works in Russian: each sales page renders in Russian for its dealer admin."""
+    admin = cast.signed_in(cast.b, cast.b_admin)
+    pages = {"/crm/sales/": "Мой день", "/crm/sales/prospects/": "Потенциальные клиенты",
+             "/crm/sales/prospects/new/": "Новый потенциальный клиент",
+             "/crm/sales/review/": "Итоги месяца по потенциальным клиентам",
+             "/crm/sales/reports/": "Отчёты по продажам", "/crm/sales/reports/lost/": "Анализ потерянных сделок",
+             "/crm/sales/calls/": "Списки обзвона", "/crm/sales/settings/": "Периодичность контактов по уровням",
+             "/crm/sales/test-drives/": "Тест-драйвы", "/crm/sales/transfers/": "Запросы на передачу",
+             "/crm/sales/handover/": "Передача потенциальных клиентов"}
+    for url, words in pages.items():
+        page = admin.get(url)
+        assert page.status_code == 200, url
+        assert words.lower() in page.text.lower(), (url, words)
