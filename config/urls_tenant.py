@@ -6,6 +6,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from crm.marketing import views as marketing_views
 from tenants import views as tenant_views
 from tenants.billing import signup_views
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("billing/", include("tenants.billing.urls")),
     path("survey/", include("crm.surveys.public_urls")),
     path("enquiry/", include("crm.sales.public_urls")),
+    path("unsubscribe/<str:token>/", marketing_views.unsubscribe, name="unsubscribe"),
     path("signup/welcome/<str:token>/", signup_views.welcome, name="signup_welcome"),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),

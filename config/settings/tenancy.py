@@ -48,6 +48,7 @@ TENANT_APPS = [
     "crm.analytics",
     "crm.surveys",
     "crm.sales",
+    "crm.marketing",
 ]
 
 TENANT_MODEL = "tenants.DealerGroup"

@@ -28,3 +28,6 @@ SIGNUP_RATE_PER_HOUR = 1000
 # The test process's "today" is the one a request on the main cast group's host (Europe/Berlin) sees,
 # so dates a test computes and dates a view computes agree at any hour of the day.
 TIME_ZONE = "Europe/Berlin"
+# Text messages of the suite go to a file of their own.
+SMS_BACKEND = "crm.marketing.sms.FileBackend"
+SMS_FILE_PATH = str(BASE_DIR / ".data" / "sms-test" / f"outbox-{os.getpid()}.jsonl")

@@ -1,0 +1,130 @@
+"""Every marketing message goes through ``message_send``: it asks the consent ledger, keeps quiet hours
+in the group's time zone and the weekly cap per customer, merges the template in the customer's
+language, sends by e-mail (Django's mail backends; django-anymail for providers) or SMS (sms.py),
+and records the outcome under the occasion's key, so a rerun never sends twice."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.customers.models import ConsentChannel, ConsentPurpose, Person
+from crm.customers.selectors import consent_allows
+from crm.customers.services import tenant_language
+
+from . import sms
+from .models import Message, MessageChannel, MessageTemplate, SendingRules, TemplateText
+from .templating import merge
+
+UNSUBSCRIBE_SALT = "marketing-unsubscribe"
+CONSENT_CHANNEL = {MessageChannel.EMAIL: ConsentChannel.EMAIL, MessageChannel.SMS: ConsentChannel.SMS}
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """Not now: quiet hours. Try again at ``until``."""
+
+    until: datetime
+
+
+def quiet_until(now: datetime, rules: SendingRules) -> datetime | None:
+    """When quiet hours end, if ``now`` falls in them (in the current time zone: the group's); else None."""
+    local = timezone.localtime(now)
+    start, end, clock = rules.quiet_from, rules.quiet_until, local.time()
+    overnight = start > end
+    quiet = (clock >= start or clock < end) if overnight else (start <= clock < end)
+    if not quiet:
+        return None
+    day = local.date() + timedelta(days=1) if overnight and clock >= start else local.date()
+    return timezone.make_aware(datetime.combine(day, end), timezone.get_current_timezone())
+
+
+def address_of(person: Person, channel: str) -> str:
+    if channel == MessageChannel.EMAIL:
+        return person.email_address()
+    phone = person.phones.order_by("-is_primary", "pk").first()
+    return phone.number if phone else ""
+
+
+def text_for(template: MessageTemplate, language: str) -> TemplateText | None:
+    """The text in the customer's language, else the group's, else any."""
+    texts = {text.language: text for text in template.texts.all()}
+    return texts.get(language) or texts.get(tenant_language()) or next(iter(texts.values()), None)
+
+
+def unsubscribe_token(person: Person, channel: str, purpose: str) -> str:
+    return signing.dumps([connection.schema_name, person.pk, channel, purpose], salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_url(person: Person, channel: str, purpose: str) -> str:
+    host = getattr(connection.tenant, "primary_host", "") or settings.APP_DOMAIN
+    return f"https://{host}{reverse('unsubscribe', args=[unsubscribe_token(person, channel, purpose)])}"
+
+
+def merge_values(person: Person, channel: str, purpose: str) -> dict[str, str]:
+    from crm.customers.models import VehicleLink
+
+    link = (VehicleLink.objects.select_related("vehicle").filter(person=person, ended_on__isnull=True)
+            .order_by("-started_on", "-pk").first())
+    return {"given_name": person.given_name, "family_name": person.family_name, "name": person.display_name,
+            "dealer": getattr(connection.tenant, "name", ""), "rooftop": str(person.rooftop or ""),
+            "car": f"{link.vehicle.make} {link.vehicle.model}".strip() if link else "",
+            "unsubscribe_url": unsubscribe_url(person, channel, purpose)}
+
+
+def _refuse(message: Message, reason: str) -> Message:
+    message.status, message.reason = Message.Status.REFUSED, reason
+    message.save()
+    return message
+
+
+def message_send(*, person: Person, template: MessageTemplate, key: str, now: datetime | None = None
+                 ) -> Message | Deferred:
+    """Send ``template`` to ``person`` once for the occasion ``key``; a second call returns the first
+    outcome. Refusals are recorded with their reason; quiet hours return ``Deferred`` and record nothing."""
+    now = now or timezone.now()
+    existing = Message.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    rules = SendingRules.current()
+    if (until := quiet_until(now, rules)) is not None:
+        return Deferred(until)
+    channel, purpose = template.channel, template.purpose
+    message = Message(key=key, person=person, template=template, channel=channel, purpose=purpose,
+                      address=address_of(person, channel))
+    try:
+        with transaction.atomic():
+            message.status = Message.Status.SENDING
+            message.save()
+    except IntegrityError:  # another worker took this occasion a moment ago
+        return Message.objects.get(key=key)
+    if not message.address:
+        return _refuse(message, Message.Reason.NO_ADDRESS)
+    if not consent_allows(person, channel=CONSENT_CHANNEL[channel], purpose=purpose, at=now):
+        return _refuse(message, Message.Reason.NO_CONSENT)
+    if purpose == ConsentPurpose.MARKETING and Message.objects.filter(
+            person=person, purpose=ConsentPurpose.MARKETING, status=Message.Status.SENT,
+            sent_at__gt=now - timedelta(days=7)).count() >= rules.weekly_cap:
+        return _refuse(message, Message.Reason.FREQUENCY_CAP)
+    text = text_for(template, person.preferred_language)
+    if text is None:
+        return _refuse(message, Message.Reason.NO_TEXT)
+    values = merge_values(person, channel, purpose)
+    message.subject, message.body = merge(text.subject, values), merge(text.body, values)
+    try:
+        if channel == MessageChannel.EMAIL:
+            EmailMessage(message.subject, message.body, to=[message.address],
+                         headers={"List-Unsubscribe": f"<{values['unsubscribe_url']}>"}).send()
+        else:
+            sms.backend().send(sms.Sms(to=message.address, body=message.body, key=key))
+    except (sms.SmsError, OSError) as error:
+        message.status, message.error = Message.Status.FAILED, str(error)[:1000]
+    else:
+        message.status, message.sent_at = Message.Status.SENT, timezone.now()
+    message.save()
+    return message

@@ -1,0 +1,120 @@
+"""Marketing messages: templates per language with merge fields, the group's sending rules (quiet hours,
+frequency cap) and one row per message sent or refused, keyed so that nothing is sent twice."""
+
+from datetime import time
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.customers.models import ConsentPurpose, Person
+
+
+class MessageChannel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
+
+
+class MessageTemplate(models.Model):
+    """A message the dealer writes once and sends many times, with a text per language."""
+
+    name = models.CharField(_("name"), max_length=200)
+    channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices)
+    purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices,
+                               default=ConsentPurpose.MARKETING,
+                               help_text=_("Sent only to customers who agreed to this channel for this purpose."))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TemplateText(models.Model):
+    """The template in one language. Merge fields are written ``{{ given_name }}``; see templating.py."""
+
+    template = models.ForeignKey(MessageTemplate, on_delete=models.CASCADE, related_name="texts")
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("text"))
+
+    class Meta:
+        verbose_name = _("template text")
+        verbose_name_plural = _("template texts")
+        constraints = [models.UniqueConstraint(fields=["template", "language"], name="one_text_per_language")]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} {self.language}"
+
+    def clean(self) -> None:
+        from .templating import fields_check
+
+        fields_check(f"{self.subject}\n{self.body}")
+
+
+class SendingRules(models.Model):
+    """The dealer group's rules for every marketing message (one row): no messages at night in the
+    group's time zone, and at most so many marketing messages per customer a week, across campaigns."""
+
+    quiet_from = models.TimeField(_("quiet from"), default=time(21, 0))
+    quiet_until = models.TimeField(_("quiet until"), default=time(9, 0))
+    weekly_cap = models.PositiveSmallIntegerField(
+        _("marketing messages per customer a week"), default=2, validators=[MinValueValidator(1),
+                                                                           MaxValueValidator(50)])
+
+    class Meta:
+        verbose_name = _("sending rules")
+        verbose_name_plural = _("sending rules")
+
+    def __str__(self) -> str:
+        return f"{self.quiet_from:%H:%M}\u2013{self.quiet_until:%H:%M}, {self.weekly_cap}/7d"
+
+    @classmethod
+    def current(cls) -> "SendingRules":
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class Message(models.Model):
+    """One message to one customer: sent, failed, or refused with the reason. ``key`` names the occasion
+    (a campaign and a customer, an automation's event) so a rerun finds it and sends nothing twice."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        REFUSED = "refused", _("Not sent")
+
+    class Reason(models.TextChoices):
+        NO_CONSENT = "no_consent", _("No consent for this channel and purpose")
+        NO_ADDRESS = "no_address", _("No address for this channel")
+        FREQUENCY_CAP = "frequency_cap", _("Enough messages this week")
+        NO_TEXT = "no_text", _("The template has no text")
+
+    key = models.CharField(max_length=120, unique=True)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="messages")
+    template = models.ForeignKey(MessageTemplate, null=True, on_delete=models.SET_NULL, related_name="messages")
+    channel = models.CharField(max_length=8, choices=MessageChannel.choices)
+    purpose = models.CharField(max_length=20, choices=ConsentPurpose.choices)
+    address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    reason = models.CharField(max_length=16, choices=Reason.choices, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["person", "purpose", "sent_at"], name="message_cap")]
+
+    def __str__(self) -> str:
+        return self.key

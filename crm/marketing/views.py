@@ -1,0 +1,33 @@
+"""The unsubscribe link in every marketing message: one click away from no more messages."""
+
+from django.core import signing
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from crm.customers.models import ConsentPurpose, Person
+from crm.customers.services import consent_record
+
+from .channels import CONSENT_CHANNEL, UNSUBSCRIBE_SALT
+from .models import MessageChannel
+
+
+@never_cache
+@csrf_exempt  # mail clients' one-click unsubscribe (RFC 8058) posts without a session; the token is the proof
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks to confirm (link scanners must not unsubscribe anyone); POST withdraws the consent."""
+    try:
+        schema, person_id, channel, purpose = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except (signing.BadSignature, ValueError):
+        schema = person_id = channel = purpose = None
+    person = Person.objects.filter(pk=person_id).first() if schema == connection.schema_name else None
+    if person is None or channel not in MessageChannel.values or purpose not in ConsentPurpose.values:
+        return render(request, "marketing/unsubscribe_invalid.html", status=404)
+    context = {"channel": MessageChannel(channel).label, "purpose": ConsentPurpose(purpose).label}
+    if request.method == "POST":
+        consent_record(person=person, by=None, channel=CONSENT_CHANNEL[channel], purpose=purpose, granted=False,
+                       source="unsubscribe link", proof=request.headers.get("List-Unsubscribe", "")[:500])
+        return render(request, "marketing/unsubscribed.html", context)
+    return render(request, "marketing/unsubscribe.html", context)
