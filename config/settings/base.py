@@ -109,14 +109,16 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 # smtp+tls://user:password@smtp.example.com:587 (django-environ); the console locally.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="DealerCRM <no-reply@localhost>")
-# SMS: crm.marketing.sms.ConsoleBackend (development), FileBackend (writes SMS_FILE_PATH) or
+# SMS: crm.marketing.sms.ConsoleBackend (development), FileBackend (a file per message in SMS_FILE_PATH) or
 # TwilioBackend (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM).
 SMS_BACKEND = env("SMS_BACKEND", default="crm.marketing.sms.ConsoleBackend")
-SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / ".data" / "sms" / "outbox.jsonl"))
+SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / ".data" / "sms"))
 TWILIO_API_BASE = env("TWILIO_API_BASE", default="https://api.twilio.com")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM = env("TWILIO_FROM", default="")
+# A marketing message still "sending" after this long was interrupted, and is delivered again with its key.
+MESSAGE_RESEND_AFTER_SECONDS = env.int("MESSAGE_RESEND_AFTER_SECONDS", default=120)
 
 LOGGING = {
     "version": 1,

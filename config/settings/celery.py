@@ -77,6 +77,11 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["crm.service.tasks.appointment_reminders_send"],
         "schedule": crontab(minute=5),
     },
+    "campaigns-resume": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["crm.marketing.tasks.campaigns_resume"],
+        "schedule": crontab(minute="*/3"),
+    },
     "delivery-surveys": {
         "task": "tenants.tasks.fan_out",
         "args": ["crm.sales.tasks.care_surveys_run"],

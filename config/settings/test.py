@@ -30,4 +30,4 @@ SIGNUP_RATE_PER_HOUR = 1000
 TIME_ZONE = "Europe/Berlin"
 # Text messages of the suite go to a file of their own.
 SMS_BACKEND = "crm.marketing.sms.FileBackend"
-SMS_FILE_PATH = str(BASE_DIR / ".data" / "sms-test" / f"outbox-{os.getpid()}.jsonl")
+SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / ".data" / "sms-test"))

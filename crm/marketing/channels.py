@@ -77,54 +77,71 @@ def merge_values(person: Person, channel: str, purpose: str) -> dict[str, str]:
             "unsubscribe_url": unsubscribe_url(person, channel, purpose)}
 
 
-def _refuse(message: Message, reason: str) -> Message:
-    message.status, message.reason = Message.Status.REFUSED, reason
-    message.save()
+# A message left "sending" this long ago was interrupted (the worker died): it is delivered again
+# with the same key, which the SMS providers and the file backend honour as one message.
+def stale_sending() -> timedelta:
+    return timedelta(seconds=settings.MESSAGE_RESEND_AFTER_SECONDS)
+
+
+def _deliver(message: Message, unsubscribe: str) -> Message:
+    try:
+        if message.channel == MessageChannel.EMAIL:
+            EmailMessage(message.subject, message.body, to=[message.address],
+                         headers={"List-Unsubscribe": f"<{unsubscribe}>"}).send()
+        else:
+            sms.backend().send(sms.Sms(to=message.address, body=message.body, key=message.key))
+    except (sms.SmsError, OSError) as error:
+        message.status, message.error = Message.Status.FAILED, str(error)[:1000]
+    else:
+        message.status, message.sent_at = Message.Status.SENT, timezone.now()
+    message.save(update_fields=["status", "error", "sent_at"])
     return message
+
+
+def _refusal(person: Person, template: MessageTemplate, address: str, now: datetime,
+             rules: SendingRules) -> str:
+    """Why this message may not go, or ""."""
+    if not address:
+        return Message.Reason.NO_ADDRESS
+    if not consent_allows(person, channel=CONSENT_CHANNEL[template.channel], purpose=template.purpose, at=now):
+        return Message.Reason.NO_CONSENT
+    if template.purpose == ConsentPurpose.MARKETING and Message.objects.filter(
+            person=person, purpose=ConsentPurpose.MARKETING, status=Message.Status.SENT,
+            sent_at__gt=now - timedelta(days=7)).count() >= rules.weekly_cap:
+        return Message.Reason.FREQUENCY_CAP
+    return ""
 
 
 def message_send(*, person: Person, template: MessageTemplate, key: str, now: datetime | None = None
                  ) -> Message | Deferred:
     """Send ``template`` to ``person`` once for the occasion ``key``; a second call returns the first
-    outcome. Refusals are recorded with their reason; quiet hours return ``Deferred`` and record nothing."""
+    outcome (or finishes an interrupted one). Refusals are recorded with their reason; quiet hours
+    return ``Deferred`` and record nothing."""
     now = now or timezone.now()
     existing = Message.objects.filter(key=key).first()
     if existing is not None:
+        if existing.status == Message.Status.SENDING and existing.created_at < timezone.now() - stale_sending():
+            return _deliver(existing, unsubscribe_url(person, existing.channel, existing.purpose))
         return existing
     rules = SendingRules.current()
     if (until := quiet_until(now, rules)) is not None:
         return Deferred(until)
     channel, purpose = template.channel, template.purpose
     message = Message(key=key, person=person, template=template, channel=channel, purpose=purpose,
-                      address=address_of(person, channel))
+                      address=address_of(person, channel), status=Message.Status.REFUSED)
+    message.reason = _refusal(person, template, message.address, now, rules)
+    text = None if message.reason else text_for(template, person.preferred_language)
+    if text is None and not message.reason:
+        message.reason = Message.Reason.NO_TEXT
+    values = merge_values(person, channel, purpose) if text else {}
+    if text is not None:
+        message.status = Message.Status.SENDING
+        message.subject, message.body = merge(text.subject, values), merge(text.body, values)
     try:
         with transaction.atomic():
-            message.status = Message.Status.SENDING
-            message.save()
+            message.save()  # committed before sending: whoever comes next knows this occasion is taken
     except IntegrityError:  # another worker took this occasion a moment ago
         return Message.objects.get(key=key)
-    if not message.address:
-        return _refuse(message, Message.Reason.NO_ADDRESS)
-    if not consent_allows(person, channel=CONSENT_CHANNEL[channel], purpose=purpose, at=now):
-        return _refuse(message, Message.Reason.NO_CONSENT)
-    if purpose == ConsentPurpose.MARKETING and Message.objects.filter(
-            person=person, purpose=ConsentPurpose.MARKETING, status=Message.Status.SENT,
-            sent_at__gt=now - timedelta(days=7)).count() >= rules.weekly_cap:
-        return _refuse(message, Message.Reason.FREQUENCY_CAP)
-    text = text_for(template, person.preferred_language)
-    if text is None:
-        return _refuse(message, Message.Reason.NO_TEXT)
-    values = merge_values(person, channel, purpose)
-    message.subject, message.body = merge(text.subject, values), merge(text.body, values)
-    try:
-        if channel == MessageChannel.EMAIL:
-            EmailMessage(message.subject, message.body, to=[message.address],
-                         headers={"List-Unsubscribe": f"<{values['unsubscribe_url']}>"}).send()
-        else:
-            sms.backend().send(sms.Sms(to=message.address, body=message.body, key=key))
-    except (sms.SmsError, OSError) as error:
-        message.status, message.error = Message.Status.FAILED, str(error)[:1000]
-    else:
-        message.status, message.sent_at = Message.Status.SENT, timezone.now()
-    message.save()
-    return message
+    if message.status == Message.Status.REFUSED:
+        return message
+    return _deliver(message, values["unsubscribe_url"])

@@ -118,3 +118,63 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class Campaign(models.Model):
+    """A template sent to an audience (a segment and filters), frozen when sending starts, in batches
+    at a rate, resumable: a worker that dies mid-send is followed by another that sends to whoever is left."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        DONE = "done", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    name = models.CharField(_("name"), max_length=200)
+    template = models.ForeignKey(MessageTemplate, verbose_name=_("template"), on_delete=models.PROTECT,
+                                 related_name="campaigns")
+    criteria = models.JSONField(default=dict, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    rate_per_minute = models.PositiveIntegerField(_("messages a minute"), default=600,
+                                                  validators=[MinValueValidator(1), MaxValueValidator(60_000)])
+    frozen_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="campaign_running")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Recipient(models.Model):
+    """One customer of a campaign's frozen audience and what became of their message."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENT = "sent", _("Sent")
+        REFUSED = "refused", _("Not sent")
+        FAILED = "failed", _("Failed")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
+        constraints = [models.UniqueConstraint(fields=["campaign", "person"], name="recipient_once")]
+        indexes = [models.Index(fields=["campaign", "status", "id"], name="recipient_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.person_id} {self.status}"

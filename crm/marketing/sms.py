@@ -1,11 +1,12 @@
 """SMS backends, chosen by ``settings.SMS_BACKEND`` like Django's e-mail backends.
 
-- ``ConsoleBackend`` prints (development), ``FileBackend`` appends JSON lines to ``SMS_FILE_PATH``
+- ``ConsoleBackend`` prints (development), ``FileBackend`` writes one file per message under ``SMS_FILE_PATH``
   (tests, benchmarks, a demo without a provider);
 - ``TwilioBackend`` sends through Twilio's REST API (``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``,
   ``TWILIO_FROM``), passing the message's key so a retried request is not a second message.
 """
 
+import hashlib
 import json
 import sys
 from dataclasses import dataclass
@@ -34,12 +35,21 @@ class ConsoleBackend:
 
 
 class FileBackend:
+    """One JSON file per message under ``SMS_FILE_PATH`` (a folder), named by the message's key, and a
+    line per delivery attempt in ``attempts.log``. Like a provider honouring the key, a second attempt
+    with the same key sends nothing new."""
+
     def send(self, sms: Sms) -> str:
-        path = Path(settings.SMS_FILE_PATH)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps({"to": sms.to, "body": sms.body, "key": sms.key}, ensure_ascii=False) + "\n")
-        return ""
+        folder = Path(settings.SMS_FILE_PATH)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "attempts.log").open("a", encoding="utf-8") as attempts:
+            attempts.write(sms.key + "\n")
+        name = hashlib.sha256(sms.key.encode()).hexdigest()[:32]
+        message = folder / f"{name}.json"
+        if not message.exists():
+            message.write_text(json.dumps({"to": sms.to, "body": sms.body, "key": sms.key}, ensure_ascii=False),
+                               encoding="utf-8")
+        return name
 
 
 class TwilioBackend:

@@ -123,9 +123,15 @@ def criteria_clean(criteria: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def call_list_audience(criteria: Mapping[str, Any]) -> QuerySet[Person]:
-    """Active customers with a phone who match every criterion (consent aside). Each criterion is an
-    EXISTS or a join on the customer, so the whole audience is one statement."""
-    people = Person.objects.active().filter(Exists(Phone.objects.filter(person=OuterRef("pk"))))
+    """Active customers with a phone who match every criterion (consent aside)."""
+    return customers_matching(criteria).filter(Exists(Phone.objects.filter(person=OuterRef("pk"))))
+
+
+def customers_matching(criteria: Mapping[str, Any]) -> QuerySet[Person]:
+    """Active customers who match every criterion (a segment and filters; consent aside). Each criterion
+    is an EXISTS or a join on the customer, so the whole audience is one statement. Call lists and
+    campaigns choose their audience with it."""
+    people = Person.objects.active()
     if segment := criteria.get("segment"):
         people = people.filter(SEGMENTS[segment].condition)
     if rooftop := criteria.get("rooftop"):

@@ -5,10 +5,8 @@ import json
 import threading
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.utils import timezone
@@ -117,16 +115,15 @@ def test_the_unsubscribe_link_withdraws_consent_and_works_only_on_its_own_group(
         assert (after.status, after.reason) == ("refused", "no_consent")
 
 
-def test_text_messages_go_through_the_configured_backend(cast, customer):
+def test_text_messages_go_through_the_configured_backend_once_per_key(cast, customer, tmp_path, settings):
+    settings.SMS_FILE_PATH = str(tmp_path)
     with schema_context(cast.a.schema_name):
         consent_record(person=customer, by=None, channel="sms", purpose="marketing", granted=True, source="form")
-        outbox = Path(settings.SMS_FILE_PATH)
-        before = outbox.read_text().count("\n") if outbox.exists() else 0
         message = message_send(person=customer, template=_template("sms"), key="s:1", now=_at(12))
-        lines = outbox.read_text(encoding="utf-8").splitlines()[before:]
+    files = [json.loads(path.read_text(encoding="utf-8")) for path in tmp_path.glob("*.json")]
     assert message.status == "sent"
-    assert [json.loads(line)["to"] for line in lines] == ["+4915155501234"]
-    assert json.loads(lines[0])["body"].startswith("Hello Mia")
+    assert [(sms["to"], sms["key"]) for sms in files] == [("+4915155501234", "s:1")]
+    assert files[0]["body"].startswith("Hello Mia")
 
 
 class _FakeTwilio(BaseHTTPRequestHandler):

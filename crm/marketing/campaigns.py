@@ -1,0 +1,143 @@
+"""Campaigns: the audience is frozen when sending starts (one INSERT … SELECT), then sent in batches at
+the campaign's rate by a Celery task that can die at any moment and be followed by another:
+
+- each recipient's message has the key ``campaign:<id>:<person>``, so a second run never sends twice
+  (``channels.message_send`` returns the first outcome, and finishes a message left half-sent);
+- whoever is still ``pending`` is sent by the next run, so nobody is skipped;
+- a run writes a heartbeat; ``campaigns_resume`` (every few minutes) restarts campaigns whose
+  heartbeat stopped, and starts scheduled ones whose time has come;
+- cancelling stops the run before its next batch; quiet hours pause it until they end.
+"""
+
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from crm.sales.calllists import criteria_clean, customers_matching
+
+from .channels import Deferred, message_send
+from .models import Campaign, Message, MessageTemplate, Recipient
+
+BATCH = 200
+# A run that has not written its heartbeat for this long has died.
+HEARTBEAT_STALE = timedelta(minutes=2)
+
+
+def campaign_create(*, name: str, template: MessageTemplate, criteria: Mapping[str, Any], by: User | None,
+                    rate_per_minute: int = 600, scheduled_at: datetime | None = None) -> Campaign:
+    if not name.strip():
+        raise ValidationError({"name": _("Give the campaign a name.")})
+    if not template.is_active:
+        raise ValidationError({"template": _("This template is switched off.")})
+    campaign = Campaign(name=name.strip(), template=template, criteria=criteria_clean(criteria), created_by=by,
+                        rate_per_minute=rate_per_minute, scheduled_at=scheduled_at)
+    campaign.full_clean()
+    campaign.save()
+    return campaign
+
+
+def audience_freeze(campaign: Campaign) -> int:
+    """Everyone matching the criteria now becomes a recipient, in one statement; returns how many."""
+    people_sql, params = customers_matching(campaign.criteria).order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Recipient._meta.db_table} (campaign_id, person_id, status) "  # noqa: S608 - our own SQL
+            f"SELECT %s, audience.person_id, %s FROM ({people_sql}) AS audience (person_id) ON CONFLICT DO NOTHING",
+            [campaign.pk, Recipient.Status.PENDING, *params])
+        return cursor.rowcount
+
+
+@transaction.atomic
+def campaign_start(*, campaign: Campaign, by: User | None, now: datetime | None = None) -> Campaign:
+    """Send now (freeze the audience and queue the run) or, with a time to come, when it comes."""
+    now = now or timezone.now()
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+        raise ValidationError(_("This campaign has already been sent or cancelled."))
+    if campaign.scheduled_at and campaign.scheduled_at > now:
+        campaign.status = Campaign.Status.SCHEDULED
+        campaign.save(update_fields=["status"])
+        return campaign
+    audience_freeze(campaign)
+    campaign.status, campaign.frozen_at, campaign.heartbeat_at = Campaign.Status.SENDING, now, now
+    campaign.save(update_fields=["status", "frozen_at", "heartbeat_at"])
+    from config.celery import enqueue_on_commit
+
+    from .tasks import campaign_run
+
+    enqueue_on_commit(campaign_run, campaign.pk)
+    return campaign
+
+
+def campaign_cancel(*, campaign: Campaign, by: User | None) -> Campaign:
+    updated = Campaign.objects.filter(pk=campaign.pk, status__in=(
+        Campaign.Status.DRAFT, Campaign.Status.SCHEDULED, Campaign.Status.SENDING)).update(
+        status=Campaign.Status.CANCELLED, finished_at=timezone.now())
+    if not updated:
+        raise ValidationError(_("This campaign has already finished."))
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_send(campaign_id: int, *, batch: int = BATCH, sleep: Any = time.sleep) -> str:
+    """Send to whoever of the campaign is still pending, batch by batch at its rate. Returns why it
+    stopped: "done", "cancelled", "deferred" (quiet hours; the caller re-queues), "in flight" (only
+    messages a dead run left half-sent remain: the resume restarts it once they are stale) or "not sending"."""
+    outcome = {Message.Status.SENT: Recipient.Status.SENT, Message.Status.REFUSED: Recipient.Status.REFUSED,
+               Message.Status.FAILED: Recipient.Status.FAILED, Message.Status.SENDING: Recipient.Status.PENDING}
+    in_flight: set[int] = set()  # messages another (dead?) run left half-sent; finished once stale
+    while True:
+        campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
+        if campaign.status != Campaign.Status.SENDING:
+            return "cancelled" if campaign.status == Campaign.Status.CANCELLED else "not sending"
+        Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
+        pending = list(Recipient.objects.select_related("person__rooftop")
+                       .filter(campaign_id=campaign_id, status=Recipient.Status.PENDING).exclude(pk__in=in_flight)
+                       .order_by("id")[:batch])
+        if not pending and in_flight:
+            return "in flight"
+        if not pending:
+            Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
+                status=Campaign.Status.DONE, finished_at=timezone.now())
+            return "done"
+        interval = 60.0 / campaign.rate_per_minute
+        for recipient in pending:
+            started = time.monotonic()
+            result = message_send(person=recipient.person, template=campaign.template,
+                                  key=f"campaign:{campaign_id}:{recipient.person_id}")
+            if isinstance(result, Deferred):
+                return "deferred"
+            if result.status == Message.Status.SENDING:
+                in_flight.add(recipient.pk)
+            Recipient.objects.filter(pk=recipient.pk).update(status=outcome[result.status], message=result)
+            if (wait := interval - (time.monotonic() - started)) > 0:
+                sleep(wait)
+        if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.CANCELLED).exists():
+            return "cancelled"
+
+
+def campaigns_due(now: datetime | None = None) -> list[int]:
+    """Campaigns to (re)start: scheduled ones whose time has come (started here), and sending ones
+    whose run stopped writing its heartbeat."""
+    now = now or timezone.now()
+    for campaign in Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now):
+        campaign_start(campaign=campaign, by=None, now=now)
+    return list(Campaign.objects.filter(status=Campaign.Status.SENDING, heartbeat_at__lt=now - HEARTBEAT_STALE)
+                .values_list("pk", flat=True))
+
+
+def campaign_results(campaign: Campaign) -> dict[str, int]:
+    """Recipients by outcome, and refusals by reason, in one query each."""
+    counts = Recipient.objects.filter(campaign=campaign).aggregate(
+        total=Count("pk"), **{status: Count("pk", filter=Q(status=status)) for status in Recipient.Status.values})
+    reasons = dict(Message.objects.filter(key__startswith=f"campaign:{campaign.pk}:", status=Message.Status.REFUSED)
+                   .values_list("reason").annotate(n=Count("pk")).values_list("reason", "n"))
+    return {**counts, **{f"reason_{reason}": n for reason, n in reasons.items()}}
