@@ -5,6 +5,7 @@ urlpatterns = [
     path("customers/", include("crm.customers.urls")),
     path("sales/", include("crm.sales.urls")),
     path("service/", include("crm.service.urls")),
+    path("marketing/", include("crm.marketing.urls")),
     path("analytics/", include("crm.analytics.urls")),
     path("surveys/", include("crm.surveys.urls")),
     path("settings/", include("crm.dealerships.urls")),

@@ -18,7 +18,7 @@ MODULES = (
     Module("customers", _("Customers"), "customers:list"),
     Module("sales", _("Sales"), "sales:my_day"),
     Module("service", _("Service"), "service:visits"),
-    Module("marketing", _("Marketing")),
+    Module("marketing", _("Marketing"), "marketing:campaigns"),
     Module("loyalty", _("Owners' club")),
     Module("analytics", _("Analytics"), "analytics:dashboard"),
 )

@@ -18,12 +18,9 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-class CallListForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200)
-    purpose = forms.ChoiceField(label=_("Purpose"), choices=ConsentPurpose.choices, initial=ConsentPurpose.MARKETING,
-                                help_text=_("Only customers who agreed to phone calls for this purpose are listed."))
-    script = forms.CharField(label=_("Script"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
-                             help_text=_("What the agents say: the opening, the offer, the questions."))
+class AudienceForm(forms.Form):
+    """Who: a computed segment and/or filters, as call lists and campaigns choose their customers."""
+
     segment = forms.ChoiceField(label=_("Segment"), required=False)
     rooftop = forms.ModelChoiceField(label=_("Rooftop"), required=False, queryset=Rooftop.objects.filter(
         is_active=True), empty_label=_("Any"))
@@ -46,6 +43,16 @@ class CallListForm(forms.Form):
             except ValidationError as error:
                 self.add_error(None, error)
         return cleaned
+
+
+class CallListForm(AudienceForm):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=ConsentPurpose.choices, initial=ConsentPurpose.MARKETING,
+                                help_text=_("Only customers who agreed to phone calls for this purpose are listed."))
+    script = forms.CharField(label=_("Script"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
+                             help_text=_("What the agents say: the opening, the offer, the questions."))
+
+    field_order = ("name", "purpose", "script")
 
 
 class AssignForm(forms.Form):

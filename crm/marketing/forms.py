@@ -1,0 +1,85 @@
+"""Forms of the marketing screens: templates with a text per language, campaigns, sending rules."""
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.sales.calllist_forms import DATETIME, AudienceForm
+
+from .models import MessageChannel, MessageTemplate, SendingRules
+from .templating import fields_check
+
+
+class TemplateForm(forms.ModelForm):
+    """The template and its text in each of the product's languages (the customer's is used, else the
+    group's, else any)."""
+
+    class Meta:
+        model = MessageTemplate
+        fields = ["name", "channel", "purpose", "is_active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        texts = {text.language: text for text in self.instance.texts.all()} if self.instance.pk else {}
+        for code, label in settings.LANGUAGES:
+            text = texts.get(code)
+            self.fields[f"subject_{code}"] = forms.CharField(
+                label=_("Subject (%(language)s)") % {"language": label}, max_length=200, required=False,
+                initial=text.subject if text else "")
+            self.fields[f"body_{code}"] = forms.CharField(
+                label=_("Text (%(language)s)") % {"language": label}, required=False,
+                widget=forms.Textarea(attrs={"rows": 5}), initial=text.body if text else "")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        written = [code for code, _label in settings.LANGUAGES if cleaned.get(f"body_{code}", "").strip()]
+        if not written:
+            raise ValidationError(_("Write the text in at least one language."))
+        for code, _label in settings.LANGUAGES:
+            for part in ("subject", "body"):
+                try:
+                    fields_check(cleaned.get(f"{part}_{code}", ""))
+                except ValidationError as error:
+                    self.add_error(f"{part}_{code}", error)
+            if (cleaned.get("channel") == MessageChannel.EMAIL and cleaned.get(f"body_{code}", "").strip()
+                    and not cleaned.get(f"subject_{code}", "").strip()):
+                self.add_error(f"subject_{code}", _("An e-mail needs a subject."))
+        return cleaned
+
+    def texts(self) -> dict[str, tuple[str, str]]:
+        return {code: (self.cleaned_data[f"subject_{code}"].strip(), self.cleaned_data[f"body_{code}"].strip())
+                for code, _label in settings.LANGUAGES if self.cleaned_data[f"body_{code}"].strip()}
+
+
+class CampaignForm(AudienceForm):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    template = forms.ModelChoiceField(label=_("Template"), queryset=MessageTemplate.objects.none())
+    rate_per_minute = forms.IntegerField(label=_("Messages a minute"), min_value=1, max_value=60_000, initial=600)
+    scheduled_at = forms.DateTimeField(label=_("Send at"), required=False, widget=DATETIME,
+                                       input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+                                       help_text=_("Empty: when you press Send."))
+
+    field_order = ("name", "template", "rate_per_minute", "scheduled_at")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True)
+
+    def clean_scheduled_at(self) -> Any:
+        when = self.cleaned_data["scheduled_at"]
+        if when is not None and not timezone.now() <= when <= timezone.now() + timedelta(days=366):
+            raise ValidationError(_("Choose a time within the next year."))
+        return when
+
+
+class SendingRulesForm(forms.ModelForm):
+    class Meta:
+        model = SendingRules
+        fields = ["quiet_from", "quiet_until", "weekly_cap"]
+        widgets = {"quiet_from": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                   "quiet_until": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}

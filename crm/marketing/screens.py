@@ -1,0 +1,126 @@
+"""Marketing screens (CRM): templates with a preview, campaigns with their audience, results and
+controls, the sending rules. For marketing, dealer admins and the sales and service managers."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.core.access import staff_required
+from crm.sales.calllists import BUILDERS, criteria_describe, customers_matching
+
+from . import campaigns
+from .channels import CONSENT_CHANNEL
+from .forms import CampaignForm, SendingRulesForm, TemplateForm
+from .models import Campaign, MessageTemplate, Recipient, SendingRules, TemplateText
+from .templating import MERGE_FIELDS, SAMPLE, merge
+
+MARKETERS = BUILDERS
+
+
+def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    return render(request, template, {"active_module": "marketing", **context}, status=status)
+
+
+@staff_required(*MARKETERS)
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    rows = Campaign.objects.select_related("template").annotate(
+        total=Count("recipients"), sent=Count("recipients", filter=Q(recipients__status=Recipient.Status.SENT)))
+    return _page(request, "marketing/campaigns.html", {"campaigns": rows})
+
+
+@staff_required(*MARKETERS)
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    form = CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            campaign = campaigns.campaign_create(name=data["name"], template=data["template"], by=request.user,
+                                                 criteria=data["criteria"], rate_per_minute=data["rate_per_minute"],
+                                                 scheduled_at=data["scheduled_at"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("marketing:campaign_detail", pk=campaign.pk)
+    return _page(request, "marketing/campaign_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@staff_required(*MARKETERS)
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("template", "created_by"), pk=pk)
+    context: dict = {"campaign": campaign, "criteria": criteria_describe(campaign.criteria)}
+    if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+        # Before sending: who would get it now, and how many of them agreed to this channel and purpose.
+        from django.utils import timezone
+
+        from crm.customers.selectors import consent_granted
+
+        audience = customers_matching(campaign.criteria).annotate(consented=consent_granted(
+            channel=CONSENT_CHANNEL[campaign.template.channel], purpose=campaign.template.purpose, at=timezone.now()))
+        context["audience"] = {"total": audience.count(), "consented": audience.filter(consented=True).count()}
+        context["preview"] = list(audience.order_by("family_name_latin", "pk")[:10])
+    else:
+        context["results"] = campaigns.campaign_results(campaign)
+    return _page(request, "marketing/campaign_detail.html", context)
+
+
+@require_POST
+@staff_required(*MARKETERS)
+def campaign_action(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        if request.POST.get("action") == "cancel":
+            campaigns.campaign_cancel(campaign=campaign, by=request.user)
+            messages.success(request, _("Campaign cancelled: nobody else receives it."))
+        else:
+            campaign = campaigns.campaign_start(campaign=campaign, by=request.user)
+            messages.success(request, _("Scheduled.") if campaign.status == Campaign.Status.SCHEDULED
+                             else _("Sending has started; the figures below grow as messages go out."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("marketing:campaign_detail", pk=pk)
+
+
+@staff_required(*MARKETERS)
+def template_list(request: HttpRequest) -> HttpResponse:
+    templates = MessageTemplate.objects.prefetch_related("texts").annotate(sent=Count("messages"))
+    return _page(request, "marketing/templates.html", {"templates": templates})
+
+
+@staff_required(*MARKETERS)
+def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    instance = get_object_or_404(MessageTemplate, pk=pk) if pk else MessageTemplate()
+    form = TemplateForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            template = form.save()
+            texts = form.texts()
+            TemplateText.objects.filter(template=template).exclude(language__in=texts).delete()
+            for language, (subject, body) in texts.items():
+                TemplateText.objects.update_or_create(template=template, language=language,
+                                                      defaults={"subject": subject, "body": body})
+        messages.success(request, _("Template saved."))
+        return redirect("marketing:template_edit", pk=template.pk)
+    preview = []  # each written text with the sample customer's values in its merge fields
+    for code, label in settings.LANGUAGES:
+        subject, body = form[f"subject_{code}"].value() or "", form[f"body_{code}"].value() or ""
+        if body.strip():
+            preview.append((label, merge(subject, SAMPLE), merge(body, SAMPLE)))
+    return _page(request, "marketing/template_form.html", {
+        "form": form, "template": instance, "preview": preview, "fields": MERGE_FIELDS,
+        "languages": settings.LANGUAGES}, status=400 if form.errors else 200)
+
+
+@staff_required(*MARKETERS)
+def sending_rules(request: HttpRequest) -> HttpResponse:
+    form = SendingRulesForm(request.POST or None, instance=SendingRules.current())
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Sending rules saved."))
+        return redirect("marketing:rules")
+    return _page(request, "marketing/rules.html", {"form": form}, status=400 if form.errors else 200)

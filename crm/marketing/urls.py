@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import screens
+
+app_name = "marketing"
+
+urlpatterns = [
+    path("", screens.campaign_list, name="campaigns"),
+    path("campaigns/new/", screens.campaign_create, name="campaign_create"),
+    path("campaigns/<int:pk>/", screens.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/action/", screens.campaign_action, name="campaign_action"),
+    path("templates/", screens.template_list, name="templates"),
+    path("templates/new/", screens.template_edit, name="template_create"),
+    path("templates/<int:pk>/", screens.template_edit, name="template_edit"),
+    path("rules/", screens.sending_rules, name="rules"),
+]
