@@ -112,8 +112,8 @@ def _refusal(person: Person, template: MessageTemplate, address: str, now: datet
     return ""
 
 
-def message_send(*, person: Person, template: MessageTemplate, key: str, now: datetime | None = None
-                 ) -> Message | Deferred:
+def message_send(*, person: Person, template: MessageTemplate, key: str, now: datetime | None = None,
+                 extra: dict[str, str] | None = None) -> Message | Deferred:
     """Send ``template`` to ``person`` once for the occasion ``key``; a second call returns the first
     outcome (or finishes an interrupted one). Refusals are recorded with their reason; quiet hours
     return ``Deferred`` and record nothing."""
@@ -133,7 +133,7 @@ def message_send(*, person: Person, template: MessageTemplate, key: str, now: da
     text = None if message.reason else text_for(template, person.preferred_language)
     if text is None and not message.reason:
         message.reason = Message.Reason.NO_TEXT
-    values = merge_values(person, channel, purpose) if text else {}
+    values = {**merge_values(person, channel, purpose), **(extra or {})} if text else {}
     if text is not None:
         message.status = Message.Status.SENDING
         message.subject, message.body = merge(text.subject, values), merge(text.body, values)

@@ -83,3 +83,51 @@ class SendingRulesForm(forms.ModelForm):
         fields = ["quiet_from", "quiet_until", "weekly_cap"]
         widgets = {"quiet_from": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                    "quiet_until": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+
+
+class EventForm(forms.ModelForm):
+    class Meta:
+        from .models import Event
+
+        model = Event
+        fields = ["name", "kind", "rooftop", "starts_at", "ends_at", "capacity", "description"]
+        widgets = {"starts_at": DATETIME, "ends_at": DATETIME, "description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("starts_at", "ends_at"):
+            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", _("The event ends after it starts."))
+        return cleaned
+
+
+class InviteForm(AudienceForm):
+    """Whom to invite: a segment and filters, or (for a "second delivery" evening) the recent buyers."""
+
+    recent_buyers = forms.BooleanField(label=_("Everyone who got a car in the four weeks before the event"),
+                                       required=False)
+    template = forms.ModelChoiceField(label=_("Invitation message"), queryset=MessageTemplate.objects.none(),
+                                      required=False, help_text=_("Empty: invite without a message (e.g. by phone)."))
+
+    field_order = ("recent_buyers", "template")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True)
+
+    def clean(self) -> dict[str, Any]:
+        if self.data.get(self.add_prefix("recent_buyers")):
+            return forms.Form.clean(self) | {"criteria": None}
+        return super().clean()
+
+
+class AnswerForm(forms.Form):
+    coming = forms.TypedChoiceField(label=_("Will you come?"), coerce=lambda value: value == "yes",
+                                    choices=[("yes", _("Yes, I will come")), ("no", _("No, I cannot come"))],
+                                    widget=forms.RadioSelect)
+    guests = forms.IntegerField(label=_("Guests with you"), min_value=0, max_value=4, initial=0, required=False)

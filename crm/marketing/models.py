@@ -178,3 +178,70 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.person_id} {self.status}"
+
+
+class Event(models.Model):
+    """An evening, a class or a meeting the dealer invites customers to; seats are limited."""
+
+    class Kind(models.TextChoices):
+        CLUB = "club", _("Owners' club event")
+        CARE_CLASS = "care_class", _("Car-care class")
+        SECOND_DELIVERY = "second_delivery", _("“Second delivery” evening")
+        PREVIEW = "preview", _("Preview evening for company-car users and families")
+        TEST_DRIVE_DAY = "test_drive_day", _("Test-drive day")
+        FLEET_MEETING = "fleet_meeting", _("Annual meeting with fleet decision makers")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    rooftop = models.ForeignKey("dealerships.Rooftop", verbose_name=_("rooftop"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    capacity = models.PositiveIntegerField(_("seats"), validators=[MinValueValidator(1)])
+    description = models.TextField(_("description"), blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["-starts_at"]
+        constraints = [models.CheckConstraint(condition=models.Q(starts_at__lt=models.F("ends_at")),
+                                              name="event_starts_first")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventInvitation(models.Model):
+    """One customer invited to an event, and their answer: a seat (with guests), the waiting list, or no."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", _("Invited")
+        ACCEPTED = "accepted", _("Coming")
+        WAITLISTED = "waitlisted", _("On the waiting list")
+        DECLINED = "declined", _("Not coming")
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invitations")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="event_invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.INVITED)
+    guests = models.PositiveSmallIntegerField(_("guests"), default=0, validators=[MaxValueValidator(4)])
+    responded_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("event invitation")
+        verbose_name_plural = _("event invitations")
+        ordering = ["responded_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["event", "person"], name="invited_once")]
+        indexes = [models.Index(fields=["event", "status", "responded_at"], name="invitation_seats")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}:{self.person_id} {self.status}"
+
+    @property
+    def seats(self) -> int:
+        return 1 + self.guests

@@ -1,6 +1,8 @@
 """Marketing screens (CRM): templates with a preview, campaigns with their audience, results and
 controls, the sending rules. For marketing, dealer admins and the sales and service managers."""
 
+from urllib.parse import quote
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -8,6 +10,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -124,3 +127,72 @@ def sending_rules(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Sending rules saved."))
         return redirect("marketing:rules")
     return _page(request, "marketing/rules.html", {"form": form}, status=400 if form.errors else 200)
+
+
+# --- Events ------------------------------------------------------------------------------------------
+
+@staff_required(*MARKETERS)
+def event_list(request: HttpRequest) -> HttpResponse:
+    from .models import Event
+
+    rows = Event.objects.select_related("rooftop").annotate(
+        invited=Count("invitations"),
+        coming=Count("invitations", filter=Q(invitations__status="accepted")))
+    return _page(request, "marketing/events.html", {"events": rows})
+
+
+@staff_required(*MARKETERS)
+def event_create(request: HttpRequest) -> HttpResponse:
+    from .forms import EventForm
+
+    form = EventForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        event = form.save()
+        return redirect("marketing:event_detail", pk=event.pk)
+    return _page(request, "marketing/event_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@staff_required(*MARKETERS)
+def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from . import events
+    from .forms import InviteForm
+    from .models import Event
+
+    event = get_object_or_404(Event.objects.select_related("rooftop"), pk=pk)
+    form = InviteForm(request.POST or None, initial={"recent_buyers": event.kind == Event.Kind.SECOND_DELIVERY})
+    if request.method == "POST" and form.is_valid():
+        people = (events.second_delivery_audience(event) if form.cleaned_data["recent_buyers"]
+                  else customers_matching(form.cleaned_data["criteria"]))
+        try:
+            counts = events.invite(event=event, people=people, template=form.cleaned_data["template"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("%(invited)s invited; %(sent)s invitations sent, %(not_sent)s not sent "
+                                        "(no consent, weekly cap or no address).") % counts)
+            return redirect("marketing:event_detail", pk=pk)
+    query = request.GET.get("q", "").strip()
+    invitations = event.invitations.select_related("person").order_by("person__family_name_latin", "pk")
+    if query:
+        invitations = invitations.filter(person__search_text__icontains=query.lower())
+    return _page(request, "marketing/event_detail.html", {
+        "event": event, "figures": events.event_figures(event), "form": form, "query": query,
+        "invitations": invitations[:200]}, status=400 if form.errors else 200)
+
+
+@require_POST
+@staff_required()
+def event_check_in(request: HttpRequest, pk: int) -> HttpResponse:
+    """At the door, any member of staff checks a guest in."""
+    from . import events
+    from .models import EventInvitation
+
+    invitation = get_object_or_404(EventInvitation.objects.select_related("person"), pk=pk)
+    try:
+        events.check_in(invitation=invitation, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("%(name)s checked in.") % {"name": invitation.person})
+    return redirect(f"{reverse('marketing:event_detail', args=[invitation.event_id])}?q="
+                    f"{quote(request.POST.get('q', ''))}")

@@ -20,11 +20,15 @@ MERGE_FIELDS = {
     "rooftop": _("the customer's dealership"),
     "car": _("the customer's car"),
     "unsubscribe_url": _("the link that stops these messages"),
+    "event": _("the event's name (event invitations)"),
+    "event_when": _("the event's date and time (event invitations)"),
+    "rsvp_url": _("the link to answer the invitation (event invitations)"),
 }
 
 # What a preview shows in place of each field.
 SAMPLE = {"given_name": "Anna", "family_name": "Schmidt", "name": "Anna Schmidt", "dealer": "Alpha Motors",
-          "rooftop": "Alpha Berlin", "car": "VW Golf", "unsubscribe_url": "https://example.com/unsubscribe/…"}
+          "rooftop": "Alpha Berlin", "car": "VW Golf", "unsubscribe_url": "https://example.com/unsubscribe/…",
+          "event": "Second delivery evening", "event_when": "2026-12-03 18:30", "rsvp_url": "https://example.com/event/…"}
 
 
 def fields_check(text: str) -> None:

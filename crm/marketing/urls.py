@@ -13,4 +13,8 @@ urlpatterns = [
     path("templates/new/", screens.template_edit, name="template_create"),
     path("templates/<int:pk>/", screens.template_edit, name="template_edit"),
     path("rules/", screens.sending_rules, name="rules"),
+    path("events/", screens.event_list, name="events"),
+    path("events/new/", screens.event_create, name="event_create"),
+    path("events/<int:pk>/", screens.event_detail, name="event_detail"),
+    path("events/invitations/<int:pk>/check-in/", screens.event_check_in, name="event_check_in"),
 ]

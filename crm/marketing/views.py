@@ -31,3 +31,27 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
                        source="unsubscribe link", proof=request.headers.get("List-Unsubscribe", "")[:500])
         return render(request, "marketing/unsubscribed.html", context)
     return render(request, "marketing/unsubscribe.html", context)
+
+
+@never_cache
+def event_answer(request: HttpRequest, token: str) -> HttpResponse:
+    """The invited customer's page: the event, their answer, and room for guests."""
+    from django.core.exceptions import ValidationError
+
+    from . import events
+    from .forms import AnswerForm
+    from .models import EventInvitation
+
+    try:
+        invitation = events.invitation_for(token)
+    except EventInvitation.DoesNotExist:
+        return render(request, "marketing/event_unknown.html", status=404)
+    form = AnswerForm(request.POST or None, initial={"guests": invitation.guests})
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = events.answer(token=token, coming=form.cleaned_data["coming"],
+                                       guests=form.cleaned_data["guests"] or 0)
+        except ValidationError as error:
+            form.add_error(None, error)
+    return render(request, "marketing/event_answer.html", {"invitation": invitation, "event": invitation.event,
+                                                           "form": form}, status=400 if form.errors else 200)
