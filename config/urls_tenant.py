@@ -26,6 +26,7 @@ urlpatterns = [
     path("enquiry/", include("crm.sales.public_urls")),
     path("unsubscribe/<str:token>/", marketing_views.unsubscribe, name="unsubscribe"),
     path("event/<str:token>/", marketing_views.event_answer, name="event_answer"),
+    path("sms/inbound/", marketing_views.sms_inbound, name="sms_inbound"),
     path("signup/welcome/<str:token>/", signup_views.welcome, name="signup_welcome"),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),

@@ -55,3 +55,41 @@ def event_answer(request: HttpRequest, token: str) -> HttpResponse:
             form.add_error(None, error)
     return render(request, "marketing/event_answer.html", {"invitation": invitation, "event": invitation.event,
                                                            "form": form}, status=400 if form.errors else 200)
+
+
+STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "стоп", "отписаться", "退订", "td"}
+
+
+def twilio_signature_valid(request: HttpRequest) -> bool:
+    """Twilio signs each webhook: base64 HMAC-SHA1, keyed with the auth token, of the full URL followed
+    by the POST parameters sorted by name, each name then value (twilio.com/docs/usage/security)."""
+    import base64
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    token = settings.TWILIO_AUTH_TOKEN
+    if not token:
+        return False
+    payload = request.build_absolute_uri() + "".join(f"{key}{value}" for key, value in sorted(request.POST.items()))
+    expected = base64.b64encode(hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
+    return hmac.compare_digest(expected, request.headers.get("X-Twilio-Signature", ""))
+
+
+@csrf_exempt  # Twilio posts here; its signature is the proof
+def sms_inbound(request: HttpRequest) -> HttpResponse:
+    """A reply to one of our SMS: STOP (in any of our languages) withdraws SMS consent for every purpose
+    from every customer with that number, in the ledger. Anything else is acknowledged and ignored."""
+    from crm.customers.models import ConsentChannel, Phone
+
+    if request.method != "POST" or not twilio_signature_valid(request):
+        return HttpResponse(status=403)
+    word = request.POST.get("Body", "").strip().lower().rstrip(".!")
+    if word in STOP_WORDS:
+        number = request.POST.get("From", "")
+        for person in Person.objects.active().filter(pk__in=Phone.objects.filter(number=number).values("person_id")):
+            for purpose in ConsentPurpose.values:
+                consent_record(person=person, by=None, channel=ConsentChannel.SMS, purpose=purpose, granted=False,
+                               source="SMS reply STOP", proof=f"{number}: {request.POST.get('Body', '')[:100]}")
+    return HttpResponse("<Response/>", content_type="text/xml")

@@ -166,3 +166,34 @@ def test_twilio_is_called_with_the_message_key_and_its_refusal_is_recorded(cast,
         "failed", "Twilio 400: The 'To' number is not a valid phone number.")
     assert _FakeTwilio.requests[0]["path"] == "/2010-04-01/Accounts/AC1/Messages.json"
     assert _FakeTwilio.requests[0]["key"] == "tw:1" and "From=%2B15005550006" in _FakeTwilio.requests[0]["body"]
+
+
+def _twilio_signed(client, url: str, params: dict[str, str], token: str) -> object:
+    import base64
+    import hashlib
+    import hmac
+
+    full = f"http://{client.defaults['HTTP_HOST']}{url}"
+    payload = full + "".join(f"{key}{value}" for key, value in sorted(params.items()))
+    signature = base64.b64encode(hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
+    return client.post(url, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+
+def test_a_stop_reply_withdraws_sms_consent_and_an_unsigned_one_does_nothing(cast, customer, settings):
+    settings.TWILIO_AUTH_TOKEN = "twilio-secret"
+    with schema_context(cast.a.schema_name):
+        consent_record(person=customer, by=None, channel="sms", purpose="marketing", granted=True, source="form")
+    client = cast.client(cast.a)
+    params = {"From": "+4915155501234", "Body": "Stop"}
+    assert client.post("/sms/inbound/", params, HTTP_X_TWILIO_SIGNATURE="forged").status_code == 403
+    assert _twilio_signed(client, "/sms/inbound/", {"From": "+4915155501234", "Body": "Thanks!"},
+                          "twilio-secret").status_code == 200
+    with schema_context(cast.a.schema_name):
+        assert not Consent.objects.filter(person=customer, channel="sms", granted=False).exists()
+    assert _twilio_signed(client, "/sms/inbound/", params, "twilio-secret").status_code == 200
+    with schema_context(cast.a.schema_name):
+        withdrawn = set(Consent.objects.filter(person=customer, channel="sms", granted=False)
+                        .values_list("purpose", flat=True))
+        assert withdrawn == {"service_reminders", "marketing", "surveys"}
+        after = message_send(person=customer, template=_template("sms"), key="stop:1", now=_at(12))
+        assert after.reason == "no_consent"
