@@ -12,11 +12,12 @@ the campaign's rate by a Celery task that can die at any moment and be followed 
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, DateField, DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,13 +33,15 @@ HEARTBEAT_STALE = timedelta(minutes=2)
 
 
 def campaign_create(*, name: str, template: MessageTemplate, criteria: Mapping[str, Any], by: User | None,
-                    rate_per_minute: int = 600, scheduled_at: datetime | None = None) -> Campaign:
+                    rate_per_minute: int = 600, scheduled_at: datetime | None = None, attribution_days: int = 30,
+                    cost_per_message: Decimal | None = None) -> Campaign:
     if not name.strip():
         raise ValidationError({"name": _("Give the campaign a name.")})
     if not template.is_active:
         raise ValidationError({"template": _("This template is switched off.")})
     campaign = Campaign(name=name.strip(), template=template, criteria=criteria_clean(criteria), created_by=by,
-                        rate_per_minute=rate_per_minute, scheduled_at=scheduled_at)
+                        rate_per_minute=rate_per_minute, scheduled_at=scheduled_at,
+                        attribution_days=attribution_days, cost_per_message=cost_per_message or Decimal(0))
     campaign.full_clean()
     campaign.save()
     return campaign
@@ -141,3 +144,31 @@ def campaign_results(campaign: Campaign) -> dict[str, int]:
     reasons = dict(Message.objects.filter(key__startswith=f"campaign:{campaign.pk}:", status=Message.Status.REFUSED)
                    .values_list("reason").annotate(n=Count("pk")).values_list("reason", "n"))
     return {**counts, **{f"reason_{reason}": n for reason, n in reasons.items()}}
+
+
+def campaign_attribution(campaign: Campaign) -> dict[str, Any]:
+    """What recipients did within the campaign's window after their message was sent: service bookings
+    made, workshop visits (and what they spent), prospects registered; and a simple ROI against the
+    messages' cost. Four queries. Only recipients whose message went out count."""
+    from crm.sales.models import Prospect
+    from crm.service.models import Appointment, ServiceVisit
+
+    window = timedelta(days=campaign.attribution_days)
+    reached = Recipient.objects.filter(campaign=campaign, status=Recipient.Status.SENT, message__sent_at__isnull=False)
+
+    def within(model: type, column: str) -> Exists:
+        return Exists(model.objects.filter(**{
+            "person_id": OuterRef("person_id"), f"{column}__gte": OuterRef("message__sent_at"),
+            f"{column}__lt": ExpressionWrapper(OuterRef("message__sent_at") + window, output_field=DateTimeField())}))
+
+    booked = reached.filter(within(Appointment, "created_at")).count()
+    prospects = reached.filter(within(Prospect, "created_at")).count()
+    visits = ServiceVisit.objects.filter(Exists(reached.filter(
+        person_id=OuterRef("person_id"), message__sent_at__date__lte=OuterRef("opened_on"),
+        message__sent_at__date__gt=ExpressionWrapper(OuterRef("opened_on") - window, output_field=DateField()))))
+    spent = visits.aggregate(count=Count("pk"), revenue=Sum("total_amount"))
+    sent = reached.count()
+    cost = campaign.cost_per_message * sent
+    revenue = spent["revenue"] or Decimal(0)
+    return {"sent": sent, "booked": booked, "visits": spent["count"], "revenue": revenue, "prospects": prospects,
+            "cost": cost, "roi": round((revenue - cost) / cost * 100, 1) if cost else None}

@@ -64,7 +64,13 @@ class CampaignForm(AudienceForm):
                                        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
                                        help_text=_("Empty: when you press Send."))
 
-    field_order = ("name", "template", "rate_per_minute", "scheduled_at")
+    attribution_days = forms.IntegerField(
+        label=_("Attribution window (days)"), min_value=1, max_value=365, initial=30, required=False,
+        help_text=_("Bookings, visits and prospects of recipients within this many days count as its results."))
+    cost_per_message = forms.DecimalField(label=_("Cost per message"), min_value=0, max_digits=8,
+                                          decimal_places=4, initial=0, required=False)
+
+    field_order = ("name", "template", "rate_per_minute", "scheduled_at", "attribution_days", "cost_per_message")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -139,6 +139,11 @@ class Campaign(models.Model):
     scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
     rate_per_minute = models.PositiveIntegerField(_("messages a minute"), default=600,
                                                   validators=[MinValueValidator(1), MaxValueValidator(60_000)])
+    attribution_days = models.PositiveSmallIntegerField(
+        _("attribution window (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("Bookings, visits and prospects of recipients within this many days count as its results."))
+    cost_per_message = models.DecimalField(_("cost per message"), max_digits=8, decimal_places=4, default=0,
+                                           validators=[MinValueValidator(0)])
     frozen_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

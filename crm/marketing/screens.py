@@ -45,7 +45,9 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
         try:
             campaign = campaigns.campaign_create(name=data["name"], template=data["template"], by=request.user,
                                                  criteria=data["criteria"], rate_per_minute=data["rate_per_minute"],
-                                                 scheduled_at=data["scheduled_at"])
+                                                 scheduled_at=data["scheduled_at"],
+                                                 attribution_days=data["attribution_days"] or 30,
+                                                 cost_per_message=data["cost_per_message"])
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -69,6 +71,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["preview"] = list(audience.order_by("family_name_latin", "pk")[:10])
     else:
         context["results"] = campaigns.campaign_results(campaign)
+        context["attribution"] = campaigns.campaign_attribution(campaign)
     return _page(request, "marketing/campaign_detail.html", context)
 
 

@@ -187,3 +187,40 @@ def test_a_campaign_whose_worker_is_killed_mid_send_resumes_and_messages_everyon
     with django_db_blocker.unblock(), schema_context(schema):
         assert Message.objects.filter(status="sent").count() == recipients
         assert set(Recipient.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@db
+def test_results_attribute_bookings_visits_and_prospects_within_the_window_with_a_roi(cast):
+    from decimal import Decimal
+
+    from crm.sales.models import Prospect
+    from crm.service.models import ServiceVisit
+
+    with schema_context(cast.a.schema_name):
+        _quiet_hours_off()
+        hamburg = Rooftop.objects.get(name="Alpha Hamburg")
+        buyer, late, lead, _silent = _customers(hamburg, 4)  # the fourth is sent to and does nothing
+        outsider = _customers(hamburg, 1, consent=False, prefix="Fremd")[0]
+        campaign = campaigns.campaign_create(name="Spring", template=_template(), criteria={"rooftop": hamburg},
+                                             by=None, attribution_days=30, cost_per_message=Decimal("0.50"))
+        campaigns.audience_freeze(campaign)
+        Campaign.objects.filter(pk=campaign.pk).update(status="sending")
+        campaigns.campaign_send(campaign.pk, sleep=lambda seconds: None)
+        sent_at = Message.objects.get(key=f"campaign:{campaign.pk}:{buyer.pk}").sent_at
+        today = timezone.localdate(sent_at)
+        for person, days, amount in ((buyer, 10, "250.00"), (late, 40, "900.00"), (outsider, 5, "400.00")):
+            ServiceVisit.objects.create(person=person, opened_on=today + timedelta(days=days),
+                                        total_amount=Decimal(amount), vehicle=_car())
+        prospect = Prospect.objects.create(person=lead, source="campaign", registered_on=today, level="B")
+        Prospect.objects.filter(pk=prospect.pk).update(created_at=sent_at + timedelta(days=3))
+
+        result = campaigns.campaign_attribution(campaign)
+
+    assert (result["sent"], result["visits"], result["revenue"], result["prospects"]) == (4, 1, Decimal("250.00"), 1)
+    assert (result["cost"], result["roi"], result["booked"]) == (Decimal("2.0000"), Decimal("12400.0"), 0)
+
+
+def _car():
+    from crm.customers.models import Vehicle
+
+    return Vehicle.objects.create(make="VW", model="Golf")
