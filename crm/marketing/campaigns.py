@@ -94,6 +94,23 @@ def campaign_send(campaign_id: int, *, batch: int = BATCH, sleep: Any = time.sle
     """Send to whoever of the campaign is still pending, batch by batch at its rate. Returns why it
     stopped: "done", "cancelled", "deferred" (quiet hours; the caller re-queues), "in flight" (only
     messages a dead run left half-sent remain: the resume restarts it once they are stale) or "not sending"."""
+    if getattr(connection.tenant, "status", "") == "suspended":
+        return "not sending"  # a suspended dealer group's customers hear nothing from it
+    # One run per campaign at a time: a session advisory lock, released when the run ends or its
+    # worker dies (the connection closes). A second run started meanwhile leaves at once.
+    lock = f"campaign:{connection.schema_name}:{campaign_id}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [lock])
+        if not cursor.fetchone()[0]:
+            return "running elsewhere"
+    try:
+        return _send(campaign_id, batch, sleep)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [lock])
+
+
+def _send(campaign_id: int, batch: int, sleep: Any) -> str:
     outcome = {Message.Status.SENT: Recipient.Status.SENT, Message.Status.REFUSED: Recipient.Status.REFUSED,
                Message.Status.FAILED: Recipient.Status.FAILED, Message.Status.SENDING: Recipient.Status.PENDING}
     in_flight: set[int] = set()  # messages another (dead?) run left half-sent; finished once stale
@@ -113,10 +130,16 @@ def campaign_send(campaign_id: int, *, batch: int = BATCH, sleep: Any = time.sle
             return "done"
         interval = 60.0 / campaign.rate_per_minute
         for recipient in pending:
+            # Each message: the heartbeat, and a cancel takes effect at once (nothing more is sent).
+            if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
+                    heartbeat_at=timezone.now()):
+                return "cancelled"
             started = time.monotonic()
             result = message_send(person=recipient.person, template=campaign.template,
                                   key=f"campaign:{campaign_id}:{recipient.person_id}")
             if isinstance(result, Deferred):
+                # Quiet hours: not dead, resting. The resume looks again only after they end.
+                Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=result.until)
                 return "deferred"
             if result.status == Message.Status.SENDING:
                 in_flight.add(recipient.pk)
@@ -132,7 +155,10 @@ def campaigns_due(now: datetime | None = None) -> list[int]:
     whose run stopped writing its heartbeat."""
     now = now or timezone.now()
     for campaign in Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now):
-        campaign_start(campaign=campaign, by=None, now=now)
+        try:
+            campaign_start(campaign=campaign, by=None, now=now)
+        except ValidationError:
+            continue  # cancelled or started meanwhile
     return list(Campaign.objects.filter(status=Campaign.Status.SENDING, heartbeat_at__lt=now - HEARTBEAT_STALE)
                 .values_list("pk", flat=True))
 

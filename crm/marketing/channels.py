@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -87,11 +88,14 @@ def _deliver(message: Message, unsubscribe: str) -> Message:
     try:
         if message.channel == MessageChannel.EMAIL:
             EmailMessage(message.subject, message.body, to=[message.address],
-                         headers={"List-Unsubscribe": f"<{unsubscribe}>"}).send()
+                         headers={"List-Unsubscribe": f"<{unsubscribe}>",
+                                  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}).send()
         else:
             sms.backend().send(sms.Sms(to=message.address, body=message.body, key=message.key))
-    except (sms.SmsError, OSError) as error:
+    except sms.SmsError as error:
         message.status, message.error = Message.Status.FAILED, str(error)[:1000]
+    except Exception as error:  # noqa: BLE001 - any provider or header error fails this message, not the run
+        message.status, message.error = Message.Status.FAILED, f"{type(error).__name__}: {error}"[:1000]
     else:
         message.status, message.sent_at = Message.Status.SENT, timezone.now()
     message.save(update_fields=["status", "error", "sent_at"])
@@ -106,8 +110,9 @@ def _refusal(person: Person, template: MessageTemplate, address: str, now: datet
     if not consent_allows(person, channel=CONSENT_CHANNEL[template.channel], purpose=template.purpose, at=now):
         return Message.Reason.NO_CONSENT
     if template.purpose == ConsentPurpose.MARKETING and Message.objects.filter(
-            person=person, purpose=ConsentPurpose.MARKETING, status=Message.Status.SENT,
-            sent_at__gt=now - timedelta(days=7)).count() >= rules.weekly_cap:
+            person=person, purpose=ConsentPurpose.MARKETING).filter(
+            Q(status=Message.Status.SENT, sent_at__gt=now - timedelta(days=7))
+            | Q(status=Message.Status.SENDING)).count() >= rules.weekly_cap:
         return Message.Reason.FREQUENCY_CAP
     return ""
 
@@ -121,7 +126,16 @@ def message_send(*, person: Person, template: MessageTemplate, key: str, now: da
     existing = Message.objects.filter(key=key).first()
     if existing is not None:
         if existing.status == Message.Status.SENDING and existing.created_at < timezone.now() - stale_sending():
-            return _deliver(existing, unsubscribe_url(person, existing.channel, existing.purpose))
+            # Claimed by one run only (a conditional update), and only if the customer still agrees.
+            claimed = Message.objects.filter(pk=existing.pk, status=Message.Status.SENDING,
+                                             created_at=existing.created_at).update(created_at=timezone.now())
+            if claimed:
+                existing.refresh_from_db()
+                if not consent_allows(person, channel=CONSENT_CHANNEL[existing.channel], purpose=existing.purpose):
+                    existing.status, existing.reason = Message.Status.REFUSED, Message.Reason.NO_CONSENT
+                    existing.save(update_fields=["status", "reason"])
+                    return existing
+                return _deliver(existing, unsubscribe_url(person, existing.channel, existing.purpose))
         return existing
     rules = SendingRules.current()
     if (until := quiet_until(now, rules)) is not None:
@@ -129,6 +143,26 @@ def message_send(*, person: Person, template: MessageTemplate, key: str, now: da
     channel, purpose = template.channel, template.purpose
     message = Message(key=key, person=person, template=template, channel=channel, purpose=purpose,
                       address=address_of(person, channel), status=Message.Status.REFUSED)
+    with transaction.atomic():
+        # One customer's messages are recorded one at a time, whatever sends them (the weekly cap counts
+        # messages being sent too, so two campaigns reaching the customer at once cannot overrun it).
+        # The row is committed before sending: whoever comes next knows this occasion is taken.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                           [f"message:{connection.schema_name}:{person.pk}"])
+        if (taken := Message.objects.filter(key=key).first()) is not None:
+            return taken
+        unsubscribe = _record(message, person, template, now, rules, extra)
+    if message.status == Message.Status.REFUSED:
+        return message
+    return _deliver(message, unsubscribe)
+
+
+def _record(message: Message, person: Person, template: MessageTemplate, now: datetime, rules: SendingRules,
+            extra: dict[str, str] | None) -> str:
+    """Decide (refused with its reason, or to be sent with its text merged) and save; returns the
+    unsubscribe link the e-mail carries."""
+    channel, purpose = message.channel, message.purpose
     message.reason = _refusal(person, template, message.address, now, rules)
     text = None if message.reason else text_for(template, person.preferred_language)
     if text is None and not message.reason:
@@ -136,12 +170,7 @@ def message_send(*, person: Person, template: MessageTemplate, key: str, now: da
     values = {**merge_values(person, channel, purpose), **(extra or {})} if text else {}
     if text is not None:
         message.status = Message.Status.SENDING
-        message.subject, message.body = merge(text.subject, values), merge(text.body, values)
-    try:
-        with transaction.atomic():
-            message.save()  # committed before sending: whoever comes next knows this occasion is taken
-    except IntegrityError:  # another worker took this occasion a moment ago
-        return Message.objects.get(key=key)
-    if message.status == Message.Status.REFUSED:
-        return message
-    return _deliver(message, values["unsubscribe_url"])
+        message.subject = " ".join(merge(text.subject, values).split())  # a header: never a line break
+        message.body = merge(text.body, values)
+    message.save()
+    return values.get("unsubscribe_url", "")

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from crm.customers.models import Person, TimelineEntry, VehicleLink
@@ -56,7 +57,11 @@ def invite(*, event: Event, people, template: MessageTemplate | None = None) -> 
     when = formats.date_format(timezone.localtime(event.starts_at), "SHORT_DATETIME_FORMAT")
     for person in people.exclude(pk__in=invited):
         token = secrets.token_urlsafe(24)
-        EventInvitation.objects.create(event=event, person=person, token_hash=_digest(token))
+        try:
+            with transaction.atomic():
+                invitation = EventInvitation.objects.create(event=event, person=person, token_hash=_digest(token))
+        except IntegrityError:  # invited a moment ago (a double click)
+            continue
         counts["invited"] += 1
         if template is None:
             continue
@@ -65,6 +70,13 @@ def invite(*, event: Event, people, template: MessageTemplate | None = None) -> 
             "rsvp_url": f"https://{host}{reverse('event_answer', args=[token])}"})
         sent = not isinstance(result, Deferred) and result.status == Message.Status.SENT
         counts["sent" if sent else "not_sent"] += 1
+        if isinstance(result, Deferred) or result.status == Message.Status.FAILED:
+            # Not refused, just not sent now: the link is gone with this attempt, so the invitation goes
+            # too and the next "Invite" tries again.
+            invitation.delete()
+            Message.objects.filter(pk=getattr(result, "pk", None)).delete()
+            counts["invited"] -= 1
+            continue
         if not sent:
             continue
         TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.MESSAGE, occurred_at=timezone.now(),
@@ -121,8 +133,9 @@ def answer(*, token: str, coming: bool, guests: int = 0) -> EventInvitation:
     else:
         free = event.capacity - seats_taken(event) + (invitation.seats if was_accepted else 0)
         if was_accepted and 1 + guests > free:
-            raise ValidationError({"guests": _("Only %(free)s seats are left for you and your guests.") % {
-                "free": free}})
+            raise ValidationError({"guests": ngettext("Only %(free)s seat is left for you and your guests.",
+                                                      "Only %(free)s seats are left for you and your guests.",
+                                                      free) % {"free": free}})
         if invitation.status not in (EventInvitation.Status.ACCEPTED, EventInvitation.Status.WAITLISTED):
             invitation.responded_at = timezone.now()  # the waiting list is in the order people said yes
         invitation.guests = guests
@@ -138,11 +151,18 @@ def answer(*, token: str, coming: bool, guests: int = 0) -> EventInvitation:
 def check_in(*, invitation: EventInvitation, by: User | None) -> EventInvitation:
     """At the door: attendance is on the customer's timeline (someone not on the list is invited first)."""
     invitation = EventInvitation.objects.select_for_update().select_related("event").get(pk=invitation.pk)
+    event, now = invitation.event, timezone.now()
+    if event.cancelled_at is not None:
+        raise ValidationError(_("This event is cancelled."))
+    if not event.starts_at - timedelta(hours=6) <= now <= event.ends_at + timedelta(hours=6):
+        raise ValidationError(_("Check-in opens on the day of the event."))
     if invitation.checked_in_at is not None:
         raise ValidationError(_("Already checked in at %(time)s.") % {
             "time": formats.time_format(timezone.localtime(invitation.checked_in_at), "TIME_FORMAT")})
-    invitation.checked_in_at = timezone.now()
-    invitation.save(update_fields=["checked_in_at"])
+    invitation.checked_in_at = now
+    if invitation.status != EventInvitation.Status.ACCEPTED:  # came anyway: they are here, so they have a seat
+        invitation.status = EventInvitation.Status.ACCEPTED
+    invitation.save(update_fields=["checked_in_at", "status"])
     TimelineEntry.objects.create(
         person_id=invitation.person_id, kind=TimelineEntry.Kind.CONTACT, occurred_at=invitation.checked_in_at,
         author=by, rooftop_id=invitation.event.rooftop_id, source_ref=f"event:{invitation.event_id}:attended:"

@@ -80,9 +80,12 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_action(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     try:
-        if request.POST.get("action") == "cancel":
+        action = request.POST.get("action")
+        if action == "cancel":
             campaigns.campaign_cancel(campaign=campaign, by=request.user)
             messages.success(request, _("Campaign cancelled: nobody else receives it."))
+        elif action != "start":
+            raise ValidationError(_("Choose what to do with the campaign."))
         else:
             campaign = campaigns.campaign_start(campaign=campaign, by=request.user)
             messages.success(request, _("Scheduled.") if campaign.status == Campaign.Status.SCHEDULED
@@ -184,9 +187,9 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_required()
+@staff_required(*MARKETERS)
 def event_check_in(request: HttpRequest, pk: int) -> HttpResponse:
-    """At the door, any member of staff checks a guest in."""
+    """At the door: whoever runs the event's list checks a guest in."""
     from . import events
     from .models import EventInvitation
 

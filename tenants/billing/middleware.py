@@ -9,7 +9,10 @@ from django_tenants.utils import get_public_schema_name
 from .access import Access, access_of, data_kept_until
 
 # Always reachable: signing in and out, the billing page (the way back), health, static files.
-OPEN_PATHS = ("/accounts/", "/billing/", "/health/", "/i18n/", "/static/", "/signup/welcome/")
+# A customer's "stop sending me messages" works whatever the group's subscription: unsubscribe links and
+# STOP replies are always taken.
+OPEN_PATHS = ("/accounts/", "/billing/", "/health/", "/i18n/", "/static/", "/signup/welcome/", "/unsubscribe/",
+              "/sms/inbound/")
 # Read-only covers what staff change: the CRM and the site editor. Owners' own requests (booking)
 # are refused there too, since the dealer could not act on them.
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -18,8 +18,8 @@ from crm.marketing.models import Event, EventInvitation, MessageTemplate, Sendin
 pytestmark = pytest.mark.django_db
 
 
-def _event(capacity: int = 3, kind: str = "club") -> Event:
-    starts = timezone.now() + timedelta(days=10)
+def _event(capacity: int = 3, kind: str = "club", *, in_days: float = 10) -> Event:
+    starts = timezone.now() + timedelta(days=in_days)
     return Event.objects.create(name="Winter driving class", kind=kind, capacity=capacity, starts_at=starts,
                                 ends_at=starts + timedelta(hours=2), rooftop=Rooftop.objects.get(name="Alpha Berlin"))
 
@@ -58,7 +58,7 @@ def test_seats_with_guests_the_waiting_list_and_a_freed_seat(cast, mailoutbox):
     assert "waiting list" in full.text
     client.post(f"/event/{fourth}/", {"coming": "yes", "guests": "0"})
     too_many = client.post(f"/event/{second}/", {"coming": "yes", "guests": "2"})
-    assert too_many.status_code == 400 and "Only 1 seats are left" in too_many.text
+    assert too_many.status_code == 400 and "Only 1 seat is left" in too_many.text
 
     client.post(f"/event/{first}/", {"coming": "no"})  # two seats free: the first two on the list get them
     with schema_context(cast.a.schema_name):
@@ -83,19 +83,24 @@ def test_a_second_delivery_evening_invites_who_got_a_car_in_the_four_weeks_befor
 
 def test_check_in_at_the_door_goes_on_the_timeline_once(cast, mailoutbox):
     with schema_context(cast.a.schema_name):
-        event = _event()
+        event = _event(in_days=1 / 24)  # in an hour
+        later = _event(in_days=10)
         (guest,) = _tokens(cast, event, 1)
         invitation = EventInvitation.objects.get(event=event, person=guest)
+        early = EventInvitation.objects.create(event=later, person=guest, token_hash="x" * 64)
     staff = cast.signed_in(cast.a, cast.a_salesperson)
-    page = staff.get(f"/crm/marketing/events/{event.pk}/?q=gast0")
-    assert page.status_code == 403  # a salesperson does not run events…
+    assert staff.get(f"/crm/marketing/events/{event.pk}/?q=gast0").status_code == 403  # not their list
+    assert staff.post(f"/crm/marketing/events/invitations/{invitation.pk}/check-in/").status_code == 403
     admin = cast.signed_in(cast.a, cast.a_admin)
     assert "Gina Gast0" in admin.get(f"/crm/marketing/events/{event.pk}/?q=gast").text
-    staff.post(f"/crm/marketing/events/invitations/{invitation.pk}/check-in/")  # …but checks guests in
-    again = staff.post(f"/crm/marketing/events/invitations/{invitation.pk}/check-in/", follow=True)
+    admin.post(f"/crm/marketing/events/invitations/{invitation.pk}/check-in/")
+    again = admin.post(f"/crm/marketing/events/invitations/{invitation.pk}/check-in/", follow=True)
     assert "Already checked in" in again.text
+    too_soon = admin.post(f"/crm/marketing/events/invitations/{early.pk}/check-in/", follow=True)
+    assert "Check-in opens on the day of the event." in too_soon.text
     with schema_context(cast.a.schema_name):
         assert TimelineEntry.objects.filter(person=guest, summary="Attended Winter driving class").count() == 1
+        assert EventInvitation.objects.get(pk=invitation.pk).status == "accepted"  # came: has a seat
     bravo = cast.signed_in(cast.b, cast.b_admin)
     assert bravo.post(f"/crm/marketing/events/invitations/{invitation.pk}/check-in/").status_code == 404
     with CaptureQueriesContext(connection) as queries:
