@@ -3,7 +3,8 @@
 - ``ConsoleBackend`` prints (development), ``FileBackend`` writes one file per message under ``SMS_FILE_PATH``
   (tests, benchmarks, a demo without a provider);
 - ``TwilioBackend`` sends through Twilio's REST API (``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``,
-  ``TWILIO_FROM``), passing the message's key so a retried request is not a second message.
+  ``TWILIO_FROM``). Its Messages API takes no idempotency key: a message re-sent after a worker died
+  mid-send can reach the phone twice (the file backend, keyed, cannot).
 """
 
 import hashlib
@@ -63,8 +64,7 @@ class TwilioBackend:
         try:
             response = requests.post(
                 url, auth=(sid, settings.TWILIO_AUTH_TOKEN), timeout=self.timeout,
-                data={"To": sms.to, "From": settings.TWILIO_FROM, "Body": sms.body},
-                headers={"I-Twilio-Idempotency-Token": sms.key})
+                data={"To": sms.to, "From": settings.TWILIO_FROM, "Body": sms.body})
         except requests.RequestException as error:
             raise SmsError(f"Twilio not reached: {error}") from error
         if response.status_code >= 400:

@@ -133,8 +133,7 @@ class _FakeTwilio(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-        self.requests.append({"path": self.path, "body": body,
-                              "key": self.headers.get("I-Twilio-Idempotency-Token")})
+        self.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
         refused = "To=%2B4915100000000" in body
         self.send_response(400 if refused else 201)
         self.send_header("Content-Type", "application/json")
@@ -146,7 +145,7 @@ class _FakeTwilio(BaseHTTPRequestHandler):
         pass
 
 
-def test_twilio_is_called_with_the_message_key_and_its_refusal_is_recorded(cast, customer):
+def test_twilio_is_called_with_the_accounts_credentials_and_its_refusal_is_recorded(cast, customer):
     server = HTTPServer(("127.0.0.1", 0), _FakeTwilio)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -165,7 +164,9 @@ def test_twilio_is_called_with_the_message_key_and_its_refusal_is_recorded(cast,
     assert sent.status == "sent" and (failed.status, failed.error) == (
         "failed", "Twilio 400: The 'To' number is not a valid phone number.")
     assert _FakeTwilio.requests[0]["path"] == "/2010-04-01/Accounts/AC1/Messages.json"
-    assert _FakeTwilio.requests[0]["key"] == "tw:1" and "From=%2B15005550006" in _FakeTwilio.requests[0]["body"]
+    assert _FakeTwilio.requests[0]["auth"] == "Basic QUMxOnNlY3JldA=="  # AC1:secret
+    body = _FakeTwilio.requests[0]["body"]
+    assert "From=%2B15005550006" in body and "To=%2B4915155501234" in body
 
 
 def _twilio_signed(client, url: str, params: dict[str, str], token: str) -> object:
