@@ -224,3 +224,21 @@ def _car():
     from crm.customers.models import Vehicle
 
     return Vehicle.objects.create(make="VW", model="Golf")
+
+
+@db
+def test_a_second_run_of_a_campaign_leaves_while_the_first_holds_it(cast):
+    import psycopg
+    from django.db import connection
+
+    with schema_context(cast.a.schema_name):
+        campaign = Campaign.objects.create(name="Once", template=_template(), status="sending",
+                                           criteria={"rooftop": Rooftop.objects.get(name="Alpha Hamburg").pk})
+        first_run = psycopg.connect(**connection.get_connection_params())  # another worker's connection
+        try:
+            first_run.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))",
+                              [f"campaign:{cast.a.schema_name}:{campaign.pk}"])
+            assert campaigns.campaign_send(campaign.pk, sleep=lambda seconds: None) == "running elsewhere"
+        finally:
+            first_run.close()  # its worker died: the lock goes with its connection
+        assert campaigns.campaign_send(campaign.pk, sleep=lambda seconds: None) == "done"
