@@ -9,6 +9,7 @@ from wagtail.models import Site
 from accounts.models import StaffRole, User
 from crm.customers.models import Company, CompanyContact, Household, Person
 from crm.dealerships.models import Rooftop
+from crm.marketing.models import Campaign, EventInvitation, MessageTemplate
 from crm.sales.models import CareTask, Contact, Prospect, TestDrive, TransferRequest
 from crm.service.models import DeclinedRecommendation, ServiceVisit, Slot
 from tenants.models import DealerGroup
@@ -48,6 +49,9 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
         assert Contact.objects.filter(done_at__isnull=True, due_by__lt=timezone.localdate()).exists()
         assert CareTask.objects.count() == 4 and TestDrive.objects.count() == 1
         assert TransferRequest.objects.filter(status="pending").count() == 1
+        # Marketing: a template in three languages, a draft campaign, this month's buyers invited.
+        assert MessageTemplate.objects.get().texts.count() == 3 and Campaign.objects.get().status == "draft"
+        assert EventInvitation.objects.filter(event__kind="second_delivery").count() >= 1
     with schema_context(huaxia.schema_name):
         assert Rooftop.objects.count() == 1
         assert User.objects.count() == len(StaffRole.values) + 2

@@ -22,6 +22,9 @@ from crm.customers.households import household_add
 from crm.customers.models import Channel, Company, CompanyRole, Person, Vehicle, VehicleLink
 from crm.customers.services import person_create
 from crm.dealerships.models import OpeningHours, Rooftop
+from crm.marketing import events as marketing_events
+from crm.marketing.campaigns import campaign_create
+from crm.marketing.models import Event, MessageTemplate, TemplateText
 from crm.sales import services as sales
 from crm.sales.models import Contact, DemoVehicle, History, Prospect, SalesSchedule
 from crm.service.booking import slots_generate
@@ -166,6 +169,8 @@ class Command(BaseCommand):
                 self._workshop_seed(fake)
             if not Prospect.objects.exists():
                 self._sales_seed(demo, fake)
+            if not MessageTemplate.objects.exists():
+                self._marketing_seed(demo)
 
     def _customers_seed(self, demo: DemoGroup, fake: Faker, count: int = DEMO_CUSTOMERS) -> None:
         """Customers with phones, e-mails and cars, names and numbers in the group's locale."""
@@ -333,3 +338,25 @@ class Command(BaseCommand):
         other = next(seller for seller in sellers if seller != prospects[0].salesperson) if len(sellers) > 1 else None
         if other is not None:
             sales.transfer_request(prospect=prospects[0], by=other, reason=fake.sentence(nb_words=8))
+
+    def _marketing_seed(self, demo: DemoGroup) -> None:
+        """A spring-check template in three languages, a draft campaign for the first rooftop's customers,
+        and a "second delivery" evening in ten days with this month's buyers invited (no messages sent)."""
+        template = MessageTemplate.objects.create(name="Spring check", channel="email")
+        texts = {
+            "en": ("Spring check for your {{ car }}", "Hello {{ given_name }}, winter is over: book your spring "
+                   "check at {{ rooftop }}.\n\nNo more offers: {{ unsubscribe_url }}"),
+            "ru": ("Весенний осмотр вашего {{ car }}", "Здравствуйте, {{ given_name }}! Зима позади: запишитесь "
+                   "на весенний осмотр в {{ rooftop }}.\n\nОтписаться: {{ unsubscribe_url }}"),
+            "zh-hans": ("您的{{ car }}春季检查", "{{ name }}您好，冬天过去了：欢迎预约{{ rooftop }}的春季检查。"
+                        "\n\n退订：{{ unsubscribe_url }}"),
+        }
+        for language, (subject, body) in texts.items():
+            TemplateText.objects.create(template=template, language=language, subject=subject, body=body)
+        rooftop = Rooftop.objects.order_by("pk").first()
+        campaign_create(name="Spring check 2027", template=template, criteria={"rooftop": rooftop}, by=None)
+        starts = timezone.make_aware(datetime.combine(timezone.localdate() + timedelta(days=10), time(18, 30)))
+        evening = Event.objects.create(name="Second delivery evening", kind=Event.Kind.SECOND_DELIVERY,
+                                       rooftop=rooftop, starts_at=starts, ends_at=starts + timedelta(hours=2),
+                                       capacity=40)
+        marketing_events.invite(event=evening, people=marketing_events.second_delivery_audience(evening))
