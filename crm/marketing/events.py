@@ -110,7 +110,33 @@ def _promote(event: Event) -> list[EventInvitation]:
             waiting.save(update_fields=["status"])
             free -= waiting.seats
             promoted.append(waiting)
+            _tell_promoted(event, waiting)
     return promoted
+
+
+def _tell_promoted(event: Event, invitation: EventInvitation) -> None:
+    """The customer asked for a seat and now has one: they are told by e-mail, in their language (an
+    answer to their own request, not marketing), once the seat is committed."""
+    from django.core.mail import EmailMessage
+    from django.utils import translation
+
+    from accounts.mail import email_message_to_dict
+    from accounts.tasks import email_send
+    from config.celery import enqueue_on_commit
+    from crm.customers.services import tenant_language
+
+    person = invitation.person
+    address = person.email_address()
+    if not address:
+        return
+    with translation.override(person.preferred_language or tenant_language()):
+        when = formats.date_format(timezone.localtime(event.starts_at), "DATETIME_FORMAT")
+        message = EmailMessage(
+            _("A seat is free for you: %(event)s") % {"event": event.name},
+            _("Good news: a seat has become free at %(event)s on %(when)s, and it is yours. If you can no "
+              "longer come, please answer with the link in your invitation.") % {"event": event.name, "when": when},
+            to=[address])
+    enqueue_on_commit(email_send, email_message_to_dict(message))
 
 
 @transaction.atomic

@@ -42,7 +42,13 @@ def _token_of(mailoutbox, address: str) -> str:
     return body.split("/event/")[1].split("/")[0]
 
 
-def test_seats_with_guests_the_waiting_list_and_a_freed_seat(cast, mailoutbox):
+def test_seats_with_guests_the_waiting_list_and_a_freed_seat(cast, mailoutbox, django_capture_on_commit_callbacks,
+                                                             monkeypatch):
+    from accounts.tasks import email_send
+
+    # The e-mail task runs here, at commit, into the test outbox.
+    monkeypatch.setattr(email_send, "apply_async",
+                        lambda args=(), kwargs=None, **options: email_send.run(*args, **(kwargs or {})))
     with schema_context(cast.a.schema_name):
         event = _event(capacity=3)
         _tokens(cast, event, 4)
@@ -60,12 +66,16 @@ def test_seats_with_guests_the_waiting_list_and_a_freed_seat(cast, mailoutbox):
     too_many = client.post(f"/event/{second}/", {"coming": "yes", "guests": "2"})
     assert too_many.status_code == 400 and "Only 1 seat is left" in too_many.text
 
-    client.post(f"/event/{first}/", {"coming": "no"})  # two seats free: the first two on the list get them
+    sent_before = len(mailoutbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/event/{first}/", {"coming": "no"})  # two seats free: the first two on the list get them
     with schema_context(cast.a.schema_name):
         statuses = dict(EventInvitation.objects.filter(event=event).values_list("person__family_name", "status"))
         figures = events.event_figures(event)
     assert statuses == {"Gast0": "declined", "Gast1": "accepted", "Gast2": "accepted", "Gast3": "accepted"}
     assert (figures["coming"], figures["seats"], figures["waiting"]) == (3, 3, 0)
+    told = [message.to[0] for message in mailoutbox[sent_before:]]
+    assert sorted(told) == ["gast2@example.de", "gast3@example.de"]  # the promoted are told
     assert client.get("/event/not-a-token/").status_code == 404
     assert cast.client(cast.b).get(f"/event/{second}/").status_code == 404  # another group's host
 
