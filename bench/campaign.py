@@ -28,9 +28,10 @@ folder. Then, in the same run:
 The run **fails** unless every consented recipient with an address got exactly one message (one
 file and one attempt per key for SMS; one message per address for e-mail), nothing stayed pending,
 and the refusals are exactly the generated ones, by reason. Timings are not checked. The last line
-is one JSON object. ``--explain`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the freeze and of the
-statements of one message; ``--profile`` runs the send under cProfile and ``--tracemalloc`` traces its
-allocations (``traced_peak_mb``); both slow it down, so use them on a smaller run.
+is one JSON object. ``--explain`` prints ``EXPLAIN (ANALYZE, BUFFERS, WAL)`` of the freeze (its deferred
+foreign keys checked at once, so their triggers show) and ``EXPLAIN ANALYZE`` of one message's
+statements; ``--profile`` runs the send under cProfile and ``--tracemalloc`` traces its allocations
+(``traced_peak_mb``); both slow it down, so use them on a smaller run.
 """
 
 from __future__ import annotations
