@@ -25,6 +25,8 @@ urlpatterns = [
     path("survey/", include("crm.surveys.public_urls")),
     path("enquiry/", include("crm.sales.public_urls")),
     path("unsubscribe/<str:token>/", marketing_views.unsubscribe, name="unsubscribe"),
+    path("m/o/<str:token>.gif", marketing_views.message_opened, name="message_opened"),
+    path("m/c/<str:token>/", marketing_views.message_clicked, name="message_clicked"),
     path("event/<str:token>/", marketing_views.event_answer, name="event_answer"),
     path("sms/inbound/", marketing_views.sms_inbound, name="sms_inbound"),
     path("signup/welcome/<str:token>/", signup_views.welcome, name="signup_welcome"),

@@ -164,12 +164,19 @@ def campaigns_due(now: datetime | None = None) -> list[int]:
 
 
 def campaign_results(campaign: Campaign) -> dict[str, int]:
-    """Recipients by outcome, and refusals by reason, in one query each."""
+    """Recipients by outcome, refusals by reason, and of the e-mails sent (``emailed``) how many were
+    ``opened`` and ``clicked``; one query each."""
+    from .models import MessageChannel
+
     counts = Recipient.objects.filter(campaign=campaign).aggregate(
         total=Count("pk"), **{status: Count("pk", filter=Q(status=status)) for status in Recipient.Status.values})
-    reasons = dict(Message.objects.filter(key__startswith=f"campaign:{campaign.pk}:", status=Message.Status.REFUSED)
+    messages = Message.objects.filter(key__startswith=f"campaign:{campaign.pk}:")
+    reasons = dict(messages.filter(status=Message.Status.REFUSED)
                    .values_list("reason").annotate(n=Count("pk")).values_list("reason", "n"))
-    return {**counts, **{f"reason_{reason}": n for reason, n in reasons.items()}}
+    tracked = messages.filter(status=Message.Status.SENT, channel=MessageChannel.EMAIL).aggregate(
+        emailed=Count("pk"), opened=Count("pk", filter=Q(opened_at__isnull=False)),
+        clicked=Count("pk", filter=Q(clicked_at__isnull=False)))
+    return {**counts, **tracked, **{f"reason_{reason}": n for reason, n in reasons.items()}}
 
 
 def campaign_attribution(campaign: Campaign) -> dict[str, Any]:

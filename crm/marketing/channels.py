@@ -1,14 +1,15 @@
 """Every marketing message goes through ``message_send``: it asks the consent ledger, keeps quiet hours
 in the group's time zone and the weekly cap per customer, merges the template in the customer's
-language, sends by e-mail (Django's mail backends; django-anymail for providers) or SMS (sms.py),
-and records the outcome under the occasion's key, so a rerun never sends twice."""
+language, sends by e-mail (Django's mail backends; django-anymail for providers; an HTML alternative
+tracks opens and clicks, tracking.py) or SMS (sms.py), and records the outcome under the occasion's key,
+so a rerun never sends twice."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -18,7 +19,7 @@ from crm.customers.models import ConsentChannel, ConsentPurpose, Person
 from crm.customers.selectors import consent_allows
 from crm.customers.services import tenant_language
 
-from . import sms
+from . import sms, tracking
 from .models import Message, MessageChannel, MessageTemplate, SendingRules, TemplateText
 from .templating import merge
 
@@ -63,8 +64,7 @@ def unsubscribe_token(person: Person, channel: str, purpose: str) -> str:
 
 
 def unsubscribe_url(person: Person, channel: str, purpose: str) -> str:
-    host = getattr(connection.tenant, "primary_host", "") or settings.APP_DOMAIN
-    return f"https://{host}{reverse('unsubscribe', args=[unsubscribe_token(person, channel, purpose)])}"
+    return tracking.tenant_url(reverse("unsubscribe", args=[unsubscribe_token(person, channel, purpose)]))
 
 
 def merge_values(person: Person, channel: str, purpose: str) -> dict[str, str]:
@@ -87,9 +87,11 @@ def stale_sending() -> timedelta:
 def _deliver(message: Message, unsubscribe: str) -> Message:
     try:
         if message.channel == MessageChannel.EMAIL:
-            EmailMessage(message.subject, message.body, to=[message.address],
-                         headers={"List-Unsubscribe": f"<{unsubscribe}>",
-                                  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}).send()
+            email = EmailMultiAlternatives(message.subject, message.body, to=[message.address],
+                                           headers={"List-Unsubscribe": f"<{unsubscribe}>",
+                                                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+            email.attach_alternative(tracking.email_html(message), "text/html")
+            email.send()
         else:
             sms.backend().send(sms.Sms(to=message.address, body=message.body, key=message.key))
     except sms.SmsError as error:

@@ -1,17 +1,23 @@
-"""The unsubscribe link in every marketing message: one click away from no more messages."""
+"""The public side of marketing messages: the unsubscribe link (one click away from no more messages),
+open and click tracking for e-mail, event answers and SMS replies."""
 
 from django.core import signing
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from crm.customers.models import ConsentPurpose, Person
 from crm.customers.services import consent_record
 
+from . import tracking
 from .channels import CONSENT_CHANNEL, UNSUBSCRIBE_SALT
-from .models import MessageChannel
+from .models import Message, MessageChannel
 
 
 @never_cache
@@ -31,6 +37,31 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
                        source="unsubscribe link", proof=request.headers.get("List-Unsubscribe", "")[:500])
         return render(request, "marketing/unsubscribed.html", context)
     return render(request, "marketing/unsubscribe.html", context)
+
+
+@require_safe
+def message_opened(request: HttpRequest, token: str) -> HttpResponse:
+    """The tracking pixel: records the first open only (a conditional update; later loads write nothing)."""
+    if (message_id := tracking.opened_message(token)) is None:
+        raise Http404
+    Message.objects.filter(pk=message_id, opened_at__isnull=True).update(opened_at=timezone.now())
+    response = HttpResponse(tracking.PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@require_safe
+def message_clicked(request: HttpRequest, token: str) -> HttpResponse:
+    """A tracked link: records the first click (and the open it implies), then goes on to the one URL the
+    token was signed for, which was in that message: never an open redirect."""
+    if (link := tracking.clicked_link(token)) is None:
+        raise Http404
+    message_id, url = link
+    now = timezone.now()
+    Message.objects.filter(pk=message_id, clicked_at__isnull=True).update(
+        clicked_at=now, opened_at=Coalesce(F("opened_at"), now))
+    return HttpResponseRedirect(url)
 
 
 @never_cache

@@ -12,7 +12,7 @@ from .access import Access, access_of, data_kept_until
 # A customer's "stop sending me messages" works whatever the group's subscription: unsubscribe links and
 # STOP replies are always taken.
 OPEN_PATHS = ("/accounts/", "/billing/", "/health/", "/i18n/", "/static/", "/signup/welcome/", "/unsubscribe/",
-              "/sms/inbound/")
+              "/sms/inbound/", "/m/o/", "/m/c/")
 # Read-only covers what staff change: the CRM and the site editor. Owners' own requests (booking)
 # are refused there too, since the dealer could not act on them.
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
