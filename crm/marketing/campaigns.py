@@ -22,10 +22,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from crm.sales.calllists import criteria_clean, customers_matching
 
 from .channels import Deferred, message_send
 from .models import Campaign, Message, MessageTemplate, Recipient
+from .segments import criteria_clean, customers_matching
 
 BATCH = 200
 # A run that has not written its heartbeat for this long has died.

@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.sales.calllist_forms import DATETIME, AudienceForm
+from crm.sales.calllist_forms import DATETIME
 
 from .models import MessageChannel, MessageTemplate, SendingRules
+from .segment_forms import AudienceForm
 from .templating import fields_check
 
 

@@ -6,6 +6,7 @@ from datetime import time
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from crm.customers.models import ConsentPurpose, Person
@@ -253,3 +254,56 @@ class EventInvitation(models.Model):
     @property
     def seats(self) -> int:
         return 1 + self.guests
+
+
+class Segment(models.Model):
+    """A saved audience: rules over the customer, their cars, visits, prospects and computed segments
+    (which update themselves), or a fixed list of customers. Campaigns, call lists and invitations use it."""
+
+    class Kind(models.TextChoices):
+        RULES = "rules", _("Rules: updates itself")
+        LIST = "list", _("Fixed list of customers")
+
+    class Match(models.TextChoices):
+        ALL = "all", _("all of the rules")
+        ANY = "any", _("any of the rules")
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("kind"), max_length=5, choices=Kind.choices, default=Kind.RULES)
+    match = models.CharField(_("customers who match"), max_length=3, choices=Match.choices, default=Match.ALL)
+    rules = models.JSONField(default=list, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(Lower("name"), condition=models.Q(archived_at__isnull=True),
+                                               name="segment_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentMember(models.Model):
+    """One customer on a fixed list. A customer merged into another stays on the list as the survivor."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+
+    class Meta:
+        verbose_name = _("list member")
+        verbose_name_plural = _("list members")
+        constraints = [models.UniqueConstraint(fields=["segment", "person"], name="segment_member_once")]
+        indexes = [models.Index(fields=["person"], name="segment_member_person")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id}:{self.person_id}"

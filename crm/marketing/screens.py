@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.core.access import staff_required
-from crm.sales.calllists import BUILDERS, criteria_describe, customers_matching
+from crm.sales.calllists import BUILDERS
 
 from . import campaigns
 from .channels import CONSENT_CHANNEL
 from .forms import CampaignForm, SendingRulesForm, TemplateForm
 from .models import Campaign, MessageTemplate, Recipient, SendingRules, TemplateText
+from .segments import criteria_describe, customers_matching
 from .templating import MERGE_FIELDS, SAMPLE, merge
 
 MARKETERS = BUILDERS
@@ -39,7 +40,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 @staff_required(*MARKETERS)
 def campaign_create(request: HttpRequest) -> HttpResponse:
-    form = CampaignForm(request.POST or None)
+    form = CampaignForm(request.POST or None, initial={"saved_segment": request.GET.get("saved_segment")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import screens
+from . import screens, segment_views
 
 app_name = "marketing"
 
@@ -13,6 +13,15 @@ urlpatterns = [
     path("templates/new/", screens.template_edit, name="template_create"),
     path("templates/<int:pk>/", screens.template_edit, name="template_edit"),
     path("rules/", screens.sending_rules, name="rules"),
+    path("segments/", segment_views.segment_list, name="segments"),
+    path("segments/new/", segment_views.segment_edit, name="segment_create"),
+    path("segments/<int:pk>/", segment_views.segment_detail, name="segment_detail"),
+    path("segments/<int:pk>/edit/", segment_views.segment_edit, name="segment_edit"),
+    path("segments/<int:pk>/freeze/", segment_views.segment_freeze, name="segment_freeze"),
+    path("segments/<int:pk>/archive/", segment_views.segment_archive, name="segment_archive"),
+    path("segments/<int:pk>/members/add/", segment_views.list_member_add, name="list_member_add"),
+    path("segments/<int:pk>/members/<int:person_pk>/remove/", segment_views.list_member_remove,
+         name="list_member_remove"),
     path("events/", screens.event_list, name="events"),
     path("events/new/", screens.event_create, name="event_create"),
     path("events/<int:pk>/", screens.event_detail, name="event_detail"),

@@ -3,46 +3,18 @@
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from crm.customers.models import ConsentPurpose
-from crm.dealerships.models import Rooftop
+from crm.marketing.segment_forms import AudienceForm
 
-from .calllists import OPEN_PROSPECT, agents_available, criteria_clean, segment_choices
+from .calllists import agents_available
 from .models import WORKED_LEVELS, CallOutcome, Level
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-
-class AudienceForm(forms.Form):
-    """Who: a computed segment and/or filters, as call lists and campaigns choose their customers."""
-
-    segment = forms.ChoiceField(label=_("Segment"), required=False)
-    rooftop = forms.ModelChoiceField(label=_("Rooftop"), required=False, queryset=Rooftop.objects.filter(
-        is_active=True), empty_label=_("Any"))
-    make = forms.CharField(label=_("Car make"), max_length=60, required=False)
-    model = forms.CharField(label=_("Car model"), max_length=80, required=False)
-    last_visit_before = forms.DateField(label=_("Last service visit before"), required=False, widget=DATE,
-                                        help_text=_("Customers who came to the workshop, but not since this day."))
-    open_prospect = forms.ChoiceField(label=_("Prospect"), required=False,
-                                      choices=[("", _("Either")), *OPEN_PROSPECT.items()])
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["segment"].choices = [("", _("No segment")), *segment_choices()]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if not self.errors:
-            try:
-                cleaned["criteria"] = criteria_clean(cleaned)
-            except ValidationError as error:
-                self.add_error(None, error)
-        return cleaned
 
 
 class CallListForm(AudienceForm):

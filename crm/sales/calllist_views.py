@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from crm.core.access import staff_required
 from crm.customers.models import ConsentChannel, VehicleLink
 from crm.customers.selectors import consent_allows
+from crm.marketing.segments import criteria_describe
 
 from . import calllists
 from .calllist_forms import AssignForm, CallListForm, CallOutcomeForm, ReassignForm
@@ -39,7 +40,7 @@ def call_lists(request: HttpRequest) -> HttpResponse:
 
 @staff_required(*BUILDERS)
 def call_list_create(request: HttpRequest) -> HttpResponse:
-    form = CallListForm(request.POST or None)
+    form = CallListForm(request.POST or None, initial={"saved_segment": request.GET.get("saved_segment")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -71,7 +72,7 @@ def _detail(request: HttpRequest, call_list: CallList, *, assign_form: AssignFor
     page = Paginator(entries.order_by("pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "sales/calls/list_detail.html", status=status, context={
         "call_list": call_list, "total": total, "per_agent": per_agent, "page": page,
-        "criteria": calllists.criteria_describe(call_list.criteria), "statuses": CallEntry.Status.choices,
+        "criteria": criteria_describe(call_list.criteria), "statuses": CallEntry.Status.choices,
         "shown_status": shown_status, "builder": builder, "can_call": request.user.role in AGENTS,
         "is_open": call_list.closed_at is None, "now": timezone.now(),
         "assign_form": assign_form or (AssignForm() if builder else None),

@@ -7,7 +7,7 @@ Consent is asked again when an entry comes up for a call, because the customer m
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,17 +25,14 @@ from django.db.models import (
 )
 from django.http import Http404
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
+from django.utils.translation import ngettext
 
 from accounts.models import StaffRole, User
-from crm.analytics.models import Action, CarAge
-from crm.customers.models import ConsentChannel, ConsentPurpose, Person, Phone, TimelineEntry, VehicleLink
+from crm.customers.models import ConsentChannel, ConsentPurpose, Person, Phone, TimelineEntry
 from crm.customers.selectors import consent_allows, consent_granted
 from crm.customers.services import consent_record
-from crm.dealerships.models import Rooftop
-from crm.service.models import ServiceVisit
+from crm.marketing.segments import criteria_clean, customers_matching
 
 from .models import WORKED_LEVELS, CallEntry, CallList, CallOutcome, Level, Prospect, Source
 from .services import ProspectHeld, prospect_create
@@ -65,112 +62,9 @@ WHERE entry.id = turn.id AND entry.agent_id IS NULL
 
 # --- Audience ----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Segment:
-    label: Promise
-    group: Promise
-    condition: Q
-
-
-def _segments() -> dict[str, Segment]:
-    by_action, by_age = gettext_lazy("Value and churn risk"), gettext_lazy("Car age")
-    segments = {f"action:{value}": Segment(label, by_action, Q(segment__action=value))
-                for value, label in Action.choices}
-    segments["high_value"] = Segment(gettext_lazy("High value"), by_action, Q(segment__high_value=True))
-    segments["high_risk"] = Segment(gettext_lazy("High churn risk"), by_action, Q(segment__high_risk=True))
-    segments.update({f"car_age:{value}": Segment(label, by_age, Q(segment__car_age=value))
-                     for value, label in CarAge.choices})
-    segments["lost"] = Segment(gettext_lazy("Lost: no visit for 18 months"), pgettext_lazy("customer segment", "Lost"),
-                               Q(segment__lost=True))
-    return segments
-
-
-SEGMENTS = _segments()
-OPEN_PROSPECT = {"yes": gettext_lazy("Has an open prospect"), "no": gettext_lazy("Has no open prospect")}
-CRITERIA = ("segment", "rooftop", "make", "model", "last_visit_before", "open_prospect")
-
-
-def segment_choices() -> list[tuple[str, list[tuple[str, Promise]]]]:
-    """The segments for a select, grouped as the segments page shows them."""
-    groups: dict[str, list[tuple[str, Promise]]] = {}
-    for key, segment in SEGMENTS.items():
-        groups.setdefault(segment.group, []).append((key, segment.label))
-    return list(groups.items())
-
-
-def criteria_clean(criteria: Mapping[str, Any]) -> dict[str, Any]:
-    """The criteria as stored on the list (JSON): known keys only, empty ones dropped; refused when unknown
-    values are given or nothing is chosen, so a list is never "every customer" by accident."""
-    cleaned: dict[str, Any] = {}
-    for key in CRITERIA:
-        value = criteria.get(key)
-        if value in (None, ""):
-            continue
-        if isinstance(value, Rooftop):
-            value = value.pk
-        elif isinstance(value, date):
-            value = value.isoformat()
-        elif isinstance(value, str):
-            value = value.strip()
-        cleaned[key] = value
-    if "segment" in cleaned and cleaned["segment"] not in SEGMENTS:
-        raise ValidationError({"segment": _("Choose a segment from the list.")})
-    if "open_prospect" in cleaned and cleaned["open_prospect"] not in OPEN_PROSPECT:
-        raise ValidationError({"open_prospect": _("Choose whether the customer has an open prospect.")})
-    if not cleaned:
-        raise ValidationError(_("Choose a segment or at least one filter."))
-    return cleaned
-
-
 def call_list_audience(criteria: Mapping[str, Any]) -> QuerySet[Person]:
     """Active customers with a phone who match every criterion (consent aside)."""
     return customers_matching(criteria).filter(Exists(Phone.objects.filter(person=OuterRef("pk"))))
-
-
-def customers_matching(criteria: Mapping[str, Any]) -> QuerySet[Person]:
-    """Active customers who match every criterion (a segment and filters; consent aside). Each criterion
-    is an EXISTS or a join on the customer, so the whole audience is one statement. Call lists and
-    campaigns choose their audience with it."""
-    people = Person.objects.active()
-    if segment := criteria.get("segment"):
-        people = people.filter(SEGMENTS[segment].condition)
-    if rooftop := criteria.get("rooftop"):
-        people = people.filter(rooftop_id=rooftop)
-    if criteria.get("make") or criteria.get("model"):
-        cars = VehicleLink.objects.filter(person=OuterRef("pk"), ended_on__isnull=True)
-        if make := criteria.get("make"):
-            cars = cars.filter(vehicle__make__iexact=make)
-        if model := criteria.get("model"):
-            cars = cars.filter(vehicle__model__icontains=model)
-        people = people.filter(Exists(cars))
-    if before := criteria.get("last_visit_before"):
-        # Came to the workshop, but not since that day.
-        visits = ServiceVisit.objects.filter(person=OuterRef("pk"))
-        people = people.filter(Exists(visits.filter(opened_on__lt=before)),
-                               ~Exists(visits.filter(opened_on__gte=before)))
-    if open_prospect := criteria.get("open_prospect"):
-        prospect = Exists(Prospect.objects.filter(person=OuterRef("pk"), closed_on__isnull=True))
-        people = people.filter(prospect if open_prospect == "yes" else ~prospect)
-    return people
-
-
-def criteria_describe(criteria: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The list's criteria in words, for its page."""
-    described: list[tuple[str, str]] = []
-    if segment := SEGMENTS.get(criteria.get("segment", "")):
-        described.append((_("Segment"), f"{segment.group}: {segment.label}"))
-    if rooftop_id := criteria.get("rooftop"):
-        rooftop = Rooftop.objects.filter(pk=rooftop_id).first()
-        described.append((_("Rooftop"), str(rooftop) if rooftop else "—"))
-    if make := criteria.get("make"):
-        described.append((_("Make"), make))
-    if model := criteria.get("model"):
-        described.append((_("Model"), model))
-    if before := criteria.get("last_visit_before"):
-        described.append((_("Last service visit before"), before))
-    if open_prospect := criteria.get("open_prospect"):
-        described.append((_("Prospect"), str(OPEN_PROSPECT.get(open_prospect, open_prospect))))
-    return described
 
 
 # --- Building and sharing out ------------------------------------------------------------------------
