@@ -6,6 +6,7 @@ urlpatterns = [
     path("sales/", include("crm.sales.urls")),
     path("service/", include("crm.service.urls")),
     path("marketing/", include("crm.marketing.urls")),
+    path("tasks/", include("crm.marketing.task_urls")),
     path("analytics/", include("crm.analytics.urls")),
     path("surveys/", include("crm.surveys.urls")),
     path("settings/", include("crm.dealerships.urls")),

@@ -82,6 +82,11 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["crm.marketing.tasks.campaigns_resume"],
         "schedule": crontab(minute="*/3"),
     },
+    "automations": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["crm.marketing.tasks.automations_run"],
+        "schedule": crontab(minute=50),
+    },
     "delivery-surveys": {
         "task": "tenants.tasks.fan_out",
         "args": ["crm.sales.tasks.care_surveys_run"],

@@ -15,6 +15,7 @@ class Module:
 
 MODULES = (
     Module("dashboard", _("Dashboard"), "crm:dashboard"),
+    Module("tasks", _("Tasks"), "tasks:list"),
     Module("customers", _("Customers"), "customers:list"),
     Module("sales", _("Sales"), "sales:my_day"),
     Module("service", _("Service"), "service:visits"),

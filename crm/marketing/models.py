@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import StaffRole
 from crm.customers.models import ConsentPurpose, Person
 
 
@@ -307,3 +308,93 @@ class SegmentMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.segment_id}:{self.person_id}"
+
+
+class Automation(models.Model):
+    """A rule the dealer writes: when something happens to a customer, after so many days, send them a
+    template or give a colleague a task. Occasions before the rule was switched on do not count."""
+
+    class Trigger(models.TextChoices):
+        DELIVERY = "delivery", _("A car is delivered (bought)")
+        VISIT_CLOSED = "visit_closed", _("A workshop visit is closed")
+        BIRTHDAY = "birthday", _("The customer's birthday")
+        DECLINED_WORK = "declined_work", _("Declined work reaches its follow-up date")
+        NO_VISIT = "no_visit", _("No workshop visit for a number of months")
+
+    class Action(models.TextChoices):
+        MESSAGE = "message", _("Send a message")
+        TASK = "task", _("Create a task")
+
+    name = models.CharField(_("name"), max_length=200)
+    trigger = models.CharField(_("when"), max_length=16, choices=Trigger.choices)
+    months = models.PositiveSmallIntegerField(
+        _("months without a visit"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(120)])
+    delay_days = models.PositiveSmallIntegerField(_("after (days)"), default=0, validators=[MaxValueValidator(365)])
+    action = models.CharField(_("then"), max_length=8, choices=Action.choices)
+    template = models.ForeignKey(MessageTemplate, verbose_name=_("template"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="automations")
+    task_role = models.CharField(_("task for"), max_length=20, choices=StaffRole.choices, blank=True)
+    task_title = models.CharField(_("what to do"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("on"), default=True)
+    active_since = models.DateField(_("on since"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("automation")
+        verbose_name_plural = _("automations")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(action="message") | models.Q(template__isnull=False),
+                                   name="automation_message_has_template"),
+            models.CheckConstraint(condition=~models.Q(action="task") | ~models.Q(task_role=""),
+                                   name="automation_task_has_role"),
+            models.CheckConstraint(condition=~models.Q(trigger="no_visit") | models.Q(months__isnull=False),
+                                   name="automation_no_visit_has_months"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AutomationRun(models.Model):
+    """One occasion of an automation for one customer (a visit, a year's birthday, a lapse since a last
+    visit): created once, done once. A task is done by a colleague with an outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENT = "sent", _("Sent")
+        REFUSED = "refused", _("Not sent")
+        FAILED = "failed", _("Failed")
+        TASK = "task", _("Task open")
+        DONE = "done", _("Task done")
+        SKIPPED = "skipped", _("No longer applies")
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="runs")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="automation_runs")
+    occasion = models.CharField(max_length=60)
+    due_on = models.DateField(_("due"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="automation_tasks")
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    outcome = models.CharField(_("outcome"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("automation run")
+        verbose_name_plural = _("automation runs")
+        ordering = ["due_on", "pk"]
+        constraints = [models.UniqueConstraint(fields=["automation", "person", "occasion"], name="automation_once")]
+        indexes = [
+            models.Index(fields=["due_on"], condition=models.Q(status="pending"), name="automation_pending"),
+            models.Index(fields=["assigned_to", "due_on"], condition=models.Q(status="task"),
+                         name="automation_open_task"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id}:{self.person_id}:{self.occasion}"

@@ -27,3 +27,11 @@ def campaigns_resume() -> dict[str, object]:
     for campaign_id in due:
         campaign_run.apply_async(args=[campaign_id], headers={"_schema_name": connection.schema_name})
     return {"schema": connection.schema_name, "restarted": due}
+
+
+@shared_task
+def automations_run() -> dict[str, object]:
+    """Hourly by fan-out: collect each active automation's occasions and act on those due."""
+    from .automations import automations_run as run
+
+    return {"schema": connection.schema_name, **run()}

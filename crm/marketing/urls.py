@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import screens, segment_views
+from . import automation_views, screens, segment_views
 
 app_name = "marketing"
 
@@ -13,6 +13,11 @@ urlpatterns = [
     path("templates/new/", screens.template_edit, name="template_create"),
     path("templates/<int:pk>/", screens.template_edit, name="template_edit"),
     path("rules/", screens.sending_rules, name="rules"),
+    path("automations/", automation_views.automation_list, name="automations"),
+    path("automations/new/", automation_views.automation_edit, name="automation_create"),
+    path("automations/<int:pk>/", automation_views.automation_detail, name="automation_detail"),
+    path("automations/<int:pk>/edit/", automation_views.automation_edit, name="automation_edit"),
+    path("automations/<int:pk>/toggle/", automation_views.automation_toggle, name="automation_toggle"),
     path("segments/", segment_views.segment_list, name="segments"),
     path("segments/new/", segment_views.segment_edit, name="segment_create"),
     path("segments/<int:pk>/", segment_views.segment_detail, name="segment_detail"),

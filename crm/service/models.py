@@ -335,6 +335,10 @@ class ReminderKind(models.TextChoices):
     HOLIDAY = "holiday", _("Holiday greeting")
 
 
+# Occasions that became marketing automations (migration marketing 0008): kept for the reminders already made.
+AUTOMATED_KINDS = (ReminderKind.BIRTHDAY, ReminderKind.POST_DELIVERY, ReminderKind.DECLINED)
+
+
 class ReminderRule(models.Model):
     """Per kind: whether it runs, how many days ahead, and whether the customer gets a message (where
     the consent ledger allows) or staff get a task, or both."""

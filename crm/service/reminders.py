@@ -8,19 +8,19 @@ Due dates:
 - inspection, insurance, warranty: the car's own dates;
 - seasonal tyres: before the autumn and spring windows of the customer's rooftop's region (the
   group's default: 15 October and 1 April);
-- holidays the group lists: greetings to customers with marketing consent;
-- birthday: the customer's birthday; care call: two days after a purchase;
-- declined work: its follow-up date.
+- holidays the group lists: greetings to customers with marketing consent.
+
+Birthday greetings, the care call after a purchase and the declined-work follow-up are marketing
+automations now (crm/marketing/automations.py), which the dealer edits.
 """
 
-import calendar
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.core.mail import EmailMessage
 from django.db import connection
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -29,7 +29,7 @@ from crm.customers.selectors import consent_allows
 from crm.customers.services import tenant_language
 
 from .models import (
-    DeclinedRecommendation,
+    AUTOMATED_KINDS,
     Holiday,
     MaintenanceInterval,
     Reminder,
@@ -41,7 +41,6 @@ from .models import (
 
 TYRE_WINDOWS = ((10, 15, "autumn"), (4, 1, "spring"))
 QUIET_BEFORE, QUIET_AFTER = time(9), time(20)
-POST_DELIVERY_DAYS = 2
 
 
 def _holders() -> dict[int, VehicleLink]:
@@ -87,7 +86,7 @@ def maintenance_due(last_service: date, last_service_km: int | None, readings: t
 def reminders_create(today: date | None = None) -> int:
     """Create the reminders due within each enabled rule's horizon. Returns how many are new."""
     today = today or timezone.localdate()
-    rules = {rule.kind: rule for rule in ReminderRule.objects.filter(enabled=True)}
+    rules = {rule.kind: rule for rule in ReminderRule.objects.filter(enabled=True).exclude(kind__in=AUTOMATED_KINDS)}
     holders = _holders()
     new: list[Reminder] = []
 
@@ -143,21 +142,6 @@ def reminders_create(today: date | None = None) -> int:
         for holiday in Holiday.objects.filter(day__month=end.month, day__day=end.day):
             for person_id in reachable:
                 add(ReminderKind.HOLIDAY, person_id, None, end, f"holiday-{holiday.pk}-{end.year}")
-    if end := horizon(ReminderKind.BIRTHDAY):
-        leap_day = end.month == 2 and end.day == 28 and not calendar.isleap(end.year)
-        born = Q(birth_date__month=end.month, birth_date__day=end.day) | (
-            Q(birth_date__month=2, birth_date__day=29) if leap_day else Q(pk__in=[]))
-        for person_id in Person.objects.active().filter(born).values_list("pk", flat=True):
-            add(ReminderKind.BIRTHDAY, person_id, None, end, str(end.year))
-    if ReminderKind.POST_DELIVERY in rules:
-        delivered = today - timedelta(days=POST_DELIVERY_DAYS)
-        for vehicle_id, link in holders.items():
-            if link.vehicle.purchase_date == delivered:
-                add(ReminderKind.POST_DELIVERY, link.person_id, vehicle_id, today, delivered.isoformat())
-    if ReminderKind.DECLINED in rules:
-        for item in DeclinedRecommendation.objects.filter(status=DeclinedRecommendation.Status.OPEN,
-                                                          follow_up_on__lte=today, person__isnull=False):
-            add(ReminderKind.DECLINED, item.person_id, item.vehicle_id, item.follow_up_on, f"declined-{item.pk}")
     before = Reminder.objects.count()
     Reminder.objects.bulk_create(new, ignore_conflicts=True)
     return Reminder.objects.count() - before
@@ -169,10 +153,9 @@ SUBJECTS = {
     ReminderKind.INSPECTION: lambda r: _("State inspection due for your %(vehicle)s") % {"vehicle": r.vehicle},
     ReminderKind.INSURANCE: lambda r: _("Your car insurance ends soon"),
     ReminderKind.WARRANTY: lambda r: _("The warranty of your %(vehicle)s ends soon") % {"vehicle": r.vehicle},
-    ReminderKind.BIRTHDAY: lambda r: _("Happy birthday!"),
     ReminderKind.HOLIDAY: lambda r: _("Season's greetings from your dealership"),
 }
-PURPOSE = {ReminderKind.BIRTHDAY: ConsentPurpose.MARKETING, ReminderKind.HOLIDAY: ConsentPurpose.MARKETING}
+PURPOSE = {ReminderKind.HOLIDAY: ConsentPurpose.MARKETING}
 
 
 def reminders_send(now: datetime | None = None) -> dict[str, int]:
@@ -211,8 +194,7 @@ def reminders_send(now: datetime | None = None) -> dict[str, int]:
                 counts["no_consent"] += 1
         if rule.task or reminder.kind not in SUBJECTS:  # kinds with no customer message are calls to make
             person = reminder.person
-            reminder.assigned_to_id = (person.salesperson_id if reminder.kind == ReminderKind.POST_DELIVERY
-                                       else person.service_advisor_id) or person.salesperson_id
+            reminder.assigned_to_id = person.service_advisor_id or person.salesperson_id
             status = Reminder.Status.TASK
             counts["task"] += 1
         # Claimed by a conditional update: two runs at once handle each reminder once.

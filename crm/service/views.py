@@ -202,11 +202,12 @@ def reminder_rules(request: HttpRequest) -> HttpResponse:
     from django.forms import modelformset_factory
 
     from .forms import HolidayForm, MaintenanceIntervalForm, ReminderRuleForm, TyreSeasonForm
-    from .models import Holiday, MaintenanceInterval, ReminderRule, TyreSeason
+    from .models import AUTOMATED_KINDS, Holiday, MaintenanceInterval, ReminderRule, TyreSeason
 
     Rules = modelformset_factory(ReminderRule, form=ReminderRuleForm, extra=0)
     action = request.POST.get("action") if request.method == "POST" else None
-    rules = Rules(request.POST if action == "rules" else None, queryset=ReminderRule.objects.all(), prefix="rules")
+    rules = Rules(request.POST if action == "rules" else None, prefix="rules",
+                  queryset=ReminderRule.objects.exclude(kind__in=AUTOMATED_KINDS))
     interval_form = MaintenanceIntervalForm(request.POST if action == "interval" else None)
     if action == "rules" and rules.is_valid():
         rules.save()

@@ -11,7 +11,6 @@ from crm.customers.models import MileageReading, Vehicle, VehicleLink
 from crm.customers.services import consent_record, person_create
 from crm.service.models import MaintenanceInterval, Reminder, ServiceVisit
 from crm.service.reminders import maintenance_due, reminders_create, reminders_send
-from crm.service.services import declined_add
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 11, 22)
@@ -50,8 +49,7 @@ def test_due_reminders_are_created_once_per_reason_and_period(cast, customer):
         kinds = set(Reminder.objects.filter(person=customer["person"]).values_list("kind", flat=True))
 
     # maintenance: 12 months after 2025-12-01 is 2026-12-01 (within 14 days); the km pace is slower
-    # inspection in 10 days (within 21); birthday on 6 December is 14 days ahead (the rule says 0 days):
-    # not yet; warranty in 200 days: not yet
+    # inspection in 10 days (within 21); warranty in 200 days: not yet (birthdays are automations now)
     assert kinds == {"maintenance", "inspection"}
     assert created == 2 and again == 0
 
@@ -77,40 +75,19 @@ def test_messages_need_consent_and_daytime_and_go_once(cast, customer, mailoutbo
     assert mailoutbox[0].to == ["eva@example.de"]
 
 
-def test_declined_work_becomes_a_task_for_the_customers_advisor(cast, customer):
-    from accounts.models import User
-
-    with schema_context(cast.a.schema_name):
-        advisor = User.objects.create_user("advisor2@alpha.test", cast.password, role="service_advisor")
-        customer["person"].service_advisor = advisor
-        customer["person"].save(update_fields=["service_advisor"])
-        declined_add(visit=customer["visit"], category="tyres", description="Winter tyres", by=None,
-                     follow_up_on=TODAY - timedelta(days=1))
-        reminders_create(TODAY)
-        reminders_send(datetime.combine(TODAY, time(10), tzinfo=BERLIN))
-        task = Reminder.objects.get(kind="declined")
-        assert (task.status, task.assigned_to) == ("task", advisor)
-
-    mine = cast.signed_in(cast.a, "advisor2@alpha.test").get("/crm/service/reminders/")
-    others = cast.signed_in(cast.a, cast.a_salesperson).get("/crm/service/reminders/")
-    assert [r.pk for r in mine.context["page"].object_list] == [task.pk]
-    assert list(others.context["page"].object_list) == []
-    assert cast.signed_in(cast.a, cast.a_salesperson).post(f"/crm/service/reminders/{task.pk}/done/").status_code == 403
-
-
 def test_the_service_manager_edits_rules_and_intervals_and_a_salesperson_cannot(cast):
     from accounts.models import User
-    from crm.service.models import ReminderRule
+    from crm.service.models import AUTOMATED_KINDS, ReminderRule
 
     with schema_context(cast.a.schema_name):
         User.objects.create_user("svcmgr@alpha.test", cast.password, role="service_manager")
-        rules = list(ReminderRule.objects.order_by("kind"))
+        rules = list(ReminderRule.objects.exclude(kind__in=AUTOMATED_KINDS).order_by("kind"))
     manager = cast.signed_in(cast.a, "svcmgr@alpha.test")
     form = {"action": "rules", "rules-TOTAL_FORMS": len(rules), "rules-INITIAL_FORMS": len(rules)}
     for n, rule in enumerate(rules):
         days = 30 if rule.kind == "maintenance" else rule.days_ahead
         form |= {f"rules-{n}-id": rule.pk, f"rules-{n}-days_ahead": days, f"rules-{n}-message": "on",
-                 **({f"rules-{n}-enabled": "on"} if rule.kind != "birthday" else {})}
+                 **({f"rules-{n}-enabled": "on"} if rule.kind != "holiday" else {})}
 
     manager.post("/crm/service/reminders/rules/", form)
     bad = manager.post("/crm/service/reminders/rules/", {"action": "interval", "model": "Octavia", "every_km": "0",
@@ -121,7 +98,7 @@ def test_the_service_manager_edits_rules_and_intervals_and_a_salesperson_cannot(
     assert bad.status_code == 400
     with schema_context(cast.a.schema_name):
         assert ReminderRule.objects.get(kind="maintenance").days_ahead == 30
-        assert not ReminderRule.objects.get(kind="birthday").enabled
+        assert not ReminderRule.objects.get(kind="holiday").enabled
         assert MaintenanceInterval.objects.get(make="Skoda", model="Octavia").every_km == 30000
     assert cast.signed_in(cast.a, cast.a_salesperson).get("/crm/service/reminders/rules/").status_code == 403
 
