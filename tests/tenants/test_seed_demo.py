@@ -9,7 +9,8 @@ from wagtail.models import Site
 from accounts.models import StaffRole, User
 from crm.customers.models import Company, CompanyContact, Household, Person
 from crm.dealerships.models import Rooftop
-from crm.marketing.models import Campaign, EventInvitation, MessageTemplate
+from crm.marketing.models import Automation, Campaign, EventInvitation, MessageTemplate, Segment
+from crm.marketing.segments import segment_people
 from crm.sales.models import CareTask, Contact, Prospect, TestDrive, TransferRequest
 from crm.service.models import DeclinedRecommendation, ServiceVisit, Slot
 from tenants.models import DealerGroup
@@ -50,7 +51,12 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
         assert CareTask.objects.count() == 4 and TestDrive.objects.count() == 1
         assert TransferRequest.objects.filter(status="pending").count() == 1
         # Marketing: a template in three languages, a draft campaign, this month's buyers invited.
-        assert MessageTemplate.objects.get().texts.count() == 3 and Campaign.objects.get().status == "draft"
+        assert MessageTemplate.objects.get(name="Spring check").texts.count() == 3
+        assert Campaign.objects.get().status == "draft"
+        lapsed = Segment.objects.get(name="Lapsed owners")
+        assert segment_people(lapsed).exists()  # the demo has someone to win back
+        assert Segment.objects.get(kind="list").members.count() == segment_people(lapsed).count()
+        assert set(Automation.objects.values_list("trigger", flat=True)) >= {"visit_closed", "no_visit", "birthday"}
         assert EventInvitation.objects.filter(event__kind="second_delivery").count() >= 1
     with schema_context(huaxia.schema_name):
         assert Rooftop.objects.count() == 1

@@ -23,8 +23,10 @@ from crm.customers.models import Channel, Company, CompanyRole, Person, Vehicle,
 from crm.customers.services import person_create
 from crm.dealerships.models import OpeningHours, Rooftop
 from crm.marketing import events as marketing_events
+from crm.marketing.automations import automation_save
 from crm.marketing.campaigns import campaign_create
-from crm.marketing.models import Event, MessageTemplate, TemplateText
+from crm.marketing.models import Automation, Campaign, Event, MessageTemplate, Segment, TemplateText
+from crm.marketing.segments import list_from_people, segment_people, segment_save
 from crm.sales import services as sales
 from crm.sales.models import Contact, DemoVehicle, History, Prospect, SalesSchedule
 from crm.service.booking import slots_generate
@@ -169,7 +171,7 @@ class Command(BaseCommand):
                 self._workshop_seed(fake)
             if not Prospect.objects.exists():
                 self._sales_seed(demo, fake)
-            if not MessageTemplate.objects.exists():
+            if not Campaign.objects.exists():  # templates alone are no sign: every group starts with one
                 self._marketing_seed(demo)
 
     def _customers_seed(self, demo: DemoGroup, fake: Faker, count: int = DEMO_CUSTOMERS) -> None:
@@ -360,3 +362,32 @@ class Command(BaseCommand):
                                        rooftop=rooftop, starts_at=starts, ends_at=starts + timedelta(hours=2),
                                        capacity=40)
         marketing_events.invite(event=evening, people=marketing_events.second_delivery_audience(evening))
+        self._segments_seed(rooftop)
+
+    def _segments_seed(self, rooftop: Rooftop) -> None:
+        """Saved segments (lapsed owners; young cars at the first rooftop), a fixed list made from the first,
+        and two automations: thanks the day after a workshop visit, a call after 15 months without one."""
+        lapsed = segment_save(segment=Segment(name="Lapsed owners", description="No workshop visit for a year; "
+                                              "reachable by e-mail."), by=None, rules=[
+            {"field": "visited", "op": "not_within", "value": "12"}, {"field": "has_email", "op": "yes"}])
+        segment_save(segment=Segment(name=f"Young cars at {rooftop}"), by=None, rules=[
+            {"field": "rooftop", "op": "is", "value": str(rooftop.pk)},
+            {"field": "bought", "op": "within", "value": "36"}])
+        list_from_people(name="Lapsed owners, first mailing", people=segment_people(lapsed), by=None)
+        thanks = MessageTemplate.objects.create(name="Thank you for your visit", channel="email",
+                                                purpose="service_reminders")
+        texts = {
+            "en": ("Thank you for your visit, {{ given_name }}", "We hope your {{ car }} runs smoothly. Anything "
+                   "not right? Just reply to this e-mail.\n\n{{ rooftop }}"),
+            "ru": ("Спасибо за визит, {{ given_name }}", "Надеемся, ваш {{ car }} в полном порядке. Если что-то "
+                   "не так, просто ответьте на это письмо.\n\n{{ rooftop }}"),
+            "zh-hans": ("{{ given_name }}，感谢您的光临", "希望您的{{ car }}一切正常。如有任何问题，请直接回复本邮件。"
+                        "\n\n{{ rooftop }}"),
+        }
+        for language, (subject, body) in texts.items():
+            TemplateText.objects.create(template=thanks, language=language, subject=subject, body=body)
+        automation_save(automation=Automation(name="Thanks after a workshop visit", trigger="visit_closed",
+                                              delay_days=1, action="message", template=thanks), by=None)
+        automation_save(automation=Automation(name="We miss you", trigger="no_visit", months=15, action="task",
+                                              task_role="service_advisor",
+                                              task_title="Call: invite them back for a check"), by=None)
