@@ -42,12 +42,18 @@ MOVED = (VehicleLink, Consent, TimelineEntry, CompanyContact, AuditEntry, Extern
 
 # Rows of other modules (prospects, repair orders) that follow their customer into a merge and back
 # out on undo. Each module registers them in its AppConfig.ready(), with a check that may refuse the
-# merge (given every person id involved, it returns the reason or "").
+# merge (given every person id involved, it returns the reason or ""), and, for rows a customer has once
+# per something (a place on a marketing list), the fields that say what: the survivor keeps one row of
+# each, the merged records' duplicates are removed, and the undo brings them back.
 _FOLLOWERS: dict[type, Callable[[list[int]], str]] = {}
+_ONCE_PER: dict[type, tuple[str, ...]] = {}
 
 
-def follows_merges(model: type, refuse: Callable[[list[int]], str] = lambda ids: "") -> None:
+def follows_merges(model: type, refuse: Callable[[list[int]], str] = lambda ids: "",
+                   once_per: tuple[str, ...] = ()) -> None:
     _FOLLOWERS[model] = refuse
+    if once_per:
+        _ONCE_PER[model] = tuple(model._meta.get_field(name).attname for name in once_per)
 
 
 def _moved_models() -> tuple[type, ...]:
@@ -91,6 +97,16 @@ def customers_merge(*, survivor: Person, others: list[Person], by: User | None, 
     other_ids = [o.pk for o in others]
 
     for model in _moved_models():
+        if once_per := _ONCE_PER.get(model):
+            held = set(model.objects.filter(person=survivor).values_list(*once_per))
+            duplicates = []
+            for row in model.objects.filter(person_id__in=other_ids).order_by("pk"):
+                key = tuple(getattr(row, name) for name in once_per)
+                if key in held:
+                    duplicates.append(row)
+                held.add(key)
+            snapshot["removed"] += serializers.serialize("python", duplicates)
+            model.objects.filter(pk__in=[row.pk for row in duplicates]).delete()
         ids = list(model.objects.filter(person_id__in=other_ids).values_list("pk", "person_id"))
         snapshot["moved"][model._meta.label] = ids
         model.objects.filter(pk__in=[pk for pk, _ in ids]).update(person=survivor)

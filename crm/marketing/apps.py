@@ -6,3 +6,11 @@ class MarketingConfig(AppConfig):
     name = "crm.marketing"
     label = "marketing"
     verbose_name = _("Marketing")
+
+    def ready(self) -> None:
+        from crm.customers.merging import follows_merges
+
+        from .models import SegmentMember
+
+        # A customer is on a fixed list once: merged records leave the survivor one place on each list.
+        follows_merges(SegmentMember, once_per=("segment",))

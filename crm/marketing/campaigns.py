@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, DateField, DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, Sum
 from django.utils import timezone
@@ -49,7 +49,10 @@ def campaign_create(*, name: str, template: MessageTemplate, criteria: Mapping[s
 
 def audience_freeze(campaign: Campaign) -> int:
     """Everyone matching the criteria now becomes a recipient, in one statement; returns how many."""
-    people_sql, params = customers_matching(campaign.criteria).order_by().values("pk").query.sql_with_params()
+    try:
+        people_sql, params = customers_matching(campaign.criteria).order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a condition that holds nobody (a saved segment archived since)
+        return 0
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Recipient._meta.db_table} (campaign_id, person_id, status) "  # noqa: S608 - our own SQL

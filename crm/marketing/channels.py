@@ -21,7 +21,7 @@ from crm.customers.services import tenant_language
 
 from . import sms, tracking
 from .models import Message, MessageChannel, MessageTemplate, SendingRules, TemplateText
-from .templating import merge
+from .templating import CUSTOMER_FIELDS, merge
 
 UNSUBSCRIBE_SALT = "marketing-unsubscribe"
 CONSENT_CHANNEL = {MessageChannel.EMAIL: ConsentChannel.EMAIL, MessageChannel.SMS: ConsentChannel.SMS}
@@ -90,7 +90,8 @@ def _deliver(message: Message, unsubscribe: str) -> Message:
             email = EmailMultiAlternatives(message.subject, message.body, to=[message.address],
                                            headers={"List-Unsubscribe": f"<{unsubscribe}>",
                                                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
-            email.attach_alternative(tracking.email_html(message), "text/html")
+            email.attach_alternative(tracking.email_html(message, track=SendingRules.current().track_email),
+                                     "text/html")
             email.send()
         else:
             sms.backend().send(sms.Sms(to=message.address, body=message.body, key=message.key))
@@ -174,5 +175,6 @@ def _record(message: Message, person: Person, template: MessageTemplate, now: da
         message.status = Message.Status.SENDING
         message.subject = " ".join(merge(text.subject, values).split())  # a header: never a line break
         message.body = merge(text.body, values)
+        message.links = tracking.links_in(merge(text.body, {**values, **dict.fromkeys(CUSTOMER_FIELDS, "")}))
     message.save()
     return values.get("unsubscribe_url", "")

@@ -87,7 +87,7 @@ class CampaignForm(AudienceForm):
 class SendingRulesForm(forms.ModelForm):
     class Meta:
         model = SendingRules
-        fields = ["quiet_from", "quiet_until", "weekly_cap"]
+        fields = ["quiet_from", "quiet_until", "weekly_cap", "track_email"]
         widgets = {"quiet_from": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                    "quiet_until": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
 

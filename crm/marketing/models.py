@@ -69,6 +69,10 @@ class SendingRules(models.Model):
     weekly_cap = models.PositiveSmallIntegerField(
         _("marketing messages per customer a week"), default=2, validators=[MinValueValidator(1),
                                                                            MaxValueValidator(50)])
+    track_email = models.BooleanField(
+        _("count e-mail opens and clicks"), default=True,
+        help_text=_("A tiny picture and redirected links in each e-mail. Where the law asks for the "
+                    "customer's consent to this (e.g. Germany's TTDSG), switch it off unless you have it."))
 
     class Meta:
         verbose_name = _("sending rules")
@@ -114,6 +118,8 @@ class Message(models.Model):
     # E-mail only: the first time the tracking pixel was loaded and the first tracked link followed.
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
+    # The links the dealer's text and the CRM put in the message: the only ones an e-mail makes clickable.
+    links = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("message")

@@ -1,14 +1,14 @@
 """Segment screens (CRM): saved segments with a rule editor that counts and previews as it is edited,
 fixed lists of customers, and freezing a segment into a list. For the people who build audiences."""
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -85,8 +85,8 @@ def _preview(match: str, rows: list[Row], segment: Segment | None) -> dict[str, 
 
 @staff_required(*BUILDERS)
 def segment_list(request: HttpRequest) -> HttpResponse:
-    rows = [(segment, [segments.rule_describe(rule) for rule in segment.rules[:4]])
-            for segment in segments.saved_segments().select_related("created_by")]
+    describe = segments.rule_describer()
+    rows = [(segment, [describe(rule) for rule in segment.rules[:4]]) for segment in segments.saved_segments()]
     return _page(request, "marketing/segments.html", {"segments": rows})
 
 
@@ -101,8 +101,8 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         rows = _rows(request.POST)
         if action == "add":
             rows.append(_row(request.POST.get("new_field", "")))
-        elif action.startswith("remove:") and action[7:].isdigit() and int(action[7:]) < len(rows):
-            del rows[int(action[7:])]
+        elif (remove := re.fullmatch(r"remove:(\d{1,3})", action, re.ASCII)) and int(remove[1]) < len(rows):
+            del rows[int(remove[1])]
     else:
         rows = [_row(rule["field"], rule["op"], rule.get("value")) for rule in segment.rules] or [_row("make")]
     kind = form["kind"].value() or Segment.Kind.RULES
@@ -123,6 +123,7 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 return redirect("marketing:segment_detail", pk=saved.pk)
         status = 400
     context = {"form": form, "segment": segment, "rows": rows, "kind": kind, "field_groups": _field_groups(),
+               "new_field": request.POST.get("new_field", ""),
                "preview": _preview(match, rows, segment) if kind == Segment.Kind.RULES else None}
     if request.headers.get("HX-Request") and action != "save":
         return render(request, "marketing/_segment_rules.html", context)
@@ -132,9 +133,11 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @staff_required(*BUILDERS)
 def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(segments.saved_segments(), pk=pk)
-    people = segments.segment_people(segment).order_by("family_name_latin", "given_name_latin", "pk")
+    people = (segments.segment_people(segment).select_related("rooftop")
+              .order_by("family_name_latin", "given_name_latin", "pk"))
     page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"segment": segment, "page": page, "rules": [segments.rule_describe(rule) for rule in segment.rules],
+    describe = segments.rule_describer()
+    context = {"segment": segment, "page": page, "rules": [describe(rule) for rule in segment.rules],
                "freeze_form": FreezeForm(initial={"name": _("%(name)s, fixed") % {"name": segment.name}}),
                "users": segments.segment_users(segment)}
     if segment.kind == Segment.Kind.LIST:
@@ -192,8 +195,8 @@ def list_member_add(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         finder = CustomerFinderForm(request.POST)
         if not finder.is_valid() or not finder.cleaned_data.get("person"):
-            context = {"segment": segment, "page": Paginator(segments.segment_people(segment).order_by(
-                "family_name_latin", "pk"), PAGE_SIZE).get_page(1), "finder": finder,
+            context = {"segment": segment, "page": Paginator(segments.segment_people(segment).select_related(
+                "rooftop").order_by("family_name_latin", "pk"), PAGE_SIZE).get_page(1), "finder": finder,
                 "add_form": MemberAddForm(segment=segment), "freeze_form": FreezeForm(), "rules": [],
                 "users": segments.segment_users(segment)}
             return _page(request, "marketing/segment_detail.html", context, status=400)
@@ -208,10 +211,7 @@ def list_member_add(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(*BUILDERS)
 def list_member_remove(request: HttpRequest, pk: int, person_pk: int) -> HttpResponse:
     segment = get_object_or_404(segments.saved_segments().filter(kind=Segment.Kind.LIST), pk=pk)
-    member = SegmentMember.objects.filter(segment=segment).filter(
-        Q(person_id=person_pk) | Q(person__merged_into_id=person_pk)).select_related("person").first()
-    if member is None:
-        raise Http404
-    segments.list_remove(segment=segment, person=member.person.merged_into or member.person)
+    member = get_object_or_404(SegmentMember.objects.select_related("person"), segment=segment, person_id=person_pk)
+    segments.list_remove(segment=segment, person=member.person)
     messages.success(request, _("Taken off the list."))
     return redirect("marketing:segment_detail", pk=pk)

@@ -20,14 +20,14 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from accounts.models import StaffRole, User
 from crm.analytics.models import Action, CarAge
@@ -112,8 +112,7 @@ def customers_matching(criteria: Mapping[str, Any]) -> QuerySet[Person]:
     """Active customers who match every criterion (consent aside), in one statement."""
     people = Person.objects.active()
     if saved := criteria.get("saved_segment"):
-        segment = Segment.objects.filter(pk=saved).first()
-        people = people.filter(segment_condition(segment) if segment else Q(pk__in=[]))
+        people = people.filter(_Conditions().segment(saved))
     if segment_key := criteria.get("segment"):
         people = people.filter(SEGMENTS[segment_key].condition)
     if rooftop := criteria.get("rooftop"):
@@ -177,7 +176,6 @@ OPERATOR_LABELS = {
     "after": gettext_lazy("on or after"), "within": gettext_lazy("in the last … months"),
     "not_within": gettext_lazy("not in the last … months"), "yes": gettext_lazy("yes"), "no": gettext_lazy("no"),
 }
-NUMBER_LIMIT = Decimal("1000000000")
 
 
 @dataclass(frozen=True)
@@ -190,6 +188,9 @@ class Field:
     kind: str
     test: Callable[[str, Any], Q]
     choices: Callable[[], list[tuple[str, str]]] | None = None
+    # Numbers: the range accepted, and whether fractions are (only amounts of money are).
+    bounds: tuple[int, int] = (0, 999_999_999)
+    fractions: bool = False
 
 
 def _current_cars() -> QuerySet[VehicleLink]:
@@ -262,11 +263,6 @@ def _prospect_source(operator: str, value: str) -> Q:
     return Q(Exists(Prospect.objects.filter(person=OuterRef("pk"), source=value)))
 
 
-def _in_segment(operator: str, value: int, depth: int = 0) -> Q:
-    segment = Segment.objects.filter(pk=value).first()
-    return segment_condition(segment, depth + 1) if segment else Q(pk__in=[])
-
-
 def _consent_choices() -> list[tuple[str, str]]:
     return [(f"{channel}:{purpose}", f"{channel_label}: {purpose_label}")
             for channel, channel_label in ConsentChannel.choices for purpose, purpose_label in ConsentPurpose.choices]
@@ -284,7 +280,7 @@ def _fields() -> dict[str, Field]:
               lambda: [(str(user.pk), str(user)) for user in User.objects.filter(
                   role__in=(StaffRole.SALESPERSON, StaffRole.SALES_MANAGER)).order_by("first_name", "last_name")]),
         Field("gender", gettext_lazy("Gender"), customer, "choice", _column("gender"), lambda: list(Gender.choices)),
-        Field("age", gettext_lazy("Age (years)"), customer, "number", _age),
+        Field("age", gettext_lazy("Age (years)"), customer, "number", _age, bounds=(0, 120)),
         Field("birthday_month", gettext_lazy("Birthday in"), customer, "choice", _column("birth_date__month"),
               lambda: [(str(number), name) for number, name in MONTHS.items()]),
         Field("customer_since", gettext_lazy("Customer since"), customer, "date", _column("created_at__date")),
@@ -295,14 +291,15 @@ def _fields() -> dict[str, Field]:
         Field("consent", gettext_lazy("Agreed to"), customer, "choice", _consent, _consent_choices),
         Field("make", gettext_lazy("Car make"), car, "text", _car("make")),
         Field("model", gettext_lazy("Car model"), car, "text", _car("model")),
-        Field("model_year", gettext_lazy("Car model year"), car, "number", _car("year")),
+        Field("model_year", gettext_lazy("Car model year"), car, "number", _car("year"), bounds=(1900, 2100)),
         Field("bought", gettext_lazy("Car bought"), car, "months", _bought),
         Field("warranty_end", gettext_lazy("Warranty ends"), car, "date", _car("warranty_end")),
         Field("inspection_due", gettext_lazy("Inspection due"), car, "date", _car("inspection_due")),
         Field("insurance_expiry", gettext_lazy("Insurance ends"), car, "date", _car("insurance_expiry")),
         Field("visited", gettext_lazy("Service visit"), service, "months", _visited),
         Field("visits_3y", gettext_lazy("Visits in 3 years"), service, "number", _column("segment__visits_3y")),
-        Field("spend_3y", gettext_lazy("Spend in 3 years"), service, "number", _column("segment__spend_3y")),
+        Field("spend_3y", gettext_lazy("Spend in 3 years"), service, "number", _column("segment__spend_3y"),
+              fractions=True),
         Field("declined_open", gettext_lazy("Has declined work still open"), service, "flag",
               _exists(lambda: DeclinedRecommendation.objects.filter(
                   person=OuterRef("pk"), status=DeclinedRecommendation.Status.OPEN))),
@@ -321,12 +318,16 @@ def _fields() -> dict[str, Field]:
               lambda operator, value: Q(segment__lost=True)),
         Field("car_age", gettext_lazy("Car age"), computed, "choice", _column("segment__car_age"),
               lambda: list(CarAge.choices)),
-        Field("recency", gettext_lazy("Recency score (1–5)"), computed, "number", _column("segment__recency")),
-        Field("frequency", gettext_lazy("Frequency score (1–5)"), computed, "number", _column("segment__frequency")),
-        Field("monetary", gettext_lazy("Monetary score (1–5)"), computed, "number", _column("segment__monetary")),
+        Field("recency", gettext_lazy("Recency score (1–5)"), computed, "number", _column("segment__recency"),
+              bounds=(1, 5)),
+        Field("frequency", gettext_lazy("Frequency score (1–5)"), computed, "number", _column("segment__frequency"),
+              bounds=(1, 5)),
+        Field("monetary", gettext_lazy("Monetary score (1–5)"), computed, "number", _column("segment__monetary"),
+              bounds=(1, 5)),
         Field("attended", gettext_lazy("Came to an event"), marketing, "months", _attended),
         Field("messaged", gettext_lazy("Got a marketing message"), marketing, "months", _messaged),
-        Field("in_segment", gettext_lazy("In saved segment"), marketing, "choice", _in_segment,
+        # Built by _Conditions, which follows one segment into another.
+        Field("in_segment", gettext_lazy("In saved segment"), marketing, "choice", lambda operator, value: NOBODY,
               lambda: [(str(pk), name) for pk, name in saved_segments().values_list("pk", "name")]),
     )
     return {field.key: field for field in fields}
@@ -335,33 +336,47 @@ def _fields() -> dict[str, Field]:
 FIELDS = _fields()
 
 
-def rule_test(rule: Mapping[str, Any], depth: int = 0) -> Q:
-    """The condition of one cleaned rule on a customer."""
-    field, operator = FIELDS[rule["field"]], rule["op"]
-    positive = NEGATIVE.get(operator, operator)
-    if field.key == "in_segment":  # followed only so deep, even if two segments came to include each other
-        condition = _in_segment(positive, rule["value"], depth)
-    else:
-        condition = field.test(positive, rule.get("value"))
-    return ~condition if operator in NEGATIVE else condition
+class _Conditions:
+    """Conditions of saved segments for one evaluation: every active segment is read once and each one's
+    condition built once, however often segments include one another."""
+
+    def __init__(self) -> None:
+        self.segments = {segment.pk: segment for segment in saved_segments()}
+        self.built: dict[int, Q] = {}
+
+    def segment(self, pk: int, depth: int = 0) -> Q:
+        segment = self.segments.get(pk)
+        if segment is None or depth > MAX_DEPTH:
+            return NOBODY
+        if pk not in self.built:
+            self.built[pk] = (Q(Exists(SegmentMember.objects.filter(segment_id=pk, person_id=OuterRef("pk"))))
+                              if segment.kind == Segment.Kind.LIST else self.rules(segment.match, segment.rules, depth))
+        return self.built[pk]
+
+    def rules(self, match: str, rules: list[Mapping[str, Any]], depth: int = 0) -> Q:
+        if not rules:
+            return NOBODY
+        tests = [self.rule(rule, depth) for rule in rules]
+        return reduce(operator.and_ if match == Segment.Match.ALL else operator.or_, tests)
+
+    def rule(self, rule: Mapping[str, Any], depth: int) -> Q:
+        field, op = FIELDS[rule["field"]], rule["op"]
+        if field.key == "in_segment":
+            if rule["value"] not in self.segments:
+                return NOBODY  # a segment archived since includes nobody and excludes nobody: fail closed
+            condition = self.segment(rule["value"], depth + 1)
+        else:
+            condition = field.test(NEGATIVE.get(op, op), rule.get("value"))
+        return ~condition if op in NEGATIVE else condition
 
 
-def segment_condition(segment: Segment, depth: int = 0) -> Q:
-    """Who is in ``segment``, as a condition on active customers. A fixed list holds its members, and the
-    records they were merged into; rules combine with the segment's "all"/"any"."""
-    if segment.archived_at is not None or depth > MAX_DEPTH:
-        return Q(pk__in=[])
-    if segment.kind == Segment.Kind.LIST:
-        members = SegmentMember.objects.filter(segment=segment)
-        return Q(Exists(members.filter(Q(person_id=OuterRef("pk")) | Q(person__merged_into_id=OuterRef("pk")))))
-    return rules_condition(segment.match, segment.rules, depth)
+NOBODY = Q(pk__in=[])
 
 
-def rules_condition(match: str, rules: list[Mapping[str, Any]], depth: int = 0) -> Q:
-    if not rules:
-        return Q(pk__in=[])
-    tests = [rule_test(rule, depth) for rule in rules]
-    return reduce(operator.and_ if match == Segment.Match.ALL else operator.or_, tests)
+def segment_condition(segment: Segment) -> Q:
+    """Who is in ``segment``, as a condition on active customers: a fixed list's members, or its rules
+    combined with "all"/"any". An archived segment holds nobody."""
+    return _Conditions().segment(segment.pk)
 
 
 def segment_people(segment: Segment) -> QuerySet[Person]:
@@ -369,7 +384,7 @@ def segment_people(segment: Segment) -> QuerySet[Person]:
 
 
 def rules_people(match: str, rules: list[Mapping[str, Any]]) -> QuerySet[Person]:
-    return Person.objects.active().filter(rules_condition(match, rules))
+    return Person.objects.active().filter(_Conditions().rules(match, rules))
 
 
 def _value_clean(field: Field, operator: str, raw: Any) -> Any:
@@ -403,23 +418,45 @@ def _value_clean(field: Field, operator: str, raw: Any) -> Any:
         if not number.is_finite() or number != number.to_integral_value() or not 1 <= number <= 240:
             raise ValidationError(_("Give a whole number of months from 1 to 240."))
         return int(number)
-    if not number.is_finite():
-        raise ValidationError(_("Give a number."))
-    if number < 0 or number >= NUMBER_LIMIT:
-        raise ValidationError(_("Give a number from 0 up."))
-    return int(number) if number == number.to_integral_value() else str(number)
+    low, high = field.bounds
+    if not number.is_finite() or not low <= number <= high:
+        raise ValidationError(_("Give a number from %(low)s to %(high)s.") % {"low": low, "high": high})
+    if number == number.to_integral_value():
+        return int(number)
+    if not field.fractions:
+        raise ValidationError(_("Give a whole number."))
+    return str(number.quantize(Decimal("0.01")))
 
 
-def _references(segment_id: int, depth: int = 0) -> set[int]:
-    """Every saved segment ``segment_id`` includes, directly or through others."""
-    segment = Segment.objects.filter(pk=segment_id).first()
-    if segment is None or depth > MAX_DEPTH:
-        return set()
-    found: set[int] = set()
-    for rule in segment.rules:
-        if rule.get("field") == "in_segment":
-            found |= {rule["value"], *_references(rule["value"], depth + 1)}
-    return found
+# Segments a segment may reach through others, counting every path (what one evaluation builds).
+MAX_INCLUDED = 40
+
+
+def _inclusion_error(segment: Segment | None, rules: list[dict[str, Any]]) -> str:
+    """Why these rules may not include the segments they name: the segment would come to include itself,
+    or nest too deep, or reach too many segments; else ""."""
+    graph = {pk: [rule["value"] for rule in other.rules if rule.get("field") == "in_segment"]
+             for pk, other in _Conditions().segments.items()}
+    me = segment.pk if segment is not None and segment.pk else 0
+    graph[me] = [rule["value"] for rule in rules if rule["field"] == "in_segment"]
+    reached = 0
+
+    def walk(pk: int, path: tuple[int, ...]) -> str:
+        nonlocal reached
+        for child in graph.get(pk, ()):
+            if child == me or child in path:
+                return _("A segment cannot include itself, directly or through other segments.")
+            reached += 1
+            if len(path) >= MAX_DEPTH:
+                return _("Segments include one another at most %(depth)s deep.") % {"depth": MAX_DEPTH}
+            if reached > MAX_INCLUDED:
+                return _("This reaches more than %(count)s included segments; combine some of them into one "
+                         "fixed list or simpler rules.") % {"count": MAX_INCLUDED}
+            if error := walk(child, (*path, child)):
+                return error
+        return ""
+
+    return walk(me, ())
 
 
 def rules_clean(rules: list[Mapping[str, Any]], *, segment: Segment | None = None) -> list[dict[str, Any]]:
@@ -441,51 +478,64 @@ def rules_clean(rules: list[Mapping[str, Any]], *, segment: Segment | None = Non
             if operator not in OPERATORS[field.kind]:
                 raise ValidationError(_("Choose how to compare."))
             value = _value_clean(field, operator, rule.get("value"))
-            if field.key == "in_segment" and segment is not None and segment.pk is not None and (
-                    value == segment.pk or segment.pk in _references(value)):
-                raise ValidationError(_("A segment cannot include itself."))
+            row = {"field": field.key, "op": operator, **({"value": value} if value is not None else {})}
+            if row in cleaned:
+                raise ValidationError(_("It repeats rule %(number)s.") % {"number": cleaned.index(row) + 1})
         except ValidationError as error:
             errors.append(_("Rule %(number)s: %(error)s") % {"number": number, "error": " ".join(error.messages)})
+            cleaned.append({})
             continue
-        cleaned.append({"field": field.key, "op": operator, **({"value": value} if value is not None else {})})
+        cleaned.append(row)
     if errors:
         raise ValidationError(errors)
+    if error := _inclusion_error(segment, cleaned):
+        raise ValidationError(error)
     return cleaned
 
 
-def rule_describe(rule: Mapping[str, Any]) -> str:
-    """"Car make is BMW", in the reader's language."""
-    field = FIELDS.get(rule.get("field", ""))
-    if field is None:
-        return "—"
-    value = rule.get("value")
-    if field.choices is not None and value is not None:
-        value = {str(key): label for key, label in field.choices()}.get(str(value), value)
-    if rule["op"] in ("within", "not_within"):
-        words = {"within": _("%(field)s in the last %(months)s months"),
-                 "not_within": _("%(field)s not in the last %(months)s months")}[rule["op"]]
-        return words % {"field": field.label, "months": value}
-    if field.kind == "flag":
-        return str(field.label) if rule["op"] == "yes" else _("not: %(field)s") % {"field": field.label}
-    return f"{field.label} {OPERATOR_LABELS[rule['op']]} {value}"
+def rule_describer() -> Callable[[Mapping[str, Any]], str]:
+    """``describe(rule)``: "Car make is BMW", in the reader's language; each field's choices read once."""
+    labels: dict[str, dict[str, str]] = {}
 
+    def describe(rule: Mapping[str, Any]) -> str:
+        field = FIELDS.get(rule.get("field", ""))
+        if field is None:
+            return "—"
+        value = rule.get("value")
+        if field.choices is not None and value is not None:
+            if field.key not in labels:
+                labels[field.key] = {str(key): str(label) for key, label in field.choices()}
+            value = labels[field.key].get(str(value), "—")
+        if rule["op"] in ("within", "not_within"):
+            words = (ngettext("%(field)s in the last %(months)s month", "%(field)s in the last %(months)s months",
+                              value) if rule["op"] == "within" else
+                     ngettext("%(field)s not in the last %(months)s month",
+                              "%(field)s not in the last %(months)s months", value))
+            return words % {"field": field.label, "months": value}
+        if field.kind == "flag":
+            return str(field.label) if rule["op"] == "yes" else _("not: %(field)s") % {"field": field.label}
+        return f"{field.label} {OPERATOR_LABELS[rule['op']]} {value}"
 
-def catalog() -> list[dict[str, Any]]:
-    """The fields, their operators and choices, for the rule editor's script (and its no-script fallback)."""
-    return [{"key": field.key, "label": str(field.label), "group": str(field.group), "kind": field.kind,
-             "ops": [[op, str(OPERATOR_LABELS[op])] for op in OPERATORS[field.kind]],
-             "choices": [[str(value), str(label)] for value, label in field.choices()] if field.choices else None}
-            for field in FIELDS.values()]
+    return describe
 
 
 # --- Saving, fixed lists ------------------------------------------------------------------------------
 
+def _graph_lock() -> None:
+    """One change to the segments' inclusions at a time in a dealer group, so two edits cannot make a cycle
+    or include a segment being archived."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"segments:{connection.schema_name}"])
+
+
+@transaction.atomic
 def segment_save(*, segment: Segment, by: User | None, rules: list[Mapping[str, Any]] | None = None) -> Segment:
     """Save a segment; a rules segment's rules are cleaned first. A second active segment of the same name
     is refused by name."""
     segment.name = segment.name.strip()
     if not segment.name:
         raise ValidationError({"name": _("Give the segment a name.")})
+    _graph_lock()
     segment.rules = rules_clean(rules or [], segment=segment) if segment.kind == Segment.Kind.RULES else []
     if segment.pk is None:
         segment.created_by = by
@@ -510,7 +560,10 @@ def list_add(*, segment: Segment, people: QuerySet[Person], by: User | None) -> 
     many were added."""
     if segment.kind != Segment.Kind.LIST:
         raise ValidationError(_("Customers are added by hand to fixed lists only."))
-    people_sql, params = people.order_by().values("pk").query.sql_with_params()
+    try:
+        people_sql, params = people.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a condition that holds nobody (an archived segment)
+        return 0
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {SegmentMember._meta.db_table} (segment_id, person_id, added_at, added_by_id) "  # noqa: S608
@@ -520,9 +573,8 @@ def list_add(*, segment: Segment, people: QuerySet[Person], by: User | None) -> 
 
 
 def list_remove(*, segment: Segment, person: Person) -> int:
-    """Take a customer off a fixed list (and the records merged into them)."""
-    return SegmentMember.objects.filter(segment=segment).filter(
-        Q(person=person) | Q(person__merged_into=person)).delete()[0]
+    """Take a customer off a fixed list."""
+    return SegmentMember.objects.filter(segment=segment, person=person).delete()[0]
 
 
 def segment_users(segment: Segment) -> list[str]:
@@ -535,9 +587,11 @@ def segment_users(segment: Segment) -> list[str]:
     return users
 
 
+@transaction.atomic
 def segment_archive(*, segment: Segment) -> None:
     """Archived segments are offered nowhere. Refused while another segment includes it or a campaign not
     yet sent uses it, naming them; campaigns already sent keep their frozen audience."""
+    _graph_lock()
     if users := segment_users(segment):
         raise ValidationError(_("Still used by %(users)s.") % {"users": ", ".join(users)})
     segment.archived_at = timezone.now()

@@ -25,6 +25,10 @@ MERGE_FIELDS = {
     "rsvp_url": _("the link to answer the invitation (event invitations)"),
 }
 
+# Fields whose values customers type themselves (a name on a web form): whatever they hold is never made
+# into a link in an e-mail, so nobody can have the dealer send their link to someone else.
+CUSTOMER_FIELDS = frozenset({"given_name", "family_name", "name", "car"})
+
 # What a preview shows in place of each field.
 SAMPLE = {"given_name": "Anna", "family_name": "Schmidt", "name": "Anna Schmidt", "dealer": "Alpha Motors",
           "rooftop": "Alpha Berlin", "car": "VW Golf", "unsubscribe_url": "https://example.com/unsubscribe/…",

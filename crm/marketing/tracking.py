@@ -70,23 +70,31 @@ def _trimmed(url: str) -> str:
     return url
 
 
-def _link(message: Message, url: str, unsubscribe_prefix: str) -> str:
+def links_in(text: str) -> list[str]:
+    """The http(s) links in a text, as ``email_html`` finds them."""
+    return [url for match in URL.finditer(text) if (url := _trimmed(match.group(0))).partition("://")[2]]
+
+
+def _link(message: Message, url: str, unsubscribe_prefix: str, track: bool) -> str:
+    if url not in message.links:  # typed by a customer (their name): shown, never a link
+        return escape(url)
     # The unsubscribe link stays direct: it must work where tracking is blocked.
-    tracked = not url.startswith(unsubscribe_prefix) and len(url) <= LONGEST_TRACKED
+    tracked = track and not url.startswith(unsubscribe_prefix) and len(url) <= LONGEST_TRACKED
     return f'<a href="{escape(click_url(message, url) if tracked else url)}">{escape(url)}</a>'
 
 
-def email_html(message: Message) -> str:
-    """The message's plain-text body as HTML: escaped, its paragraphs and line breaks kept, each http(s)
-    link through the click redirect (except the unsubscribe link), and the open pixel at the end."""
+def email_html(message: Message, *, track: bool = True) -> str:
+    """The message's plain-text body as HTML: escaped, its paragraphs and line breaks kept, the links the
+    dealer's text and the CRM put in it clickable (through the click redirect, except the unsubscribe
+    link, when ``track``), and the open pixel at the end when ``track``."""
     body, parts, done = message.body, [], 0
     unsubscribe_prefix = tenant_url(reverse("unsubscribe", args=["-"]).removesuffix("-/"))
     for match in URL.finditer(body):
         url = _trimmed(match.group(0))
         if not url.partition("://")[2]:
             continue
-        parts += [escape(body[done:match.start()]), _link(message, url, unsubscribe_prefix)]
+        parts += [escape(body[done:match.start()]), _link(message, url, unsubscribe_prefix, track)]
         done = match.start() + len(url)
     parts.append(escape(body[done:]))
-    pixel = f'<img src="{escape(open_url(message))}" width="1" height="1" alt="" style="border:0">'
+    pixel = f'<img src="{escape(open_url(message))}" width="1" height="1" alt="" style="border:0">' if track else ""
     return f"<!DOCTYPE html><html><body>{linebreaks(''.join(parts), autoescape=False)}{pixel}</body></html>"

@@ -44,7 +44,8 @@ def message_opened(request: HttpRequest, token: str) -> HttpResponse:
     """The tracking pixel: records the first open only (a conditional update; later loads write nothing)."""
     if (message_id := tracking.opened_message(token)) is None:
         raise Http404
-    Message.objects.filter(pk=message_id, opened_at__isnull=True).update(opened_at=timezone.now())
+    if request.method == "GET":  # HEAD is a link checker's, not the customer's
+        Message.objects.filter(pk=message_id, opened_at__isnull=True).update(opened_at=timezone.now())
     response = HttpResponse(tracking.PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store"
     return response
@@ -59,8 +60,9 @@ def message_clicked(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404
     message_id, url = link
     now = timezone.now()
-    Message.objects.filter(pk=message_id, clicked_at__isnull=True).update(
-        clicked_at=now, opened_at=Coalesce(F("opened_at"), now))
+    if request.method == "GET":
+        Message.objects.filter(pk=message_id, clicked_at__isnull=True).update(
+            clicked_at=now, opened_at=Coalesce(F("opened_at"), now))
     return HttpResponseRedirect(url)
 
 

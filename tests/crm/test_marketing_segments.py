@@ -12,8 +12,8 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from crm.analytics.models import CustomerSegment
-from crm.customers.merging import customers_merge
-from crm.customers.models import Consent, Person, Vehicle, VehicleLink
+from crm.customers.merging import customers_merge, merge_undo
+from crm.customers.models import Consent, MergeRecord, Person, Vehicle, VehicleLink
 from crm.customers.services import person_create
 from crm.dealerships.models import Rooftop
 from crm.marketing import campaigns, segments
@@ -119,6 +119,28 @@ def test_and_or_nest_through_saved_segments_and_cycles_are_refused(cast, people)
         # still in use: not archived; the reason names the user
         with pytest.raises(ValidationError, match="Lapsed BMW or Hamburg"):
             segments.segment_archive(segment=lapsed_bmw)
+        # a cycle through several segments is refused too, and nesting stops at five levels, said when saving
+        chain = [lapsed_bmw]
+        for level in range(1, 6):
+            chain.append(segments.segment_save(segment=Segment(name=f"Level {level}"), by=admin, rules=[
+                {"field": "in_segment", "op": "is", "value": str(chain[-1].pk)}]))
+        assert _names(segments.segment_people(chain[-1])) == ["Ben"]
+        with pytest.raises(ValidationError, match="at most 5 deep"):
+            segments.segment_save(segment=Segment(name="Level 6"), by=admin, rules=[
+                {"field": "in_segment", "op": "is", "value": str(chain[-1].pk)}])
+        with pytest.raises(ValidationError, match="cannot include itself"):
+            segments.segment_save(segment=chain[1], by=admin, rules=[
+                {"field": "in_segment", "op": "is", "value": str(chain[3].pk)}])
+        # "not in" a segment archived since excludes nobody wrongly: the rule holds nobody (fail closed)
+        vip = segments.list_from_people(name="VIP", people=Person.objects.filter(pk=people["ben"].pk), by=admin)
+        not_vip = segments.segment_save(segment=Segment(name="Not VIP"), by=admin, rules=[
+            {"field": "in_segment", "op": "is_not", "value": str(vip.pk)}])
+        assert _names(segments.segment_people(not_vip)) == ["Cleo", "Dan", "Eva", "Fritz"]
+        Segment.objects.filter(pk=vip.pk).update(archived_at=timezone.now())
+        assert _names(segments.segment_people(not_vip)) == []
+        assert segments.list_add(segment=segments.list_from_people(name="Empty", people=Person.objects.none(),
+                                                                   by=admin), people=segments.segment_people(vip),
+                                 by=admin) == 0
 
 
 def test_bad_rules_are_named_one_by_one(cast, people):
@@ -133,11 +155,22 @@ def test_bad_rules_are_named_one_by_one(cast, people):
                 {"field": "make", "op": "gte", "value": "BMW"},
                 {"field": "language", "op": "is", "value": "klingon"}])
         assert refused.value.messages == [
-            "Rule 2: Give a number.", "Rule 3: Give a whole number of months from 1 to 240.",
+            "Rule 2: Give a number from 0 to 120.", "Rule 3: Give a whole number of months from 1 to 240.",
             "Rule 4: Choose what to test.", "Rule 5: Give a date as YYYY-MM-DD.", "Rule 6: Choose how to compare.",
             "Rule 7: Choose one of the values offered."]
         with pytest.raises(ValidationError, match="Add at least one rule"):
             segments.rules_clean([])
+        # numbers fit their field: whole years and scores, money to the cent; a repeated rule is named
+        with pytest.raises(ValidationError) as refused:
+            segments.rules_clean([
+                {"field": "age", "op": "gte", "value": "18.5"}, {"field": "model_year", "op": "gte", "value": "2019.5"},
+                {"field": "recency", "op": "gte", "value": "9"}, {"field": "age", "op": "gte", "value": "5000"},
+                {"field": "make", "op": "is", "value": "BMW"}, {"field": "make", "op": "is", "value": " BMW "}])
+        assert refused.value.messages == [
+            "Rule 1: Give a whole number.", "Rule 2: Give a whole number.", "Rule 3: Give a number from 1 to 5.",
+            "Rule 4: Give a number from 0 to 120.", "Rule 6: It repeats rule 5."]
+        assert segments.rules_clean([{"field": "spend_3y", "op": "gte", "value": "1 500,5"}]) == [
+            {"field": "spend_3y", "op": "gte", "value": "1500.50"}]
 
 
 def test_a_fixed_list_keeps_its_customers_through_a_merge(cast, people):
@@ -151,11 +184,19 @@ def test_a_fixed_list_keeps_its_customers_through_a_merge(cast, people):
         assert _names(segments.segment_people(bmw)) == ["Ben", "Cleo", "Dan"]
         assert _names(segments.segment_people(frozen)) == ["Ben", "Cleo"]
         assert segments.list_add(segment=frozen, people=Person.objects.filter(pk=people["cleo"].pk), by=admin) == 0
-        # Cleo's record is merged into Eva's: the list now holds Eva, once
-        customers_merge(survivor=people["eva"], others=[people["cleo"]], by=admin)
-        assert _names(segments.segment_people(frozen)) == ["Ben", "Eva"]
-        segments.list_remove(segment=frozen, person=people["eva"])
-        assert _names(segments.segment_people(frozen)) == ["Ben"]
+        # Cleo's record is merged into Eva's, then Eva's into Ben's (already on the list): the list holds Ben once
+        segments.list_add(segment=frozen, people=Person.objects.filter(pk=people["dan"].pk), by=admin)
+        first = customers_merge(survivor=people["eva"], others=[people["cleo"]], by=admin)
+        assert _names(segments.segment_people(frozen)) == ["Ben", "Dan", "Eva"]
+        customers_merge(survivor=people["dan"], others=[people["eva"]], by=admin)
+        assert _names(segments.segment_people(frozen)) == ["Ben", "Dan"]
+        assert SegmentMember.objects.filter(segment=frozen).count() == 2
+        # undone, each record is back on the list as it was
+        merge_undo(record=MergeRecord.objects.exclude(pk=first.pk).get(), by=admin)
+        merge_undo(record=first, by=admin)
+        assert _names(segments.segment_people(frozen)) == ["Ben", "Cleo", "Dan"]
+        segments.list_remove(segment=frozen, person=people["dan"])
+        assert _names(segments.segment_people(frozen)) == ["Ben", "Cleo"]
 
 
 def test_campaigns_and_call_lists_reach_a_saved_segment(cast, people):
@@ -197,6 +238,11 @@ def test_the_editor_counts_previews_and_keeps_what_was_typed(cast, people):
     added = client.post("/crm/marketing/segments/new/", {**rows, "action": "add", "new_field": "high_value"},
                         headers={"HX-Request": "true"})
     assert [row.field.key for row in added.context["rows"]] == ["make", "visited", "high_value"]
+    assert client.post("/crm/marketing/segments/new/", {**rows, "action": "remove:²"}).status_code == 200
+    kept = client.post("/crm/marketing/segments/new/", {**rows, "new_field": "visited"}, headers={"HX-Request": "true"})
+    assert '<option value="visited" selected>' in kept.text  # the field chosen for the next rule stays chosen
+    page = client.get("/crm/marketing/segments/new/").text
+    assert page.index('value="count"') < page.index('value="remove:0"')  # Enter counts, it does not remove
     removed = client.post("/crm/marketing/segments/new/", {**rows, "action": "remove:0"})
     assert [row.field.key for row in removed.context["rows"]] == ["visited"]
     assert removed.context["preview"]["count"] == 4  # Ben and Dan lapsed; Eva and Fritz never came

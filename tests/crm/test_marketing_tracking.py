@@ -227,3 +227,27 @@ def test_a_service_booking_counts_for_the_campaign_only_within_its_window_after_
         result = campaigns.campaign_attribution(campaign)
 
     assert (result["sent"], result["booked"]) == (4, 1)
+
+
+def test_a_link_a_customer_typed_as_their_name_is_never_made_clickable(cast, mailoutbox):
+    """Someone enters a phishing address as their name on the web form: the dealer's e-mail shows it as
+    text, with no link and no redirect through the dealer's host."""
+    with tenant_context(cast.a):
+        person = _customer("Phisher")
+        person.given_name = "https://evil.example/login"
+        person.save(update_fields=["given_name"])
+        message_send(person=person, template=_template(), key="track:phish", now=_at_noon())
+    html = _html(mailoutbox[0])
+    hrefs = re.findall(r'href="([^"]+)"', html)
+    assert "evil.example" in html and not any("evil.example" in href for href in hrefs)
+    tokens = [_path(href).split("/")[3] for href in hrefs if "/m/c/" in href]
+    assert [signing.loads(token, salt=tracking.CLICK_SALT)[2] for token in tokens] == [OFFER]  # the dealer's own
+
+
+def test_tracking_switched_off_sends_plain_links_and_no_picture(cast, mailoutbox):
+    with tenant_context(cast.a):
+        SendingRules.objects.create(track_email=False)
+        message_send(person=_customer("Private"), template=_template(), key="track:off", now=_at_noon())
+    html = _html(mailoutbox[0])
+    assert f'href="{OFFER.replace("&", "&amp;")}"' in html
+    assert "/m/c/" not in html and "<img" not in html
