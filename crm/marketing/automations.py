@@ -131,7 +131,7 @@ def _assignee(role: str, person: Person) -> int | None:
     return None
 
 
-def run_perform(run: AutomationRun, now: datetime | None = None) -> str:
+def run_perform(run: AutomationRun, now: datetime | None = None, rules: SendingRules | None = None) -> str:
     """Act on one waiting occasion; returns what became of it ("deferred" leaves it waiting)."""
     automation = run.automation
     waiting = AutomationRun.objects.filter(pk=run.pk, status=AutomationRun.Status.PENDING)
@@ -141,7 +141,8 @@ def run_perform(run: AutomationRun, now: datetime | None = None) -> str:
     if automation.action == Automation.Action.TASK:
         waiting.update(status=AutomationRun.Status.TASK, assigned_to=_assignee(automation.task_role, run.person))
         return AutomationRun.Status.TASK
-    outcome = message_send(person=run.person, template=automation.template, key=f"automation:{run.pk}", now=now)
+    outcome = message_send(person=run.person, template=automation.template, key=f"automation:{run.pk}", now=now,
+                           rules=rules)
     if isinstance(outcome, Deferred) or outcome.status == Message.Status.SENDING:
         return "deferred"
     status = MESSAGE_STATUS[outcome.status]
@@ -161,10 +162,11 @@ def automations_run(now: datetime | None = None) -> dict[str, int]:
     due = (AutomationRun.objects.filter(status=AutomationRun.Status.PENDING, due_on__lte=today,
                                         automation__is_active=True)
            .select_related("automation__template", "person").order_by("due_on", "pk"))
-    if quiet_until(now, SendingRules.current()) is not None:
+    rules = SendingRules.current()
+    if quiet_until(now, rules) is not None:
         due = due.filter(automation__action=Automation.Action.TASK)  # messages wait for the morning
     for run in due.iterator(chunk_size=500):
-        counts[run_perform(run, now)] += 1
+        counts[run_perform(run, now, rules)] += 1
     return {outcome: count for outcome, count in counts.items() if count}
 
 

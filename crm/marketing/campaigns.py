@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from .channels import Deferred, message_send
-from .models import Campaign, Message, MessageTemplate, Recipient
+from .models import Campaign, Message, MessageTemplate, Recipient, SendingRules
 from .segments import criteria_clean, customers_matching
 
 BATCH = 200
@@ -132,6 +132,7 @@ def _send(campaign_id: int, batch: int, sleep: Any) -> str:
                 status=Campaign.Status.DONE, finished_at=timezone.now())
             return "done"
         interval = 60.0 / campaign.rate_per_minute
+        rules = SendingRules.current()  # read once a batch: a change in the settings applies within 200 messages
         for recipient in pending:
             # Each message: the heartbeat, and a cancel takes effect at once (nothing more is sent).
             if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
@@ -139,7 +140,7 @@ def _send(campaign_id: int, batch: int, sleep: Any) -> str:
                 return "cancelled"
             started = time.monotonic()
             result = message_send(person=recipient.person, template=campaign.template,
-                                  key=f"campaign:{campaign_id}:{recipient.person_id}")
+                                  key=f"campaign:{campaign_id}:{recipient.person_id}", rules=rules)
             if isinstance(result, Deferred):
                 # Quiet hours: not dead, resting. The resume looks again only after they end.
                 Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=result.until)

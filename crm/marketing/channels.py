@@ -84,14 +84,13 @@ def stale_sending() -> timedelta:
     return timedelta(seconds=settings.MESSAGE_RESEND_AFTER_SECONDS)
 
 
-def _deliver(message: Message, unsubscribe: str) -> Message:
+def _deliver(message: Message, unsubscribe: str, rules: SendingRules) -> Message:
     try:
         if message.channel == MessageChannel.EMAIL:
             email = EmailMultiAlternatives(message.subject, message.body, to=[message.address],
                                            headers={"List-Unsubscribe": f"<{unsubscribe}>",
                                                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
-            email.attach_alternative(tracking.email_html(message, track=SendingRules.current().track_email),
-                                     "text/html")
+            email.attach_alternative(tracking.email_html(message, track=rules.track_email), "text/html")
             email.send()
         else:
             sms.backend().send(sms.Sms(to=message.address, body=message.body, key=message.key))
@@ -121,10 +120,10 @@ def _refusal(person: Person, template: MessageTemplate, address: str, now: datet
 
 
 def message_send(*, person: Person, template: MessageTemplate, key: str, now: datetime | None = None,
-                 extra: dict[str, str] | None = None) -> Message | Deferred:
+                 extra: dict[str, str] | None = None, rules: SendingRules | None = None) -> Message | Deferred:
     """Send ``template`` to ``person`` once for the occasion ``key``; a second call returns the first
     outcome (or finishes an interrupted one). Refusals are recorded with their reason; quiet hours
-    return ``Deferred`` and record nothing."""
+    return ``Deferred`` and record nothing. A run sending many passes the group's ``rules`` read once."""
     now = now or timezone.now()
     existing = Message.objects.filter(key=key).first()
     if existing is not None:
@@ -138,9 +137,10 @@ def message_send(*, person: Person, template: MessageTemplate, key: str, now: da
                     existing.status, existing.reason = Message.Status.REFUSED, Message.Reason.NO_CONSENT
                     existing.save(update_fields=["status", "reason"])
                     return existing
-                return _deliver(existing, unsubscribe_url(person, existing.channel, existing.purpose))
+                return _deliver(existing, unsubscribe_url(person, existing.channel, existing.purpose),
+                                rules or SendingRules.current())
         return existing
-    rules = SendingRules.current()
+    rules = rules or SendingRules.current()
     if (until := quiet_until(now, rules)) is not None:
         return Deferred(until)
     channel, purpose = template.channel, template.purpose
@@ -158,7 +158,7 @@ def message_send(*, person: Person, template: MessageTemplate, key: str, now: da
         unsubscribe = _record(message, person, template, now, rules, extra)
     if message.status == Message.Status.REFUSED:
         return message
-    return _deliver(message, unsubscribe)
+    return _deliver(message, unsubscribe, rules)
 
 
 def _record(message: Message, person: Person, template: MessageTemplate, now: datetime, rules: SendingRules,

@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import StaffRole
 from crm.customers.models import ConsentPurpose, Person
@@ -332,11 +333,11 @@ class Automation(models.Model):
         TASK = "task", _("Create a task")
 
     name = models.CharField(_("name"), max_length=200)
-    trigger = models.CharField(_("when"), max_length=16, choices=Trigger.choices)
+    trigger = models.CharField(pgettext_lazy("automation", "when"), max_length=16, choices=Trigger.choices)
     months = models.PositiveSmallIntegerField(
         _("months without a visit"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(120)])
     delay_days = models.PositiveSmallIntegerField(_("after (days)"), default=0, validators=[MaxValueValidator(365)])
-    action = models.CharField(_("then"), max_length=8, choices=Action.choices)
+    action = models.CharField(pgettext_lazy("automation", "then"), max_length=8, choices=Action.choices)
     template = models.ForeignKey(MessageTemplate, verbose_name=_("template"), null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="automations")
     task_role = models.CharField(_("task for"), max_length=20, choices=StaffRole.choices, blank=True)
