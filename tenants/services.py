@@ -2,7 +2,9 @@
 
 import logging
 import time
+import zoneinfo
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -57,6 +59,7 @@ def dealer_group_create(
     """
     from cms.services import site_configure
     from crm.core.services import staff_user_create
+    from crm.marketing.automations import automations_defaults_create
 
     started = time.perf_counter()
     slug = slug_validate(slug)
@@ -87,6 +90,7 @@ def dealer_group_create(
                     last_name=admin_last_name,
                     preferred_language=default_language,
                 )
+                automations_defaults_create(today=datetime.now(zoneinfo.ZoneInfo(timezone)).date())
     except IntegrityError as error:
         connection.set_schema_to_public()
         if not DealerGroup.objects.filter(slug=slug).exists():

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import StaffRole
@@ -21,7 +22,8 @@ class AutomationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["months"].help_text = _("Only for “no workshop visit”: how many months without one.")
         self.fields["delay_days"].help_text = _("0 is the same day. A birthday greeting is sent on the day itself.")
-        self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True)
+        self.fields["template"].queryset = MessageTemplate.objects.filter(
+            Q(is_active=True) | Q(pk=self.instance.template_id))  # the rule's own, even if switched off since
         self.fields["template"].help_text = _("Sent only where the customer's consent allows it, outside quiet "
                                               "hours; marketing messages count towards the weekly cap.")
         self.fields["task_role"].choices = [("", "—"), *((role, StaffRole(role).label) for role in TASK_ROLES)]
@@ -37,6 +39,8 @@ class AutomationForm(forms.ModelForm):
         if cleaned.get("action") == Automation.Action.MESSAGE:
             if not cleaned.get("template"):
                 self.add_error("template", _("Choose the template to send."))
+            elif not cleaned["template"].is_active and cleaned.get("is_active"):
+                self.add_error("template", _("This template is switched off: switch it on or choose another."))
             cleaned["task_role"], cleaned["task_title"] = "", ""
         elif cleaned.get("action") == Automation.Action.TASK:
             if not cleaned.get("task_role"):

@@ -23,9 +23,10 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import StaffRole, User
-from crm.customers.models import Person, TimelineEntry, Vehicle, VehicleLink
+from crm.customers.models import ConsentPurpose, Person, TimelineEntry, Vehicle, VehicleLink
 from crm.service.models import DeclinedRecommendation, ServiceVisit
 
 from .channels import Deferred, message_send, quiet_until
@@ -37,6 +38,9 @@ CATCH_UP = timedelta(days=7)
 TASK_ROLES = (StaffRole.SALESPERSON, StaffRole.SERVICE_ADVISOR, StaffRole.SALES_MANAGER,
               StaffRole.SERVICE_MANAGER, StaffRole.MARKETING)
 OWN_COLLEAGUE = {StaffRole.SALESPERSON: "salesperson_id", StaffRole.SERVICE_ADVISOR: "service_advisor_id"}
+# A customer's salesperson or advisor may be a manager who works customers too.
+COLLEAGUE_ROLES = {StaffRole.SALESPERSON: (StaffRole.SALESPERSON, StaffRole.SALES_MANAGER),
+                   StaffRole.SERVICE_ADVISOR: (StaffRole.SERVICE_ADVISOR, StaffRole.SERVICE_MANAGER)}
 # Who sees every open task, not only their own and their role's.
 TASK_MANAGERS = (StaffRole.SALES_MANAGER, StaffRole.SERVICE_MANAGER, StaffRole.DEALER_ADMIN)
 MESSAGE_STATUS = {Message.Status.SENT: AutomationRun.Status.SENT, Message.Status.REFUSED: AutomationRun.Status.REFUSED,
@@ -53,7 +57,7 @@ def _tables() -> dict[str, str]:
 # %(first)s and %(last)s are the trigger days that fall due in that window (since and today less the delay).
 OCCASIONS = {
     Automation.Trigger.DELIVERY: """
-        SELECT link.person_id, 'delivery:' || car.id || ':' || car.purchase_date AS occasion,
+        SELECT link.person_id, 'delivery:' || car.id || ':' || to_char(car.purchase_date, 'YYYY-MM-DD') AS occasion,
                car.purchase_date + %(delay)s AS due
         FROM {vehicle} car JOIN {link} link ON link.vehicle_id = car.id AND link.ended_on IS NULL
              AND link.kind = 'owner' AND link.person_id IS NOT NULL
@@ -79,8 +83,8 @@ OCCASIONS = {
         WHERE due BETWEEN %(since)s AND %(today)s""",
     # Named by the last visit, so a customer who lapses again after coming back is a new occasion.
     Automation.Trigger.NO_VISIT: """
-        SELECT person_id, 'no_visit:' || last AS occasion, (last + make_interval(months => %(months)s))::date
-               + %(delay)s AS due
+        SELECT person_id, 'no_visit:' || to_char(last, 'YYYY-MM-DD') AS occasion,
+               (last + make_interval(months => %(months)s))::date + %(delay)s AS due
         FROM (SELECT person_id, max(opened_on) AS last FROM {visit} WHERE person_id IS NOT NULL
               GROUP BY person_id) AS visits
         WHERE (last + make_interval(months => %(months)s))::date + %(delay)s BETWEEN %(since)s AND %(today)s""",
@@ -101,8 +105,8 @@ def occasions_collect(automation: Automation, today: date) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {AutomationRun._meta.db_table} (automation_id, person_id, occasion, due_on, status, "  # noqa: S608
-            f"outcome, created_at) SELECT %(automation)s, occasions.person_id, occasions.occasion, occasions.due, "
-            f"%(pending)s, '', now() FROM ({occasions}) AS occasions "
+            f"outcome, role, created_at) SELECT %(automation)s, occasions.person_id, occasions.occasion, "
+            f"occasions.due, %(pending)s, '', '', now() FROM ({occasions}) AS occasions "
             f"JOIN {Person._meta.db_table} person ON person.id = occasions.person_id "
             f"AND person.archived_at IS NULL AND person.merged_into_id IS NULL "
             f"ON CONFLICT DO NOTHING",
@@ -126,7 +130,7 @@ def _assignee(role: str, person: Person) -> int | None:
     """The customer's own salesperson or advisor for those roles, when they are still active in it."""
     field = OWN_COLLEAGUE.get(role)
     user_id = getattr(person, field) if field else None
-    if user_id and User.objects.filter(pk=user_id, is_active=True, role=role).exists():
+    if user_id and User.objects.filter(pk=user_id, is_active=True, role__in=COLLEAGUE_ROLES[role]).exists():
         return user_id
     return None
 
@@ -135,14 +139,17 @@ def run_perform(run: AutomationRun, now: datetime | None = None, rules: SendingR
     """Act on one waiting occasion; returns what became of it ("deferred" leaves it waiting)."""
     automation = run.automation
     waiting = AutomationRun.objects.filter(pk=run.pk, status=AutomationRun.Status.PENDING)
-    if not _still_applies(run):
+    message = automation.action == Automation.Action.MESSAGE
+    if not _still_applies(run) or (message and not automation.template.is_active):  # a template switched off
         waiting.update(status=AutomationRun.Status.SKIPPED)
         return AutomationRun.Status.SKIPPED
-    if automation.action == Automation.Action.TASK:
-        waiting.update(status=AutomationRun.Status.TASK, assigned_to=_assignee(automation.task_role, run.person))
+    if not message:
+        waiting.update(status=AutomationRun.Status.TASK, role=automation.task_role,
+                       assigned_to=_assignee(automation.task_role, run.person))
         return AutomationRun.Status.TASK
+    # The weekly cap is for campaigns: a birthday greeting or a thank-you is not held back by them.
     outcome = message_send(person=run.person, template=automation.template, key=f"automation:{run.pk}", now=now,
-                           rules=rules)
+                           rules=rules, capped=False)
     if isinstance(outcome, Deferred) or outcome.status == Message.Status.SENDING:
         return "deferred"
     status = MESSAGE_STATUS[outcome.status]
@@ -172,13 +179,19 @@ def automations_run(now: datetime | None = None) -> dict[str, int]:
 
 # --- Editing rules, doing tasks -----------------------------------------------------------------------
 
+# What an occasion is: changing any of these is a new rule as far as occasions go.
+OCCASION_FIELDS = ("trigger", "months", "delay_days")
+
+
 @transaction.atomic
 def automation_save(*, automation: Automation, by: User | None) -> Automation:
-    """Save a rule. Switched on (or created), it counts occasions from today: what waited while it was
-    off no longer goes out late."""
+    """Save a rule. Switched on (or created), or changed in what makes an occasion, it counts occasions from
+    today: what waited while it was off, or under the old definition, is skipped rather than sent late."""
     today = timezone.localdate()
-    was_active = (Automation.objects.filter(pk=automation.pk).values_list("is_active", flat=True).first()
-                  if automation.pk else False)
+    before = Automation.objects.filter(pk=automation.pk).values("is_active", *OCCASION_FIELDS).first() \
+        if automation.pk else None
+    was_active = bool(before and before["is_active"]) and all(
+        before[name] == getattr(automation, name) for name in OCCASION_FIELDS)
     if automation.is_active and not was_active:
         automation.active_since = today
         if automation.pk:
@@ -197,15 +210,17 @@ def tasks_for(user: User) -> QuerySet[AutomationRun]:
     """Open tasks this colleague should see: theirs, and their role's that nobody has taken; managers see all."""
     tasks = AutomationRun.objects.filter(status=AutomationRun.Status.TASK)
     if user.role not in TASK_MANAGERS:
-        tasks = tasks.filter(Q(assigned_to=user) | Q(assigned_to__isnull=True, automation__task_role=user.role))
+        # Nobody's, or left with a colleague who has gone: the role's to take.
+        free = Q(assigned_to__isnull=True) | Q(assigned_to__is_active=False)
+        tasks = tasks.filter(Q(assigned_to=user) | (free & Q(role=user.role)))
     return tasks.select_related("automation", "person", "assigned_to").order_by("due_on", "pk")
 
 
 @transaction.atomic
 def task_take(*, run: AutomationRun, by: User) -> AutomationRun:
     """Take an unassigned task of one's role; refused if someone was quicker."""
-    if not AutomationRun.objects.filter(pk=run.pk, status=AutomationRun.Status.TASK, assigned_to__isnull=True).update(
-            assigned_to=by):
+    free = Q(assigned_to__isnull=True) | Q(assigned_to__is_active=False)
+    if not AutomationRun.objects.filter(free, pk=run.pk, status=AutomationRun.Status.TASK).update(assigned_to=by):
         raise ValidationError(_("Someone has already taken this task."))
     run.assigned_to = by
     return run
@@ -229,3 +244,44 @@ def task_done(*, run: AutomationRun, by: User, outcome: str) -> AutomationRun:
 
 def task_title(automation: Automation) -> str:
     return automation.task_title or automation.name
+
+
+# --- The automations every dealer group starts with ----------------------------------------------------
+
+PRESETS = {
+    "birthday_greeting": (gettext_lazy("Birthday greeting"), Automation.Trigger.BIRTHDAY, 0, ""),
+    "care_call": (gettext_lazy("Care call after delivery"), Automation.Trigger.DELIVERY, 2,
+                  gettext_lazy("Call: how are the first days with the car?")),
+    "declined_follow_up": (gettext_lazy("Declined work follow-up"), Automation.Trigger.DECLINED_WORK, 0,
+                           gettext_lazy("Call: offer to book the work the customer declined")),
+}
+PRESET_ROLES = {"care_call": StaffRole.SALESPERSON, "declined_follow_up": StaffRole.SERVICE_ADVISOR}
+BIRTHDAY_SUBJECT = gettext_lazy("Happy birthday, {{ given_name }}!")
+BIRTHDAY_BODY = gettext_lazy("Dear {{ name }},\n\nall of us at {{ dealer }} wish you a happy birthday and many good "
+                             "miles ahead.\n")
+
+
+@transaction.atomic
+def automations_defaults_create(today: date) -> list[Automation]:
+    """A new dealer group's automations, in the active language, counting from the day after ``today``:
+    a birthday e-mail (its text in every language), a care call two days after a delivery, a call when
+    declined work is due. The group edits or switches them off like its own."""
+    from django.conf import settings
+    from django.utils import translation
+
+    from .models import MessageTemplate, TemplateText
+
+    template = MessageTemplate.objects.create(name=str(PRESETS["birthday_greeting"][0]), channel="email",
+                                              purpose=ConsentPurpose.MARKETING)
+    for language, _label in settings.LANGUAGES:
+        with translation.override(language):
+            TemplateText.objects.create(template=template, language=language, subject=str(BIRTHDAY_SUBJECT),
+                                        body=str(BIRTHDAY_BODY))
+    created = []
+    for preset, (name, trigger, delay, title) in PRESETS.items():
+        action = Automation.Action.TASK if preset in PRESET_ROLES else Automation.Action.MESSAGE
+        created.append(Automation.objects.create(
+            name=str(name), preset=preset, trigger=trigger, delay_days=delay, action=action, task_title=str(title),
+            task_role=PRESET_ROLES.get(preset, ""), template=None if preset in PRESET_ROLES else template,
+            active_since=today + timedelta(days=1)))
+    return created

@@ -105,25 +105,27 @@ def _deliver(message: Message, unsubscribe: str, rules: SendingRules) -> Message
 
 
 def _refusal(person: Person, template: MessageTemplate, address: str, now: datetime,
-             rules: SendingRules) -> str:
-    """Why this message may not go, or ""."""
+             cap: SendingRules | None) -> str:
+    """Why this message may not go, or "". Without ``cap`` rules, the weekly cap is not asked."""
     if not address:
         return Message.Reason.NO_ADDRESS
     if not consent_allows(person, channel=CONSENT_CHANNEL[template.channel], purpose=template.purpose, at=now):
         return Message.Reason.NO_CONSENT
-    if template.purpose == ConsentPurpose.MARKETING and Message.objects.filter(
+    if cap is not None and template.purpose == ConsentPurpose.MARKETING and Message.objects.filter(
             person=person, purpose=ConsentPurpose.MARKETING).filter(
             Q(status=Message.Status.SENT, sent_at__gt=now - timedelta(days=7))
-            | Q(status=Message.Status.SENDING)).count() >= rules.weekly_cap:
+            | Q(status=Message.Status.SENDING)).count() >= cap.weekly_cap:
         return Message.Reason.FREQUENCY_CAP
     return ""
 
 
 def message_send(*, person: Person, template: MessageTemplate, key: str, now: datetime | None = None,
-                 extra: dict[str, str] | None = None, rules: SendingRules | None = None) -> Message | Deferred:
+                 extra: dict[str, str] | None = None, rules: SendingRules | None = None,
+                 capped: bool = True) -> Message | Deferred:
     """Send ``template`` to ``person`` once for the occasion ``key``; a second call returns the first
     outcome (or finishes an interrupted one). Refusals are recorded with their reason; quiet hours
-    return ``Deferred`` and record nothing. A run sending many passes the group's ``rules`` read once."""
+    return ``Deferred`` and record nothing. A run sending many passes the group's ``rules`` read once.
+    ``capped=False`` (automations) sends past the weekly cap, though the message still counts towards it."""
     now = now or timezone.now()
     existing = Message.objects.filter(key=key).first()
     if existing is not None:
@@ -155,18 +157,18 @@ def message_send(*, person: Person, template: MessageTemplate, key: str, now: da
                            [f"message:{connection.schema_name}:{person.pk}"])
         if (taken := Message.objects.filter(key=key).first()) is not None:
             return taken
-        unsubscribe = _record(message, person, template, now, rules, extra)
+        unsubscribe = _record(message, person, template, now, rules if capped else None, extra)
     if message.status == Message.Status.REFUSED:
         return message
     return _deliver(message, unsubscribe, rules)
 
 
-def _record(message: Message, person: Person, template: MessageTemplate, now: datetime, rules: SendingRules,
-            extra: dict[str, str] | None) -> str:
+def _record(message: Message, person: Person, template: MessageTemplate, now: datetime,
+            cap: SendingRules | None, extra: dict[str, str] | None) -> str:
     """Decide (refused with its reason, or to be sent with its text merged) and save; returns the
     unsubscribe link the e-mail carries."""
     channel, purpose = message.channel, message.purpose
-    message.reason = _refusal(person, template, message.address, now, rules)
+    message.reason = _refusal(person, template, message.address, now, cap)
     text = None if message.reason else text_for(template, person.preferred_language)
     if text is None and not message.reason:
         message.reason = Message.Reason.NO_TEXT

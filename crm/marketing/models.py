@@ -342,6 +342,8 @@ class Automation(models.Model):
                                  on_delete=models.PROTECT, related_name="automations")
     task_role = models.CharField(_("task for"), max_length=20, choices=StaffRole.choices, blank=True)
     task_title = models.CharField(_("what to do"), max_length=200, blank=True)
+    # One of the automations every group starts with (automations.PRESETS), else "".
+    preset = models.CharField(max_length=24, blank=True, editable=False)
     is_active = models.BooleanField(_("on"), default=True)
     active_since = models.DateField(_("on since"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -390,6 +392,8 @@ class AutomationRun(models.Model):
     done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
     outcome = models.CharField(_("outcome"), max_length=300, blank=True)
+    # A task's role when it was made: whoever holds that role may take it, even if the rule changes later.
+    role = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -2,10 +2,12 @@
 quiet hours; tasks reach the customer's own colleague or their role; the service reminders' birthday, care-call
 and declined-work flows are automations now; who may edit them, and nothing across tenants."""
 
+import importlib
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -185,20 +187,101 @@ def test_switched_off_then_on_it_does_not_catch_up_late(cast, shop, mailoutbox):
     assert mailoutbox == []
 
 
-def test_the_reminders_birthday_care_call_and_declined_flows_became_automations(cast):
+def test_every_group_starts_with_the_reminders_former_flows_in_its_language_from_tomorrow(cast):
     with schema_context(cast.a.schema_name):
-        rules = {rule.name: rule for rule in Automation.objects.select_related("template")}
-        assert set(rules) == {"Birthday greeting", "Care call after delivery", "Declined work follow-up"}
-        greeting = rules["Birthday greeting"]
-        assert (greeting.trigger, greeting.action, greeting.template.purpose) == ("birthday", "message", "marketing")
+        rules = {rule.preset: rule for rule in Automation.objects.select_related("template")}
+        assert set(rules) == {"birthday_greeting", "care_call", "declined_follow_up"}
+        greeting = rules["birthday_greeting"]
+        assert (greeting.name, greeting.trigger, greeting.action) == ("Birthday greeting", "birthday", "message")
         assert sorted(greeting.template.texts.values_list("language", flat=True)) == ["en", "ru", "zh-hans"]
-        care = rules["Care call after delivery"]
+        care = rules["care_call"]
         assert (care.trigger, care.delay_days, care.task_role) == ("delivery", 2, "salesperson")
-        assert rules["Declined work follow-up"].task_role == "service_advisor"
+        assert rules["declined_follow_up"].task_role == "service_advisor"
         assert not ReminderRule.objects.filter(kind__in=AUTOMATED_KINDS, enabled=True).exists()
         person_create(by=None, fields={"family_name": "Geburtstag", "birth_date": timezone.localdate()})
         reminders_create()
         assert not Reminder.objects.filter(kind="birthday").exists()
+    with schema_context(cast.b.schema_name):  # Браво Авто: Russian, Moscow
+        care = Automation.objects.get(preset="care_call")
+        assert (care.name, care.task_title) == ("Звонок после выдачи автомобиля",
+                                                "Позвонить: как первые дни с автомобилем?")
+        russian = Automation.objects.get(preset="birthday_greeting").template.texts.get(language="ru")
+        assert russian.subject == "С днём рождения, {{ given_name }}!"
+        assert care.active_since > cast.b.created_at.date()  # nothing before the group existed, or on its first day
+
+
+def test_a_group_that_existed_keeps_its_reminder_settings_as_automations(cast):
+    """The data migration, on a group that had the service reminders: a care call even where the rule said
+    "message" (it only ever made a task), a birthday message and call as set, counting from tomorrow."""
+    migration = importlib.import_module("crm.marketing.migrations.0008_automations_from_reminders")
+    with schema_context(cast.a.schema_name):
+        Automation.objects.all().delete()
+        ReminderRule.objects.filter(kind="post_delivery").update(enabled=True, message=True, task=False)
+        ReminderRule.objects.filter(kind="birthday").update(enabled=True, message=True, task=True)
+        ReminderRule.objects.filter(kind="declined").update(enabled=False)
+        migration.forwards(django_apps, None)
+        rules = {rule.preset: rule for rule in Automation.objects.all()}
+        assert set(rules) == {"care_call", "birthday_greeting", "birthday_call"}
+        assert {rule.active_since for rule in rules.values()} == {
+            datetime.now(BERLIN).date() + timedelta(days=1)}
+        assert not ReminderRule.objects.filter(kind__in=AUTOMATED_KINDS, enabled=True).exists()
+
+
+def test_a_greeting_is_not_held_back_by_the_weekly_cap_and_a_switched_off_template_sends_nothing(cast, shop,
+                                                                                                mailoutbox):
+    with schema_context(cast.a.schema_name):
+        greeting = MessageTemplate.objects.create(name="Greeting", channel="email")  # marketing purpose
+        greeting.texts.create(language="en", subject="Happy birthday", body="All the best")
+        Consent.objects.create(person=shop["person"], channel="email", purpose="marketing", granted=True,
+                               source="test", recorded_at=timezone.now() - timedelta(days=400))
+        SendingRules.objects.update(weekly_cap=1)
+        other = MessageTemplate.objects.create(name="Offer", channel="email")
+        other.texts.create(language="en", subject="Offer", body="Spring offer")
+        from crm.marketing.channels import message_send
+
+        assert message_send(person=shop["person"], template=other, key="campaign:x", now=_at(DAY)).status == "sent"
+        _rule("birthday", since=date(2027, 2, 20), action="message", template=greeting)
+        automations.automations_run(_at(date(2027, 2, 28)))
+        assert AutomationRun.objects.get().status == "sent"
+        _visit(shop, date(2027, 3, 1), closed=date(2027, 3, 1))
+        _rule("visit_closed", since=date(2027, 3, 1), action="message", template=shop["thanks"])
+        MessageTemplate.objects.filter(pk=shop["thanks"].pk).update(is_active=False)
+        automations.automations_run(_at(date(2027, 3, 1)))
+        assert AutomationRun.objects.get(automation__trigger="visit_closed").status == "skipped"
+    assert [message.subject for message in mailoutbox] == ["Offer", "Happy birthday"]
+
+
+def test_tasks_follow_the_role_they_were_made_for(cast, shop):
+    with schema_context(cast.a.schema_name):
+        manager = User.objects.create_user("svcmgr@alpha.test", cast.password, role="service_manager")
+        shop["person"].service_advisor = manager  # a manager who works customers keeps their own
+        shop["person"].save(update_fields=["service_advisor"])
+        rule = _rule("visit_closed", since=DAY, action="task", task_role="service_advisor", task_title="Call")
+        _visit(shop, DAY, closed=DAY)
+        automations.automations_run(_at(DAY))
+        task = AutomationRun.objects.get()
+        assert (task.assigned_to, task.role) == (manager, "service_advisor")
+        # the rule becomes a message, its manager leaves: the open task goes to the advisors to take
+        rule.action, rule.template, rule.task_role, rule.task_title = "message", shop["thanks"], "", ""
+        automations.automation_save(automation=rule, by=None)
+        manager.is_active = False
+        manager.save(update_fields=["is_active"])
+    paula = cast.signed_in(cast.a, "paula@alpha.test")
+    assert [run.pk for run in paula.get("/crm/tasks/").context["page"]] == [task.pk]
+    paula.post(f"/crm/tasks/{task.pk}/take/")
+    with schema_context(cast.a.schema_name):
+        assert AutomationRun.objects.get(pk=task.pk).assigned_to == shop["paula"]
+
+
+def test_changing_what_makes_an_occasion_counts_from_today(cast, shop):
+    with schema_context(cast.a.schema_name):
+        rule = _rule("visit_closed", since=DAY - timedelta(days=10), action="task", task_role="salesperson",
+                     task_title="Call")
+        rule.trigger, rule.delay_days = "delivery", 0  # the car was bought two days ago
+        automations.automation_save(automation=rule, by=None)
+        assert Automation.objects.get(pk=rule.pk).active_since == timezone.localdate()
+        automations.automations_run(_at(timezone.localdate()))
+        assert not AutomationRun.objects.exists()
 
 
 def test_editing_automations_explains_mistakes_and_is_for_marketing_only(cast, shop):
