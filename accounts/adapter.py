@@ -34,11 +34,10 @@ class AccountAdapter(DefaultAccountAdapter):
                                                require_https=request is not None and request.is_secure())
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
-        """Staff accounts are created by their dealer admin; nobody signs up for one.
-
-        Car owners' self sign-up arrives with the owner portal.
-        """
-        return False
+        """Car owners sign up on their dealer's host (an account without a staff role); staff accounts are
+        created by their dealer admin, and nobody signs up on the platform's own host."""
+        tenant = getattr(request, "tenant", None)
+        return tenant is not None and tenant.schema_name != get_public_schema_name()
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         user = request.user
@@ -46,4 +45,6 @@ class AccountAdapter(DefaultAccountAdapter):
         on_dealer_host = tenant is not None and tenant.schema_name != get_public_schema_name()
         if on_dealer_host and getattr(user, "is_dealer_staff", False):
             return "/crm/"
+        if on_dealer_host:
+            return "/my/"
         return super().get_login_redirect_url(request)

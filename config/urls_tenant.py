@@ -21,6 +21,7 @@ urlpatterns = [
     path("cms/login/", to_account_login),
     path("_util/login/", to_account_login),
     path("crm/", include("crm.urls")),
+    path("my/", include("portal.urls")),
     path("billing/", include("tenants.billing.urls")),
     path("survey/", include("crm.surveys.public_urls")),
     path("enquiry/", include("crm.sales.public_urls")),

@@ -27,6 +27,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 # Codes rather than links: links cannot be built from a Celery task, which has no request.
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
+# Car owners may sign in with a one-time code sent to their address instead of a password.
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 # Login throttling is allauth's default ACCOUNT_RATE_LIMITS (failed logins: 10 a minute per IP,

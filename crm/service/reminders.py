@@ -24,7 +24,7 @@ from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm.customers.models import ConsentChannel, ConsentPurpose, MileageReading, Person, VehicleLink
+from crm.customers.models import ConsentChannel, ConsentPurpose, MileageReading, Person, Vehicle, VehicleLink
 from crm.customers.selectors import consent_allows
 from crm.customers.services import tenant_language
 
@@ -83,6 +83,29 @@ def maintenance_due(last_service: date, last_service_km: int | None, readings: t
     return last_day + timedelta(days=int(days_left))
 
 
+def next_maintenance(cars: list[Vehicle]) -> dict[int, tuple[date, date]]:
+    """Each car's next maintenance (``maintenance_due``) and the service it counts from (the last visit,
+    else the purchase), in four queries; cars with neither, or no interval for their make, are left out."""
+    ids = [car.pk for car in cars]
+    intervals = list(MaintenanceInterval.objects.all())
+    last_visits = {row["vehicle_id"]: row["last"] for row in ServiceVisit.objects.filter(
+        vehicle_id__in=ids).values("vehicle_id").annotate(last=Max("opened_on"))}
+    visit_km = dict(ServiceVisit.objects.filter(vehicle_id__in=ids, mileage__isnull=False)
+                    .order_by("vehicle_id", "opened_on").values_list("vehicle_id", "mileage"))
+    readings: dict[int, tuple] = {}  # each car's first and last reading by date, as read
+    for vehicle_id, read_on, km in MileageReading.objects.filter(vehicle_id__in=ids).order_by(
+            "vehicle_id", "read_on", "pk").values_list("vehicle_id", "read_on", "kilometres"):
+        first = readings.get(vehicle_id, ((read_on, km),))[0]
+        readings[vehicle_id] = (first, (read_on, km))
+    due: dict[int, tuple[date, date]] = {}
+    for car in cars:
+        last = last_visits.get(car.pk) or car.purchase_date
+        interval = _interval(intervals, car.make, car.model)
+        if last is not None and interval is not None:
+            due[car.pk] = (maintenance_due(last, visit_km.get(car.pk), readings.get(car.pk), interval), last)
+    return due
+
+
 def reminders_create(today: date | None = None) -> int:
     """Create the reminders due within each enabled rule's horizon. Returns how many are new."""
     today = today or timezone.localdate()
@@ -97,25 +120,10 @@ def reminders_create(today: date | None = None) -> int:
         return today + timedelta(days=rules[kind].days_ahead) if kind in rules else None
 
     if end := horizon(ReminderKind.MAINTENANCE):
-        intervals = list(MaintenanceInterval.objects.all())
-        last_visits = {row["vehicle_id"]: row["last"] for row in ServiceVisit.objects.filter(
-            vehicle_id__in=holders).values("vehicle_id").annotate(last=Max("opened_on"))}
-        visit_km = dict(ServiceVisit.objects.filter(vehicle_id__in=holders, mileage__isnull=False)
-                        .order_by("vehicle_id", "opened_on").values_list("vehicle_id", "mileage"))
-        readings: dict[int, tuple] = {}  # each car's first and last reading by date, as read
-        for vehicle_id, read_on, km in MileageReading.objects.filter(vehicle_id__in=holders).order_by(
-                "vehicle_id", "read_on", "pk").values_list("vehicle_id", "read_on", "kilometres"):
-            first = readings.get(vehicle_id, ((read_on, km),))[0]
-            readings[vehicle_id] = (first, (read_on, km))
-        for vehicle_id, link in holders.items():
-            car = link.vehicle
-            last = last_visits.get(vehicle_id) or car.purchase_date
-            interval = _interval(intervals, car.make, car.model)
-            if last is None or interval is None:
-                continue
-            due = maintenance_due(last, visit_km.get(vehicle_id), readings.get(vehicle_id), interval)
+        for vehicle_id, (due, last) in next_maintenance([link.vehicle for link in holders.values()]).items():
             if due <= end:
-                add(ReminderKind.MAINTENANCE, link.person_id, vehicle_id, due, f"after-{last.isoformat()}")
+                person_id = holders[vehicle_id].person_id
+                add(ReminderKind.MAINTENANCE, person_id, vehicle_id, due, f"after-{last.isoformat()}")
     for kind, field in ((ReminderKind.INSPECTION, "inspection_due"), (ReminderKind.INSURANCE, "insurance_expiry"),
                         (ReminderKind.WARRANTY, "warranty_end")):
         if end := horizon(kind):

@@ -1,6 +1,7 @@
-"""Signing in: throttled after repeated failures, sign-up closed for staff accounts."""
+"""Signing in: throttled after repeated failures; sign-up makes car owners on a dealer host, never staff."""
 
 import pytest
+from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import User
@@ -26,17 +27,19 @@ def test_repeated_failed_logins_are_throttled(cast):
     assert "_auth_user_id" not in client.session
 
 
-def test_nobody_signs_up_for_a_staff_account(cast):
+def test_sign_up_on_a_dealer_host_makes_a_car_owner_never_staff(cast, settings):
     client = cast.client(cast.a)
-
-    page = client.get("/accounts/signup/")
-    attempt = client.post("/accounts/signup/", {"email": "intruder@alpha.test", "password1": "a-long-secret-42",
-                                                "password2": "a-long-secret-42"})
-
-    assert "Sign Up Closed" in page.text
-    assert "Sign Up Closed" in attempt.text
+    client.post("/accounts/signup/", {"email": "owner2@alpha.test", "password1": "a-long-secret-42",
+                                      "password2": "a-long-secret-42"})
     with schema_context(cast.a.schema_name):
-        assert not User.objects.filter(email="intruder@alpha.test").exists()
+        owner = User.objects.get(email="owner2@alpha.test")
+        assert owner.role == "" and not owner.is_dealer_staff
+    assert client.get("/crm/").status_code == 403
+    assert client.get("/my/").status_code == 200
+    with schema_context(cast.b.schema_name):  # an account in one dealer group only
+        assert not User.objects.filter(email="owner2@alpha.test").exists()
+    public = Client(HTTP_HOST=settings.APP_DOMAIN)
+    assert "Sign Up Closed" in public.get("/accounts/signup/").text
 
 
 def test_account_emails_are_sent_by_a_task_after_the_request(cast, django_capture_on_commit_callbacks, mailoutbox):

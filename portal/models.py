@@ -1,0 +1,58 @@
+"""What the owner portal keeps about car owners' accounts: which CRM customer an account is, and which
+cars its owner has proven are theirs. Both only ever through a contact on file that the owner proved."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.customers.models import Person, Vehicle
+
+
+class CustomerLink(models.Model):
+    """The CRM customer an owner's account is. Made only through proof: a verified e-mail address that is
+    on file for exactly one customer, or a code sent to the contact on file for one of their cars."""
+
+    class Proof(models.TextChoices):
+        EMAIL = "email", _("verified e-mail address on file")
+        VEHICLE_CODE = "vehicle_code", _("code sent to the contact on file for a car")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_link")
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="owner_account")
+    proof = models.CharField(max_length=16, choices=Proof.choices)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("owner account link")
+        verbose_name_plural = _("owner account links")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.person_id}"
+
+
+class VehicleClaim(models.Model):
+    """An owner's claim to a car by its VIN: a one-time code goes to the contact on file for the car, and
+    only the right code within its time makes the car theirs in the portal."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("SMS")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vehicle_claims")
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    sent_to = models.CharField(max_length=120)  # masked, as the owner is shown it
+    code_hash = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("vehicle claim")
+        verbose_name_plural = _("vehicle claims")
+        constraints = [models.UniqueConstraint(fields=["user", "vehicle"], condition=models.Q(
+            confirmed_at__isnull=False), name="vehicle_claimed_once")]
+        indexes = [models.Index(fields=["user", "created_at"], name="claim_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.vehicle_id}"

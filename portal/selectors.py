@@ -1,0 +1,48 @@
+"""What an owner sees in the portal: only their own, proven cars."""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from crm.customers.models import Vehicle
+from crm.service.models import DeclinedRecommendation
+from crm.service.reminders import next_maintenance
+
+from .models import VehicleClaim
+
+
+def owner_vehicles(user: User) -> QuerySet[Vehicle]:
+    """The cars this owner has proven are theirs (a confirmed claim)."""
+    return Vehicle.objects.filter(pk__in=VehicleClaim.objects.filter(
+        user=user, confirmed_at__isnull=False).values("vehicle_id"))
+
+
+@dataclass
+class GarageCar:
+    vehicle: Vehicle
+    maintenance_due: date | None
+    declined: list[DeclinedRecommendation] = field(default_factory=list)
+
+    @property
+    def dates(self) -> list[tuple[str, date]]:
+        from django.utils.translation import gettext as _
+
+        car = self.vehicle
+        return [(label, day) for label, day in ((_("Next service"), self.maintenance_due),
+                                                (_("Inspection due"), car.inspection_due),
+                                                (_("Insurance ends"), car.insurance_expiry),
+                                                (_("Warranty ends"), car.warranty_end)) if day]
+
+
+def garage(user: User) -> list[GarageCar]:
+    """Each proven car with its next service, its dates and the work declined at the workshop that is
+    still open; a bounded number of queries however many cars."""
+    cars = list(owner_vehicles(user).order_by("make", "model", "pk"))
+    due = next_maintenance(cars)
+    declined: dict[int, list[DeclinedRecommendation]] = {}
+    for item in DeclinedRecommendation.objects.filter(vehicle__in=cars, status=DeclinedRecommendation.Status.OPEN
+                                                      ).order_by("follow_up_on", "pk"):
+        declined.setdefault(item.vehicle_id, []).append(item)
+    return [GarageCar(car, due[car.pk][0] if car.pk in due else None, declined.get(car.pk, [])) for car in cars]

@@ -1,0 +1,154 @@
+"""Owner accounts and their cars: linking an account to its CRM customer, claiming a car by VIN.
+
+Nothing is shown to an owner that they have not proven: an account becomes a CRM customer only
+through a verified e-mail address that is on file for exactly one customer, or through a code sent to
+the contact on file for one of that customer's cars; a car joins an owner's garage only with the code
+sent to the contact on file for that car (whoever typed its VIN)."""
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import Case, F, Q, When
+from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+
+from accounts.mail import email_message_to_dict
+from accounts.models import User
+from config.celery import enqueue_on_commit
+from crm.customers.models import Person, Phone, Vehicle, VehicleLink
+from crm.customers.normalize import vin_normalize
+from crm.customers.services import tenant_language
+
+from .models import CustomerLink, VehicleClaim
+
+CODE_VALID = timedelta(minutes=15)
+MAX_ATTEMPTS = 5
+CLAIMS_PER_HOUR = 5
+
+
+# --- Account ↔ customer ----------------------------------------------------------------------------------
+
+def link_by_verified_email(user: User) -> CustomerLink | None:
+    """Link the account to the one active customer who has one of its verified addresses on file; nothing
+    when none or several do, or when that customer already has an account."""
+    if hasattr(user, "customer_link"):
+        return user.customer_link
+    addresses = [address.lower() for address in EmailAddress.objects.filter(user=user, verified=True)
+                 .values_list("email", flat=True)]
+    if not addresses:
+        return None
+    people = list(Person.objects.active().filter(emails__address__in=addresses).distinct()[:2])
+    if len(people) != 1 or CustomerLink.objects.filter(person=people[0]).exists():
+        return None
+    return CustomerLink.objects.create(user=user, person=people[0], proof=CustomerLink.Proof.EMAIL)
+
+
+def on_email_confirmed(request: Any, email_address: EmailAddress, **kwargs: Any) -> None:
+    link_by_verified_email(email_address.user)
+
+
+def customer_link_refusal(person_ids: list[int]) -> str:
+    """For ``follows_merges``: two records that each have an owner account cannot become one customer."""
+    if CustomerLink.objects.filter(person_id__in=person_ids).count() > 1:
+        return _("More than one of these records has its own owner portal account; they cannot be merged.")
+    return ""
+
+
+# --- Claiming a car ------------------------------------------------------------------------------------------
+
+def _code_hash(claim_user_id: int, vehicle_id: int, code: str) -> str:
+    return salted_hmac("portal.vehicle-claim", f"{claim_user_id}:{vehicle_id}:{code}").hexdigest()
+
+
+def _masked_email(address: str) -> str:
+    name, _sep, domain = address.partition("@")
+    return f"{name[:1]}•••@{domain}"
+
+
+def _masked_phone(number: str) -> str:
+    return f"•••{number[-3:]}"
+
+
+def _holder(vehicle: Vehicle) -> Person | None:
+    """Whom the car is on file for now: its current owner, else its current user (a company car)."""
+    link = (VehicleLink.objects.select_related("person")
+            .filter(vehicle=vehicle, ended_on__isnull=True, person__isnull=False,
+                    person__archived_at__isnull=True, person__merged_into__isnull=True)
+            .order_by(Case(When(kind=VehicleLink.Kind.OWNER, then=0), default=1),
+                      F("started_on").desc(nulls_last=True), "-pk").first())
+    return link.person if link else None
+
+
+@transaction.atomic
+def claim_start(*, user: User, vin: str) -> VehicleClaim:
+    """Start claiming the car with this VIN: a six-digit code goes to the contact on file for it (its
+    holder's e-mail, else their phone by SMS). Refused in words for an unknown VIN, a car already in the
+    garage, no contact on file, or too many claims this hour."""
+    from .tasks import claim_code_sms
+
+    vin = vin_normalize(vin)
+    now = timezone.now()
+    User.objects.select_for_update().get(pk=user.pk)  # one claim at a time per owner: the hourly limit holds
+    if VehicleClaim.objects.filter(user=user, created_at__gt=now - timedelta(hours=1)).count() >= CLAIMS_PER_HOUR:
+        raise ValidationError(_("Too many cars claimed in the last hour. Please try again later."))
+    vehicle = Vehicle.objects.filter(vin=vin).first()
+    if vehicle is None:
+        raise ValidationError(_("We have no car with this VIN on file. Check it on your registration "
+                                "document, or call us and we will add it."))
+    if VehicleClaim.objects.filter(user=user, vehicle=vehicle, confirmed_at__isnull=False).exists():
+        raise ValidationError(_("This car is already in your garage."))
+    holder = _holder(vehicle)
+    email = holder.email_address() if holder else ""
+    phone = Phone.objects.filter(person=holder).order_by("-is_primary", "pk").first() if holder else None
+    if not email and phone is None:
+        raise ValidationError(_("We have no contact on file for this car to send a code to. Please call us."))
+    code = f"{secrets.randbelow(10**6):06d}"
+    claim = VehicleClaim.objects.create(
+        user=user, vehicle=vehicle, channel=VehicleClaim.Channel.EMAIL if email else VehicleClaim.Channel.SMS,
+        sent_to=_masked_email(email) if email else _masked_phone(phone.number),
+        code_hash=_code_hash(user.pk, vehicle.pk, code), expires_at=now + CODE_VALID)
+    with translation.override(holder.preferred_language or tenant_language()):
+        text = _("Your code to add the car %(vin)s to your garage: %(code)s. It is valid for 15 minutes. If you "
+                 "did not ask for it, ignore this message.") % {"vin": vin, "code": code}
+        subject = _("Your code to add your car")
+    if email:
+        from accounts.tasks import email_send
+
+        enqueue_on_commit(email_send, email_message_to_dict(EmailMessage(subject, text, to=[email])))
+    else:
+        enqueue_on_commit(claim_code_sms, phone.number, text, f"claim:{claim.pk}")
+    return claim
+
+
+def claim_confirm(*, claim: VehicleClaim, code: str) -> VehicleClaim:
+    """The code for a claim: right and in time, the car joins the owner's garage (and, if the account is
+    not yet a customer, it becomes the car's holder: the code proved their contact). Each wrong code
+    counts; after five, or when the time is up, a new code is needed."""
+    with transaction.atomic():
+        claim = VehicleClaim.objects.select_for_update().get(pk=claim.pk)
+        if claim.confirmed_at is not None:
+            return claim
+        if claim.expires_at <= timezone.now():
+            raise ValidationError(_("This code has expired. Ask for a new one."))
+        if claim.attempts >= MAX_ATTEMPTS:
+            raise ValidationError(_("Too many wrong codes. Ask for a new one."))
+        right = constant_time_compare(_code_hash(claim.user_id, claim.vehicle_id, code.strip()), claim.code_hash)
+        if right:
+            claim.confirmed_at = timezone.now()
+            claim.save(update_fields=["confirmed_at"])
+            holder = _holder(claim.vehicle)
+            if (holder is not None and not CustomerLink.objects.filter(Q(user_id=claim.user_id) | Q(person=holder))
+                    .exists()):
+                CustomerLink.objects.create(user_id=claim.user_id, person=holder, proof=CustomerLink.Proof.VEHICLE_CODE)
+            return claim
+        # A wrong code counts, even though the refusal below is an error: recorded outside the rollback.
+        VehicleClaim.objects.filter(pk=claim.pk).update(attempts=claim.attempts + 1)
+    left = MAX_ATTEMPTS - claim.attempts - 1
+    raise ValidationError(_("That is not the code we sent. Attempts left: %(left)s.") % {"left": left}
+                          if left else _("Too many wrong codes. Ask for a new one."))

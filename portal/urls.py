@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.garage, name="garage"),
+    path("cars/add/", views.claim_start, name="claim_start"),
+    path("cars/add/<int:pk>/", views.claim_confirm, name="claim_confirm"),
+    path("cars/add/<int:pk>/again/", views.claim_resend, name="claim_resend"),
+]
