@@ -1,5 +1,19 @@
+import zoneinfo
+from datetime import date, timedelta
+from typing import Any
+
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from accounts.models import StaffRole, User
+from crm.customers.models import Vehicle
+from crm.dealerships.models import Rooftop
+from crm.service.models import DeclinedRecommendation, ServiceType, Slot
+
+from .booking import free_slots
+from .selectors import owner_vehicles
 
 
 class ClaimForm(forms.Form):
@@ -10,3 +24,52 @@ class ClaimForm(forms.Form):
 class CodeForm(forms.Form):
     code = forms.CharField(label=_("Code"), max_length=6, min_length=6,
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+
+
+class BookForm(forms.Form):
+    """Book the workshop: the car, the service, where and when; then one of that day's free times."""
+
+    vehicle = forms.ModelChoiceField(label=_("Car"), queryset=Vehicle.objects.none(), empty_label=None)
+    service_type = forms.ModelChoiceField(label=_("Service"), queryset=ServiceType.objects.none(), empty_label=None)
+    declined = forms.ModelChoiceField(label=_("Recommended work to book"), required=False, empty_label=_("None"),
+                                      queryset=DeclinedRecommendation.objects.none())
+    rooftop = forms.ModelChoiceField(label=_("Workshop"), queryset=Rooftop.objects.none(), empty_label=None)
+    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    slot = forms.ModelChoiceField(label=_("Time"), queryset=Slot.objects.none(), required=False,
+                                  widget=forms.RadioSelect, empty_label=None)
+    advisor = forms.ModelChoiceField(label=_("Service advisor"), queryset=User.objects.none(), required=False,
+                                     empty_label=_("No preference"))
+    comment = forms.CharField(label=_("Anything we should know?"), max_length=500, required=False,
+                              widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text=_("For a repair: what happens, and when."))
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cars = owner_vehicles(user)
+        self.fields["vehicle"].queryset = cars
+        self.fields["service_type"].queryset = ServiceType.objects.filter(online_bookable=True).order_by("position")
+        self.fields["declined"].queryset = DeclinedRecommendation.objects.filter(
+            vehicle__in=cars, status=DeclinedRecommendation.Status.OPEN)
+        self.fields["rooftop"].queryset = Rooftop.objects.filter(is_active=True).order_by("name")
+        self.fields["advisor"].queryset = User.objects.filter(
+            is_active=True, role__in=[StaffRole.SERVICE_ADVISOR, StaffRole.SERVICE_MANAGER]).order_by("first_name")
+        rooftop, day = self._value("rooftop"), self._value("day")
+        if rooftop is not None and day is not None:
+            tz = zoneinfo.ZoneInfo(rooftop.timezone)
+            self.fields["slot"].queryset = free_slots(rooftop, day)
+            self.fields["slot"].label_from_instance = lambda slot: f"{timezone.localtime(slot.starts_at, tz):%H:%M}"
+
+    def _value(self, name: str) -> Any:
+        """A field's clean value before the whole form is cleaned (to offer the day's times), or None."""
+        try:
+            return self.fields[name].clean(self[name].value())
+        except ValidationError:
+            return None
+
+    def clean_day(self) -> date:
+        day = self.cleaned_data["day"]
+        if day < timezone.localdate():
+            raise ValidationError(_("Choose a day from today on."))
+        if day > timezone.localdate() + timedelta(days=180):
+            raise ValidationError(_("We book up to six months ahead."))
+        return day

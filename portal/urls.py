@@ -9,4 +9,7 @@ urlpatterns = [
     path("cars/add/", views.claim_start, name="claim_start"),
     path("cars/add/<int:pk>/", views.claim_confirm, name="claim_confirm"),
     path("cars/add/<int:pk>/again/", views.claim_resend, name="claim_resend"),
+    path("book/", views.book, name="book"),
+    path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment_cancel"),
+    path("appointments/<int:pk>/move/", views.appointment_move, name="appointment_move"),
 ]

@@ -1,23 +1,30 @@
 """The owner portal's own pages (/my/): the garage and claiming a car. Signed-in owners only; each sees
 their own cars and claims, and gets 404 for anyone else's."""
 
+import zoneinfo
+from datetime import date, timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
-from .forms import ClaimForm, CodeForm
+from crm.service.models import Appointment
+
+from . import booking, selectors, services
+from .forms import BookForm, ClaimForm, CodeForm
 from .models import VehicleClaim
 
 
 @login_required
 def garage(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/garage.html", {"cars": selectors.garage(request.user),
+                                                  "appointments": booking.owner_appointments(request.user),
                                                   "linked": hasattr(request.user, "customer_link")})
 
 
@@ -66,3 +73,81 @@ def claim_resend(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("portal:claim_confirm", pk=pk)
     VehicleClaim.objects.filter(pk=claim.pk).update(expires_at=timezone.now())
     return redirect("portal:claim_confirm", pk=again.pk)
+
+
+# --- Booking ---------------------------------------------------------------------------------------------
+
+@login_required
+def book(request: HttpRequest) -> HttpResponse:
+    """Choose the car, service, workshop and day, then one of the day's free times. Asking for the times
+    and booking are the same form, so nothing chosen is lost between them."""
+    initial = {"day": timezone.localdate() + timedelta(days=1), "vehicle": request.GET.get("car"),
+               "declined": request.GET.get("declined")}
+    form = BookForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and request.POST.get("action") == "book" and form.is_valid():
+        data = form.cleaned_data
+        if data["slot"] is None:
+            form.add_error("slot", _("Choose a time."))
+        else:
+            try:
+                appointment = booking.owner_book(user=request.user, vehicle=data["vehicle"], slot=data["slot"],
+                                                 service_type=data["service_type"], advisor=data["advisor"],
+                                                 comment=data["comment"], declined=data["declined"])
+            except ValidationError as error:
+                form.add_error("slot", error)
+            else:
+                messages.success(request, _("Booked: %(service)s on %(when)s. A confirmation is on its way.") % {
+                    "service": appointment.service_type, "when": _when(appointment)})
+                return redirect("portal:garage")
+    return render(request, "portal/book.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _when(appointment: Appointment) -> str:
+    tz = zoneinfo.ZoneInfo(appointment.rooftop.timezone)
+    return date_format(timezone.localtime(appointment.slot.starts_at, tz), "SHORT_DATETIME_FORMAT")
+
+
+def _own_appointment(request: HttpRequest, pk: int) -> Appointment:
+    return get_object_or_404(booking.owner_appointments(request.user), pk=pk)
+
+
+@require_POST
+@login_required
+def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = _own_appointment(request, pk)
+    try:
+        booking.owner_cancel(user=request.user, appointment=appointment)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Your appointment on %(when)s is cancelled.") % {"when": _when(appointment)})
+    return redirect("portal:garage")
+
+
+@login_required
+def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Another time for the same service and car, at the same workshop."""
+    appointment = _own_appointment(request, pk)
+    rooftop = appointment.rooftop
+    day = request.POST.get("day") or request.GET.get("day") or timezone.localtime(appointment.slot.starts_at).date()
+    try:
+        day = date.fromisoformat(str(day))
+    except ValueError:
+        day = timezone.localdate()
+    slots = booking.free_slots(rooftop, day)
+    if request.method == "POST" and request.POST.get("slot"):
+        slot = slots.filter(pk=request.POST["slot"]).first() if request.POST["slot"].isdecimal() else None
+        if slot is None:
+            messages.error(request, _("That time is no longer free; choose another."))
+        else:
+            try:
+                moved = booking.owner_move(user=request.user, appointment=appointment, slot=slot)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _("Moved to %(when)s.") % {"when": _when(moved)})
+                return redirect("portal:garage")
+    tz = zoneinfo.ZoneInfo(rooftop.timezone)
+    times = [(slot.pk, timezone.localtime(slot.starts_at, tz)) for slot in slots]
+    return render(request, "portal/move.html", {"appointment": appointment, "day": day, "times": times,
+                                                "when": _when(appointment)})

@@ -17,7 +17,15 @@ class RooftopForm(forms.ModelForm):
 
     class Meta:
         model = Rooftop
-        fields = ["name", "city", "address", "timezone", "phone", "is_active"]
+        fields = ["name", "city", "address", "timezone", "phone", "online_change_hours", "is_active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["online_change_hours"].required = False
+
+    def clean_online_change_hours(self) -> int:
+        hours = self.cleaned_data.get("online_change_hours")
+        return Rooftop._meta.get_field("online_change_hours").default if hours is None else hours
 
 
 class OpeningHoursForm(forms.Form):

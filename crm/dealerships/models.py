@@ -1,6 +1,7 @@
 import zoneinfo
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +19,10 @@ class Rooftop(models.Model):
     address = models.CharField(_("address"), max_length=300, blank=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone])
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    online_change_hours = models.PositiveSmallIntegerField(
+        _("online changes until (hours before)"), default=24, validators=[MaxValueValidator(336)],
+        help_text=_("Owners may move or cancel a workshop appointment in the portal until this many hours "
+                    "before it; later, they call."))
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

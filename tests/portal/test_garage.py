@@ -2,7 +2,7 @@
 sees another owner's cars or claims; an account becomes a CRM customer only through a proven contact."""
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -161,4 +161,4 @@ def test_the_garage_takes_the_same_queries_for_one_car_or_three(cast, carla, mai
         response = owner.get("/my/")
     assert len(response.context["cars"]) == 3
     assert len(three) == len(one)
-    assert timedelta(0) <= timedelta(len(one)) <= timedelta(12)  # a handful, not one per car
+    assert len(one) <= 14  # session, user, site and a handful for the garage: not one per car

@@ -1,0 +1,84 @@
+"""Owners book the workshop from the portal: the same slots, seats and workshop hours the CRM books
+from (``service.booking.appointment_book``, channel "online", within the online share), and they move or
+cancel within the rooftop's notice."""
+
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from crm.customers.models import Person, Vehicle
+from crm.dealerships.models import Rooftop
+from crm.service.booking import appointment_book, appointment_move
+from crm.service.models import Appointment, DeclinedRecommendation, ServiceType, Slot
+
+from .models import CustomerLink
+from .selectors import owner_vehicles
+from .services import _holder
+
+OPEN = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED)
+
+
+def free_slots(rooftop: Rooftop, day: date) -> QuerySet[Slot]:
+    """The day's times (in the rooftop's time zone) with a seat free for online bookings, from now on."""
+    tz = zoneinfo.ZoneInfo(rooftop.timezone)
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return (Slot.objects.filter(rooftop=rooftop, starts_at__gte=max(start, timezone.now()),
+                                starts_at__lt=start + timedelta(days=1), booked__lt=F("capacity"),
+                                online_booked__lt=F("online_capacity")).order_by("starts_at"))
+
+
+def owner_appointments(user: User) -> QuerySet[Appointment]:
+    """The owner's coming appointments, for their proven cars only."""
+    return (Appointment.objects.filter(vehicle__in=owner_vehicles(user), status__in=OPEN,
+                                       slot__starts_at__gt=timezone.now())
+            .select_related("slot", "rooftop", "service_type", "vehicle", "advisor").order_by("slot__starts_at"))
+
+
+def _customer(user: User, vehicle: Vehicle) -> Person | None:
+    link = CustomerLink.objects.filter(user=user).select_related("person").first()
+    return link.person if link else _holder(vehicle)
+
+
+def owner_book(*, user: User, vehicle: Vehicle, slot: Slot, service_type: ServiceType, advisor: User | None = None,
+               comment: str = "", declined: DeclinedRecommendation | None = None) -> Appointment:
+    """Book one of the owner's proven cars into a slot, from the online share of seats and hours."""
+    if not owner_vehicles(user).filter(pk=vehicle.pk).exists():
+        raise ValidationError(_("Choose one of the cars in your garage."))
+    if declined is not None and (declined.vehicle_id != vehicle.pk
+                                 or declined.status != DeclinedRecommendation.Status.OPEN):
+        raise ValidationError(_("This recommendation is not open for this car."))
+    with transaction.atomic():
+        return appointment_book(slot=slot, service_type=service_type, vehicle=vehicle, by=user, advisor=advisor,
+                                person=_customer(user, vehicle), channel=Appointment.Channel.ONLINE,
+                                comment=comment.strip()[:500], declined=declined)
+
+
+def _changeable(appointment: Appointment) -> None:
+    notice = timedelta(hours=appointment.rooftop.online_change_hours)
+    if appointment.status not in OPEN:
+        raise ValidationError(_("This appointment can no longer be changed."))
+    if appointment.slot.starts_at - timezone.now() < notice:
+        raise ValidationError(_("Less than %(hours)s hours before the appointment: please call us to change it.")
+                              % {"hours": appointment.rooftop.online_change_hours})
+
+
+def owner_cancel(*, user: User, appointment: Appointment) -> Appointment:
+    _changeable(appointment)
+    return appointment_move(appointment=appointment, status=Appointment.Status.CANCELLED, by=user)
+
+
+@transaction.atomic
+def owner_move(*, user: User, appointment: Appointment, slot: Slot) -> Appointment:
+    """The same service for the same car at another time: the new seat is taken first, then the old one
+    given back, so a full calendar leaves the appointment as it was."""
+    _changeable(appointment)
+    moved = owner_book(user=user, vehicle=appointment.vehicle, slot=slot, service_type=appointment.service_type,
+                       advisor=appointment.advisor, comment=appointment.comment)
+    appointment_move(appointment=appointment, status=Appointment.Status.CANCELLED, by=user)
+    return moved
