@@ -3,14 +3,14 @@
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from crm.customers.models import Vehicle
-from crm.service.models import DeclinedRecommendation
+from crm.service.models import DeclinedRecommendation, JobLine, ServiceVisit
 from crm.service.reminders import next_maintenance
 
-from .models import VehicleClaim
+from .models import CustomerLink, VehicleClaim
 
 
 def owner_vehicles(user: User) -> QuerySet[Vehicle]:
@@ -46,3 +46,16 @@ def garage(user: User) -> list[GarageCar]:
                                                       ).order_by("follow_up_on", "pk"):
         declined.setdefault(item.vehicle_id, []).append(item)
     return [GarageCar(car, due[car.pk][0] if car.pk in due else None, declined.get(car.pk, [])) for car in cars]
+
+
+def history(user: User) -> list[ServiceVisit]:
+    """The owner's own workshop visits with the proven cars, newest first, each with its lines: visits
+    of a car's earlier owner are theirs, not this owner's (what they paid stays private)."""
+    link = CustomerLink.objects.filter(user=user).first()
+    if link is None:
+        return []
+    return list(ServiceVisit.objects.filter(person_id=link.person_id, vehicle__in=owner_vehicles(user))
+                .select_related("vehicle", "rooftop").prefetch_related(
+                    Prefetch("lines", queryset=JobLine.objects.order_by("pk")),
+                    Prefetch("declined", queryset=DeclinedRecommendation.objects.order_by("pk")))
+                .order_by("-opened_on", "-pk"))

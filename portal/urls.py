@@ -10,6 +10,7 @@ urlpatterns = [
     path("cars/add/<int:pk>/", views.claim_confirm, name="claim_confirm"),
     path("cars/add/<int:pk>/again/", views.claim_resend, name="claim_resend"),
     path("book/", views.book, name="book"),
+    path("history/", views.history, name="history"),
     path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment_cancel"),
     path("appointments/<int:pk>/move/", views.appointment_move, name="appointment_move"),
 ]

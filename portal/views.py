@@ -29,6 +29,12 @@ def garage(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def history(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/history.html", {"visits": selectors.history(request.user),
+                                                   "appointments": booking.owner_appointments(request.user)})
+
+
+@login_required
 def claim_start(request: HttpRequest) -> HttpResponse:
     form = ClaimForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

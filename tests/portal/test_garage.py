@@ -162,3 +162,27 @@ def test_the_garage_takes_the_same_queries_for_one_car_or_three(cast, carla, mai
     assert len(response.context["cars"]) == 3
     assert len(three) == len(one)
     assert len(one) <= 14  # session, user, site and a handful for the garage: not one per car
+
+
+def test_history_shows_the_owners_own_visits_with_their_work_and_not_an_earlier_owners(cast, carla):
+    from crm.service.models import JobLine
+
+    with schema_context(cast.a.schema_name):
+        seller = person_create(by=None, fields={"family_name": "Vorbesitzer"})
+        earlier = ServiceVisit.objects.create(vehicle=carla["car"], person=seller, opened_on=date(2023, 5, 2),
+                                              status="closed", total_amount=Decimal(999))
+        visit = ServiceVisit.objects.filter(person=carla["person"]).get()
+        JobLine.objects.create(visit=visit, kind="labour", category="maintenance", description="Oil service",
+                               unit_price=Decimal(180), amount=Decimal(180))
+        user = User.objects.get(email=cast.a_owner)
+        CustomerLink.objects.create(user=user, person=carla["person"], proof="email")
+        VehicleClaim.objects.create(user=user, vehicle=carla["car"], channel="email", sent_to="x", code_hash="x",
+                                    expires_at=timezone.now(), confirmed_at=timezone.now())
+        User.objects.create_user("neighbour@alpha.test", cast.password)
+    page = cast.signed_in(cast.a, cast.a_owner).get("/my/history/")
+    assert [v.pk for v in page.context["visits"]] == [visit.pk]  # not the earlier owner's (and their 999)
+    assert "Oil service" in page.text and "30000 km" in page.text and "Winter tyres" in page.text
+    assert "Book this" in page.text
+    assert earlier.pk and "999" not in page.text
+    other = cast.signed_in(cast.a, "neighbour@alpha.test").get("/my/history/")
+    assert other.context["visits"] == [] and "No workshop visits yet" in other.text
