@@ -3,16 +3,18 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import StaffRole, User
-from crm.customers.models import Vehicle
+from crm.customers.models import ConsentChannel, ConsentPurpose, Vehicle
 from crm.dealerships.models import Rooftop
 from crm.service.models import DeclinedRecommendation, ServiceType, Slot
 
 from .booking import free_slots
+from .privacy import PREFERENCES, phone_check
 from .selectors import owner_vehicles
 
 
@@ -73,3 +75,32 @@ class BookForm(forms.Form):
         if day > timezone.localdate() + timedelta(days=180):
             raise ValidationError(_("We book up to six months ahead."))
         return day
+
+
+class ProfileForm(forms.Form):
+    """What the owner confirms about themselves, and how we may contact them."""
+
+    given_name = forms.CharField(label=_("Given name"), max_length=120, required=False)
+    family_name = forms.CharField(label=_("Family name"), max_length=120)
+    phone = forms.CharField(label=_("Mobile phone"), max_length=30, required=False)
+    address = forms.CharField(label=_("Address"), max_length=300, required=False)
+    preferred_language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for channel, purpose in PREFERENCES:
+            self.fields[f"{channel}_{purpose}"] = forms.BooleanField(
+                required=False, label=f"{ConsentPurpose(purpose).label} — {ConsentChannel(channel).label}")
+
+    def clean_phone(self) -> str:
+        raw = self.cleaned_data["phone"].strip()
+        return phone_check(raw) if raw else ""
+
+    def preference_fields(self) -> list[forms.BoundField]:
+        return [self[f"{channel}_{purpose}"] for channel, purpose in PREFERENCES]
+
+
+class DeletionForm(forms.Form):
+    reason = forms.CharField(label=_("Why (optional)"), max_length=1000, required=False,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+    confirm = forms.BooleanField(label=_("Yes, I want my data deleted"))

@@ -56,3 +56,23 @@ class VehicleClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.vehicle_id}"
+
+
+class DeletionRequest(models.Model):
+    """An owner's request that the dealer delete their data; handled by a dealer admin under the group's
+    retention rules."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                             related_name="deletion_requests")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(_("reason"), blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("deletion request")
+        verbose_name_plural = _("deletion requests")
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.requested_at:%Y-%m-%d}"

@@ -11,6 +11,9 @@ urlpatterns = [
     path("cars/add/<int:pk>/again/", views.claim_resend, name="claim_resend"),
     path("book/", views.book, name="book"),
     path("history/", views.history, name="history"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/export/", views.profile_export, name="profile_export"),
+    path("profile/delete/", views.profile_delete, name="profile_delete"),
     path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment_cancel"),
     path("appointments/<int:pk>/move/", views.appointment_move, name="appointment_move"),
 ]

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 
 from crm.service.models import Appointment
 
-from . import booking, selectors, services
-from .forms import BookForm, ClaimForm, CodeForm
+from . import booking, privacy, selectors, services
+from .forms import BookForm, ClaimForm, CodeForm, DeletionForm, ProfileForm
 from .models import VehicleClaim
 
 
@@ -157,3 +157,52 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
     times = [(slot.pk, timezone.localtime(slot.starts_at, tz)) for slot in slots]
     return render(request, "portal/move.html", {"appointment": appointment, "day": day, "times": times,
                                                 "when": _when(appointment)})
+
+
+# --- Profile and privacy ---------------------------------------------------------------------------------
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    person = privacy.customer_of(request.user)
+    if person is None:
+        return render(request, "portal/profile.html", {"person": None, "deletion_form": DeletionForm()})
+    phone = person.phones.order_by("-is_primary", "pk").first()
+    initial = {"given_name": person.given_name, "family_name": person.family_name, "address": person.address,
+               "preferred_language": person.preferred_language or request.LANGUAGE_CODE,
+               "phone": phone.number if phone else "", **privacy.preferences(person)}
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            privacy.profile_save(user=request.user, person=person, phone=data["phone"], fields={
+                name: data[name] for name in ("given_name", "family_name", "address", "preferred_language")},
+                wanted={field.name: data[field.name] for field in form.preference_fields()})
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Thank you: your details and choices are saved."))
+            return redirect("portal:profile")
+    return render(request, "portal/profile.html", {"person": person, "form": form, "deletion_form": DeletionForm()},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def profile_export(request: HttpRequest) -> HttpResponse:
+    """Everything we hold about the owner, as a JSON file to keep."""
+    response = JsonResponse(privacy.data_export(request.user), json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="my-data-{timezone.localdate():%Y-%m-%d}.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@login_required
+def profile_delete(request: HttpRequest) -> HttpResponse:
+    form = DeletionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick the box to confirm that you want your data deleted."))
+        return redirect("portal:profile")
+    privacy.deletion_request(user=request.user, reason=form.cleaned_data["reason"])
+    messages.success(request, _("Your request is with us. We will delete your data as the law allows and tell "
+                                "you within a month."))
+    return redirect("portal:profile")
