@@ -18,14 +18,25 @@ from crm.service.booking import appointment_book, appointment_move
 from crm.service.models import Appointment, DeclinedRecommendation, ServiceType, Slot
 
 from .models import CustomerLink
-from .selectors import owner_vehicles
+from .selectors import owner_holders, owner_vehicles
 from .services import _holder
 
 OPEN = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED)
 
 
+BOOK_AHEAD = timedelta(days=180)
+
+
+def bookable_day(day: date) -> bool:
+    today = timezone.localdate()
+    return today <= day <= today + BOOK_AHEAD
+
+
 def free_slots(rooftop: Rooftop, day: date) -> QuerySet[Slot]:
-    """The day's times (in the rooftop's time zone) with a seat free for online bookings, from now on."""
+    """The day's times (in the rooftop's time zone) with a seat free for online bookings, from now on;
+    none for a day outside the booking window."""
+    if not bookable_day(day):
+        return Slot.objects.none()
     tz = zoneinfo.ZoneInfo(rooftop.timezone)
     start = datetime.combine(day, time.min, tzinfo=tz)
     return (Slot.objects.filter(rooftop=rooftop, starts_at__gte=max(start, timezone.now()),
@@ -35,8 +46,8 @@ def free_slots(rooftop: Rooftop, day: date) -> QuerySet[Slot]:
 
 def owner_appointments(user: User) -> QuerySet[Appointment]:
     """The owner's coming appointments, for their proven cars only."""
-    return (Appointment.objects.filter(vehicle__in=owner_vehicles(user), status__in=OPEN,
-                                       slot__starts_at__gt=timezone.now())
+    return (Appointment.objects.filter(vehicle__in=owner_vehicles(user), person__in=owner_holders(user),
+                                       status__in=OPEN, slot__starts_at__gt=timezone.now())
             .select_related("slot", "rooftop", "service_type", "vehicle", "advisor").order_by("slot__starts_at"))
 
 
@@ -68,9 +79,16 @@ def _changeable(appointment: Appointment) -> None:
                               % {"hours": appointment.rooftop.online_change_hours})
 
 
+@transaction.atomic
 def owner_cancel(*, user: User, appointment: Appointment) -> Appointment:
+    """Cancel; work it was booked for is open again (for the advisor's follow-up and the garage)."""
     _changeable(appointment)
-    return appointment_move(appointment=appointment, status=Appointment.Status.CANCELLED, by=user)
+    cancelled = appointment_move(appointment=appointment, status=Appointment.Status.CANCELLED, by=user)
+    if appointment.declined_id:
+        DeclinedRecommendation.objects.filter(pk=appointment.declined_id,
+                                              status=DeclinedRecommendation.Status.BOOKED).update(
+            status=DeclinedRecommendation.Status.OPEN)
+    return cancelled
 
 
 @transaction.atomic
@@ -81,4 +99,7 @@ def owner_move(*, user: User, appointment: Appointment, slot: Slot) -> Appointme
     moved = owner_book(user=user, vehicle=appointment.vehicle, slot=slot, service_type=appointment.service_type,
                        advisor=appointment.advisor, comment=appointment.comment)
     appointment_move(appointment=appointment, status=Appointment.Status.CANCELLED, by=user)
+    if appointment.declined_id:  # the work it was booked for goes with it
+        Appointment.objects.filter(pk=moved.pk).update(declined_id=appointment.declined_id)
+        moved.declined_id = appointment.declined_id
     return moved

@@ -1,5 +1,5 @@
 import zoneinfo
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -13,7 +13,7 @@ from crm.customers.models import ConsentChannel, ConsentPurpose, Vehicle
 from crm.dealerships.models import Rooftop
 from crm.service.models import DeclinedRecommendation, ServiceType, Slot
 
-from .booking import free_slots
+from .booking import BOOK_AHEAD, free_slots
 from .privacy import PREFERENCES, phone_check
 from .selectors import owner_vehicles
 
@@ -72,7 +72,7 @@ class BookForm(forms.Form):
         day = self.cleaned_data["day"]
         if day < timezone.localdate():
             raise ValidationError(_("Choose a day from today on."))
-        if day > timezone.localdate() + timedelta(days=180):
+        if day > timezone.localdate() + BOOK_AHEAD:
             raise ValidationError(_("We book up to six months ahead."))
         return day
 

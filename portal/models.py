@@ -45,6 +45,8 @@ class VehicleClaim(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Whom the car was on file for when the code was confirmed: the claim holds while it still is.
+    holder = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -52,7 +54,8 @@ class VehicleClaim(models.Model):
         verbose_name_plural = _("vehicle claims")
         constraints = [models.UniqueConstraint(fields=["user", "vehicle"], condition=models.Q(
             confirmed_at__isnull=False), name="vehicle_claimed_once")]
-        indexes = [models.Index(fields=["user", "created_at"], name="claim_by_user")]
+        indexes = [models.Index(fields=["user", "created_at"], name="claim_by_user"),
+                   models.Index(fields=["vehicle", "created_at"], name="claim_by_vehicle")]
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.vehicle_id}"

@@ -3,20 +3,32 @@
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from accounts.models import User
-from crm.customers.models import Vehicle
+from crm.customers.models import Vehicle, VehicleLink
 from crm.service.models import DeclinedRecommendation, JobLine, ServiceVisit
 from crm.service.reminders import next_maintenance
 
 from .models import CustomerLink, VehicleClaim
 
 
+def proven_claims(user: User) -> QuerySet[VehicleClaim]:
+    """This owner's confirmed claims that still hold: the car is still on file for whom it was proven
+    (sold on, it leaves the garage, with its appointments and recommendations)."""
+    current = VehicleLink.objects.filter(vehicle_id=OuterRef("vehicle_id"), person_id=OuterRef("holder_id"),
+                                         ended_on__isnull=True)
+    return VehicleClaim.objects.filter(user=user, confirmed_at__isnull=False).filter(Exists(current))
+
+
 def owner_vehicles(user: User) -> QuerySet[Vehicle]:
-    """The cars this owner has proven are theirs (a confirmed claim)."""
-    return Vehicle.objects.filter(pk__in=VehicleClaim.objects.filter(
-        user=user, confirmed_at__isnull=False).values("vehicle_id"))
+    """The cars this owner has proven are theirs and still are."""
+    return Vehicle.objects.filter(pk__in=proven_claims(user).values("vehicle_id"))
+
+
+def owner_holders(user: User) -> QuerySet[VehicleClaim]:
+    """Whom the owner's cars are on file for (their customer records): what they see of a car is theirs."""
+    return proven_claims(user).values("holder_id")
 
 
 @dataclass
@@ -42,7 +54,8 @@ def garage(user: User) -> list[GarageCar]:
     cars = list(owner_vehicles(user).order_by("make", "model", "pk"))
     due = next_maintenance(cars)
     declined: dict[int, list[DeclinedRecommendation]] = {}
-    for item in DeclinedRecommendation.objects.filter(vehicle__in=cars, status=DeclinedRecommendation.Status.OPEN
+    for item in DeclinedRecommendation.objects.filter(vehicle__in=cars, person__in=owner_holders(user),
+                                                      status=DeclinedRecommendation.Status.OPEN
                                                       ).order_by("follow_up_on", "pk"):
         declined.setdefault(item.vehicle_id, []).append(item)
     return [GarageCar(car, due[car.pk][0] if car.pk in due else None, declined.get(car.pk, [])) for car in cars]

@@ -30,6 +30,8 @@ from .models import CustomerLink, VehicleClaim
 CODE_VALID = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
 CLAIMS_PER_HOUR = 5
+# Codes for one car, whoever asks: its holder is not flooded, and guessing across accounts stays hopeless.
+CODES_PER_CAR_HOUR, CODES_PER_CAR_DAY = 3, 6
 
 
 # --- Account ↔ customer ----------------------------------------------------------------------------------
@@ -50,7 +52,16 @@ def link_by_verified_email(user: User) -> CustomerLink | None:
 
 
 def on_email_confirmed(request: Any, email_address: EmailAddress, **kwargs: Any) -> None:
-    link_by_verified_email(email_address.user)
+    """An address proven by someone who is not signed in to this account (a sign-in code, a link opened
+    elsewhere) says nothing about who chose the account's password: it stops working, which also ends
+    every session made with it, so an account someone opened in another's name is not theirs to keep."""
+    user = email_address.user
+    signed_in_as_owner = request is not None and getattr(request, "user", None) is not None and \
+        request.user.is_authenticated and request.user.pk == user.pk
+    if not signed_in_as_owner and user.has_usable_password() and not user.role:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    link_by_verified_email(user)
 
 
 def customer_link_refusal(person_ids: list[int]) -> str:
@@ -103,6 +114,12 @@ def claim_start(*, user: User, vin: str) -> VehicleClaim:
                                 "document, or call us and we will add it."))
     if VehicleClaim.objects.filter(user=user, vehicle=vehicle, confirmed_at__isnull=False).exists():
         raise ValidationError(_("This car is already in your garage."))
+    Vehicle.objects.select_for_update().get(pk=vehicle.pk)  # the per-car limits hold under concurrent claims
+    sent = VehicleClaim.objects.filter(vehicle=vehicle, created_at__gt=now - timedelta(days=1))
+    if (sent.filter(created_at__gt=now - timedelta(hours=1)).count() >= CODES_PER_CAR_HOUR
+            or sent.count() >= CODES_PER_CAR_DAY):
+        raise ValidationError(_("We have sent enough codes for this car for now. Please try again later, or call "
+                                "us."))
     holder = _holder(vehicle)
     email = holder.email_address() if holder else ""
     phone = Phone.objects.filter(person=holder).order_by("-is_primary", "pk").first() if holder else None
@@ -134,15 +151,18 @@ def claim_confirm(*, claim: VehicleClaim, code: str) -> VehicleClaim:
         claim = VehicleClaim.objects.select_for_update().get(pk=claim.pk)
         if claim.confirmed_at is not None:
             return claim
+        if VehicleClaim.objects.filter(user_id=claim.user_id, vehicle_id=claim.vehicle_id,
+                                       confirmed_at__isnull=False).exists():
+            raise ValidationError(_("This car is already in your garage."))
         if claim.expires_at <= timezone.now():
             raise ValidationError(_("This code has expired. Ask for a new one."))
         if claim.attempts >= MAX_ATTEMPTS:
             raise ValidationError(_("Too many wrong codes. Ask for a new one."))
         right = constant_time_compare(_code_hash(claim.user_id, claim.vehicle_id, code.strip()), claim.code_hash)
         if right:
-            claim.confirmed_at = timezone.now()
-            claim.save(update_fields=["confirmed_at"])
             holder = _holder(claim.vehicle)
+            claim.confirmed_at, claim.holder = timezone.now(), holder
+            claim.save(update_fields=["confirmed_at", "holder"])
             if (holder is not None and not CustomerLink.objects.filter(Q(user_id=claim.user_id) | Q(person=holder))
                     .exists()):
                 CustomerLink.objects.create(user_id=claim.user_id, person=holder, proof=CustomerLink.Proof.VEHICLE_CODE)

@@ -140,6 +140,8 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
         day = date.fromisoformat(str(day))
     except ValueError:
         day = timezone.localdate()
+    if not booking.bookable_day(day):
+        day = timezone.localdate()
     slots = booking.free_slots(rooftop, day)
     if request.method == "POST" and request.POST.get("slot"):
         slot = slots.filter(pk=request.POST["slot"]).first() if request.POST["slot"].isdecimal() else None

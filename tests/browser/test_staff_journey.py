@@ -35,10 +35,10 @@ def test_the_browser_keeps_a_session_on_its_own_host(cast, server_url, page):
     assert "Alpha Motors" not in page.content()
 
 
-def test_a_car_owner_lands_on_the_dealers_site_not_the_crm(cast, server_url, page):
+def test_a_car_owner_lands_in_their_garage_not_the_crm(cast, server_url, page):
     alpha = server_url.format(host=cast.a.primary_host)
-    sign_in(page, alpha, cast.a_owner, cast.password, lands_on="/")
+    sign_in(page, alpha, cast.a_owner, cast.password, lands_on="/my/")
 
-    assert page.locator("h1").inner_text() == "Alpha Motors"
+    assert page.locator("h1").inner_text() == "My garage"
     page.goto(f"{alpha}/crm/")
     assert page.locator("h1").inner_text() == "Access denied"

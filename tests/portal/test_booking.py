@@ -46,7 +46,7 @@ def booked(cast):
         VehicleLink.objects.create(vehicle=car, person=person, kind="owner")
         olga = User.objects.get(email=cast.a_owner)
         CustomerLink.objects.create(user=olga, person=person, proof="email")
-        VehicleClaim.objects.create(user=olga, vehicle=car, channel="email", sent_to="x", code_hash="x",
+        VehicleClaim.objects.create(user=olga, vehicle=car, channel="email", sent_to="x", code_hash="x", holder=person,
                                     expires_at=timezone.now(), confirmed_at=timezone.now())
         slots = list(Slot.objects.filter(rooftop=rooftop).order_by("starts_at"))
         return {"rooftop": rooftop, "tyres": tyres, "day": day, "person": person, "car": car, "slots": slots}
@@ -145,7 +145,10 @@ def test_nobody_books_or_touches_a_car_they_have_not_proven(cast, booked):
     assert _book(neighbour, booked, booked["slots"][1]).status_code == 400  # no car of their own yet
     with schema_context(cast.a.schema_name):
         own = Vehicle.objects.create(vin="WVWZZZ1KZAW000008", make="Fiat", model="Panda")
+        nina = person_create(by=None, fields={"family_name": "Nachbarin"})
+        VehicleLink.objects.create(vehicle=own, person=nina, kind="owner")
         VehicleClaim.objects.create(user=neighbour_user, vehicle=own, channel="email", sent_to="x", code_hash="x",
+                                    holder=nina,
                                     expires_at=timezone.now(), confirmed_at=timezone.now())
     refused = _book(neighbour, booked, booked["slots"][1])  # Olga's Corsa, by its id
     assert refused.status_code == 400 and "Select a valid choice" in refused.text
@@ -154,3 +157,33 @@ def test_nobody_books_or_touches_a_car_they_have_not_proven(cast, booked):
     assert "Coming appointments" not in neighbour.get("/my/").text
     with schema_context(cast.a.schema_name):
         assert Appointment.objects.count() == 1 and Appointment.objects.get().status == "booked"
+
+
+def test_declined_work_stays_with_a_moved_appointment_and_reopens_when_it_is_cancelled(cast, booked):
+    with schema_context(cast.a.schema_name):
+        visit = ServiceVisit.objects.create(vehicle=booked["car"], person=booked["person"], status="closed",
+                                            opened_on=timezone.localdate() - timedelta(days=20))
+        item = declined_add(visit=visit, category="tyres", description="Winter tyres", by=None)
+    olga = cast.signed_in(cast.a, cast.a_owner)
+    _book(olga, booked, booked["slots"][0], declined=item.pk)
+    with schema_context(cast.a.schema_name):
+        first = Appointment.objects.get()
+    olga.post(f"/my/appointments/{first.pk}/move/", {"day": booked["day"].isoformat(), "slot": booked["slots"][2].pk})
+    with schema_context(cast.a.schema_name):
+        moved = Appointment.objects.get(status="booked")
+        assert moved.declined_id == item.pk
+    olga.post(f"/my/appointments/{moved.pk}/cancel/")
+    with schema_context(cast.a.schema_name):
+        assert DeclinedRecommendation.objects.get(pk=item.pk).status == "open"
+
+
+def test_odd_days_give_a_page_not_an_error(cast, booked):
+    olga = cast.signed_in(cast.a, cast.a_owner)
+    far = olga.post("/my/book/", {"vehicle": booked["car"].pk, "service_type": booked["tyres"].pk,
+                                  "rooftop": booked["rooftop"].pk, "day": "9999-12-31", "action": "times"})
+    assert far.status_code == 400 and "We book up to six months ahead." in far.text
+    _book(olga, booked, booked["slots"][0])
+    with schema_context(cast.a.schema_name):
+        appointment = Appointment.objects.get()
+    assert olga.get(f"/my/appointments/{appointment.pk}/move/?day=9999-12-31").status_code == 200
+    assert olga.get(f"/my/appointments/{appointment.pk}/move/?day=nonsense").status_code == 200

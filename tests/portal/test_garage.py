@@ -104,8 +104,11 @@ def test_bad_vins_and_too_many_claims_are_refused_in_words(cast, carla, mailoutb
     assert "A VIN has 17 characters" in owner.post("/my/cars/add/", {"vin": "WVW123"}).text
     unknown = owner.post("/my/cars/add/", {"vin": "WVWZZZ1KZAW999999"})
     assert unknown.status_code == 400 and "We have no car with this VIN on file" in unknown.text
-    for _claim_number in range(5):
-        _claim(owner, django_capture_on_commit_callbacks, mailoutbox)
+    with schema_context(cast.a.schema_name):
+        for n in range(10, 15):
+            _car(carla["person"], vin=f"WVWZZZ1KZAW0000{n}")
+    for n in range(10, 15):
+        _claim(owner, django_capture_on_commit_callbacks, mailoutbox, vin=f"WVWZZZ1KZAW0000{n}")
     assert "Too many cars claimed in the last hour" in owner.post("/my/cars/add/", {"vin": VIN}).text
 
 
@@ -149,6 +152,7 @@ def test_the_garage_takes_the_same_queries_for_one_car_or_three(cast, carla, mai
     with schema_context(cast.a.schema_name):
         user = User.objects.get(email=cast.a_owner)
         VehicleClaim.objects.create(user=user, vehicle=carla["car"], channel="email", sent_to="x", code_hash="x",
+                                    holder=carla["person"],
                                     expires_at=timezone.now(), confirmed_at=timezone.now())
     with CaptureQueriesContext(connection) as one:
         owner.get("/my/")
@@ -156,6 +160,7 @@ def test_the_garage_takes_the_same_queries_for_one_car_or_three(cast, carla, mai
         for n in (2, 3):
             car = _car(carla["person"], vin=f"WVWZZZ1KZAW00000{n}", purchase_date=date(2025, 1, n))
             VehicleClaim.objects.create(user=user, vehicle=car, channel="email", sent_to="x", code_hash="x",
+                                        holder=carla["person"],
                                         expires_at=timezone.now(), confirmed_at=timezone.now())
     with CaptureQueriesContext(connection) as three:
         response = owner.get("/my/")
@@ -177,6 +182,7 @@ def test_history_shows_the_owners_own_visits_with_their_work_and_not_an_earlier_
         user = User.objects.get(email=cast.a_owner)
         CustomerLink.objects.create(user=user, person=carla["person"], proof="email")
         VehicleClaim.objects.create(user=user, vehicle=carla["car"], channel="email", sent_to="x", code_hash="x",
+                                    holder=carla["person"],
                                     expires_at=timezone.now(), confirmed_at=timezone.now())
         User.objects.create_user("neighbour@alpha.test", cast.password)
     page = cast.signed_in(cast.a, cast.a_owner).get("/my/history/")
@@ -186,3 +192,60 @@ def test_history_shows_the_owners_own_visits_with_their_work_and_not_an_earlier_
     assert earlier.pk and "999" not in page.text
     other = cast.signed_in(cast.a, "neighbour@alpha.test").get("/my/history/")
     assert other.context["visits"] == [] and "No workshop visits yet" in other.text
+
+
+def test_a_sold_car_leaves_the_sellers_garage_with_the_new_owners_business(cast, carla, mailoutbox,
+                                                                         django_capture_on_commit_callbacks):
+    owner = cast.signed_in(cast.a, cast.a_owner)
+    page, code = _claim(owner, django_capture_on_commit_callbacks, mailoutbox)
+    owner.post(page, {"code": code})
+    assert "VW Golf" in owner.get("/my/").text
+    with schema_context(cast.a.schema_name):
+        VehicleLink.objects.filter(vehicle=carla["car"]).update(ended_on=timezone.localdate())
+        ben = person_create(by=None, fields={"family_name": "Neukäufer"})
+        VehicleLink.objects.create(vehicle=carla["car"], person=ben, kind="owner")
+    assert owner.get("/my/").context["cars"] == []  # nothing of Ben's car, visits or recommendations
+
+
+def test_one_car_gets_a_few_codes_an_hour_whoever_asks(cast, carla, mailoutbox, django_capture_on_commit_callbacks):
+    with schema_context(cast.a.schema_name):
+        for n in range(3):
+            User.objects.create_user(f"guesser{n}@alpha.test", cast.password)
+    for n in range(3):
+        _claim(cast.signed_in(cast.a, f"guesser{n}@alpha.test"), django_capture_on_commit_callbacks, mailoutbox)
+    refused = cast.signed_in(cast.a, cast.a_owner).post("/my/cars/add/", {"vin": VIN})
+    assert refused.status_code == 400 and "We have sent enough codes for this car for now" in refused.text
+    assert len(mailoutbox) == 3
+
+
+def test_a_second_code_for_a_car_already_added_is_refused_in_words(cast, carla, mailoutbox,
+                                                                  django_capture_on_commit_callbacks):
+    owner = cast.signed_in(cast.a, cast.a_owner)
+    first, first_code = _claim(owner, django_capture_on_commit_callbacks, mailoutbox)
+    second, second_code = _claim(owner, django_capture_on_commit_callbacks, mailoutbox)
+    owner.post(first, {"code": first_code})
+    again = owner.post(second, {"code": second_code})
+    assert again.status_code in (302, 400)  # never a server error
+    assert len(owner.get("/my/").context["cars"]) == 1
+
+
+def test_an_account_opened_in_someone_elses_name_loses_its_password_when_they_prove_the_address(cast, carla):
+    """Someone signs up with Carla's address and a password of theirs; Carla later signs in with a code sent to
+    her mailbox, which proves the address: the squatter's password and session stop working."""
+    squatter = cast.client(cast.a)
+    squatter.post("/accounts/signup/", {"email": "carla@example.de", "password1": "squatters-secret-42",
+                                        "password2": "squatters-secret-42"})
+    assert squatter.get("/my/").status_code == 200
+    from allauth.account.signals import email_confirmed
+
+    with schema_context(cast.a.schema_name):
+        address = EmailAddress.objects.get(email="carla@example.de")
+        address.verified = True
+        address.save()
+        email_confirmed.send(sender=EmailAddress, request=None, email_address=address)
+        user = User.objects.get(email="carla@example.de")
+        assert not user.has_usable_password()
+        assert CustomerLink.objects.get(user=user).person == carla["person"]
+    assert squatter.get("/my/").status_code == 302  # signed out
+    assert squatter.post("/accounts/login/", {"login": "carla@example.de",
+                                              "password": "squatters-secret-42"}).status_code == 200  # refused

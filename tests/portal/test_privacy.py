@@ -33,7 +33,7 @@ def olga(cast):
                                     total_amount=Decimal("321.00"), order_number="RO-OLGA")
         user = User.objects.get(email=cast.a_owner)
         CustomerLink.objects.create(user=user, person=person, proof="email")
-        VehicleClaim.objects.create(user=user, vehicle=car, channel="email", sent_to="x", code_hash="x",
+        VehicleClaim.objects.create(user=user, vehicle=car, channel="email", sent_to="x", code_hash="x", holder=person,
                                     expires_at=timezone.now(), confirmed_at=timezone.now())
         nina = person_create(by=None, fields={"family_name": "Nachbarin", "given_name": "Nina"},
                              emails=["nina@example.de"])
