@@ -135,7 +135,8 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Another time for the same service and car, at the same workshop."""
     appointment = _own_appointment(request, pk)
     rooftop = appointment.rooftop
-    day = request.POST.get("day") or request.GET.get("day") or timezone.localtime(appointment.slot.starts_at).date()
+    local = timezone.localtime(appointment.slot.starts_at, zoneinfo.ZoneInfo(rooftop.timezone))
+    day = request.POST.get("day") or request.GET.get("day") or local.date()
     try:
         day = date.fromisoformat(str(day))
     except ValueError:

@@ -187,3 +187,13 @@ def test_odd_days_give_a_page_not_an_error(cast, booked):
         appointment = Appointment.objects.get()
     assert olga.get(f"/my/appointments/{appointment.pk}/move/?day=9999-12-31").status_code == 200
     assert olga.get(f"/my/appointments/{appointment.pk}/move/?day=nonsense").status_code == 200
+
+
+def test_times_are_shown_in_the_workshops_own_time_zone(cast, booked):
+    olga = cast.signed_in(cast.a, cast.a_owner)
+    _book(olga, booked, booked["slots"][0])  # 08:00 in Berlin
+    olga.get("/my/")  # the booking's own message is read
+    with schema_context(cast.a.schema_name):
+        Rooftop.objects.filter(pk=booked["rooftop"].pk).update(timezone="Asia/Shanghai")  # the group stays Berlin's
+    garage = olga.get("/my/").text
+    assert "3 p.m." in garage and "8 a.m." not in garage  # 08:00 CET is 15:00 in Shanghai
