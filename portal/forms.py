@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -104,3 +105,22 @@ class DeletionForm(forms.Form):
     reason = forms.CharField(label=_("Why (optional)"), max_length=1000, required=False,
                              widget=forms.Textarea(attrs={"rows": 3}))
     confirm = forms.BooleanField(label=_("Yes, I want my data deleted"))
+
+
+class InvitationForm(forms.Form):
+    password1 = forms.CharField(label=_("Choose a password"), widget=forms.PasswordInput(attrs={
+        "autocomplete": "new-password"}))
+    password2 = forms.CharField(label=_("The password again"), widget=forms.PasswordInput(attrs={
+        "autocomplete": "new-password"}))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("The two passwords differ."))
+        elif first:
+            try:
+                password_validation.validate_password(first)
+            except ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned

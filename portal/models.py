@@ -15,6 +15,7 @@ class CustomerLink(models.Model):
     class Proof(models.TextChoices):
         EMAIL = "email", _("verified e-mail address on file")
         VEHICLE_CODE = "vehicle_code", _("code sent to the contact on file for a car")
+        INVITATION = "invitation", _("invitation from the dealer to the address on file")
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_link")
     person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="owner_account")
@@ -79,3 +80,23 @@ class DeletionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.requested_at:%Y-%m-%d}"
+
+
+class OwnerInvitation(models.Model):
+    """A single-use link a colleague sends a customer to the address on file: opening it proves the mailbox,
+    so the account it makes (or the one signed in with that address) is that customer's."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("owner invitation")
+        verbose_name_plural = _("owner invitations")
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.email}"

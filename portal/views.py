@@ -5,6 +5,7 @@ import zoneinfo
 from datetime import date, timedelta
 
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,11 +15,16 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import StaffRole
+from crm.core.access import staff_required
+from crm.customers.models import Person
 from crm.service.models import Appointment
 
-from . import booking, privacy, selectors, services
-from .forms import BookForm, ClaimForm, CodeForm, DeletionForm, ProfileForm
+from . import booking, invitations, privacy, selectors, services
+from .forms import BookForm, ClaimForm, CodeForm, DeletionForm, InvitationForm, ProfileForm
 from .models import VehicleClaim
+
+ALL_STAFF_ROLES = tuple(StaffRole.values)
 
 
 @login_required
@@ -209,3 +215,39 @@ def profile_delete(request: HttpRequest) -> HttpResponse:
     messages.success(request, _("Your request is with us. We will delete your data as the law allows and tell "
                                 "you within a month."))
     return redirect("portal:profile")
+
+
+# --- Invitations ---------------------------------------------------------------------------------------
+
+@require_POST
+@staff_required(*ALL_STAFF_ROLES)
+def invitation_send(request: HttpRequest, person_pk: int) -> HttpResponse:
+    """From the customer's page in the CRM: e-mail them a link to open their owner account."""
+    person = get_object_or_404(Person.objects.active(), pk=person_pk)
+    try:
+        invitation = invitations.invitation_send(person=person, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+    return redirect("customers:detail", pk=person.pk)
+
+
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    found = invitations.invitation_for(token)
+    if found is None:
+        return render(request, "portal/invitation_unknown.html", status=404)
+    form = InvitationForm(request.POST or None) if not request.user.is_authenticated else None
+    if request.method == "POST" and (form is None or form.is_valid()):
+        try:
+            owner = invitations.invitation_accept(invitation=found, user=request.user,
+                                                  password=form.cleaned_data["password1"] if form else "")
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            if not request.user.is_authenticated:
+                login(request, owner, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Welcome! Your account is connected to your customer record."))
+            return redirect("portal:garage")
+    return render(request, "portal/invitation.html", {"invitation": found, "form": form},
+                  status=400 if form is not None and form.errors else 200)
