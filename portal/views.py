@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,7 +23,7 @@ from crm.service.models import Appointment
 
 from . import booking, invitations, privacy, selectors, services
 from .forms import BookForm, ClaimForm, CodeForm, DeletionForm, InvitationForm, ProfileForm
-from .models import VehicleClaim
+from .models import DeletionRequest, VehicleClaim
 
 ALL_STAFF_ROLES = tuple(StaffRole.values)
 
@@ -251,3 +252,21 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("portal:garage")
     return render(request, "portal/invitation.html", {"invitation": found, "form": form},
                   status=400 if form is not None and form.errors else 200)
+
+
+# --- Deletion requests, for dealer admins -----------------------------------------------------------------
+
+@staff_required(StaffRole.DEALER_ADMIN)
+def deletion_requests(request: HttpRequest) -> HttpResponse:
+    """Owners' requests to be deleted, open ones first; each handled under the group's retention rules."""
+    rows = DeletionRequest.objects.select_related("person", "user").order_by(F("handled_at").asc(nulls_first=True),
+                                                                             "-requested_at")
+    return render(request, "portal/deletion_requests.html", {"active_module": "settings", "requests": rows[:200]})
+
+
+@require_POST
+@staff_required(StaffRole.DEALER_ADMIN)
+def deletion_request_handled(request: HttpRequest, pk: int) -> HttpResponse:
+    if DeletionRequest.objects.filter(pk=pk, handled_at__isnull=True).update(handled_at=timezone.now()):
+        messages.success(request, _("Marked as handled."))
+    return redirect("portal:deletion_requests")

@@ -113,3 +113,18 @@ def test_an_account_not_yet_a_customer_sees_how_to_connect_and_downloads_only_it
     assert "not yet connected to your customer record" in client.get("/my/profile/").text
     data = json.loads(client.get("/my/profile/export/").content)
     assert set(data) == {"account", "exported_at", "cars"} and data["cars"] == []
+
+
+def test_dealer_admins_see_and_handle_deletion_requests(cast, olga):
+    cast.signed_in(cast.a, cast.a_owner).post("/my/profile/delete/", {"confirm": "on", "reason": "Moving abroad"})
+    admin = cast.signed_in(cast.a, cast.a_admin)
+    page = admin.get("/my/deletion-requests/")
+    assert "Moving abroad" in page.text and "Olga Owner" in page.text
+    with schema_context(cast.a.schema_name):
+        request = DeletionRequest.objects.get()
+    admin.post(f"/my/deletion-requests/{request.pk}/handled/")
+    with schema_context(cast.a.schema_name):
+        assert DeletionRequest.objects.get().handled_at is not None
+    assert cast.signed_in(cast.a, cast.a_salesperson).get("/my/deletion-requests/").status_code == 403
+    assert cast.signed_in(cast.a, cast.a_owner).get("/my/deletion-requests/").status_code == 403
+    assert "Moving abroad" not in cast.signed_in(cast.b, cast.b_admin).get("/my/deletion-requests/").text
