@@ -7,6 +7,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from crm.marketing import views as marketing_views
+from portal import views as portal_views
 from tenants import views as tenant_views
 from tenants.billing import signup_views
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("_util/login/", to_account_login),
     path("crm/", include("crm.urls")),
     path("my/", include("portal.urls")),
+    path("r/<str:code>/", portal_views.referral, name="referral_landing"),
     path("billing/", include("tenants.billing.urls")),
     path("survey/", include("crm.surveys.public_urls")),
     path("enquiry/", include("crm.sales.public_urls")),

@@ -100,3 +100,18 @@ class OwnerInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id}: {self.email}"
+
+
+class ReferralCode(models.Model):
+    """An owner's personal code for recommending the dealer to friends (in the link they share)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referral_code")
+    code = models.CharField(max_length=12, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("referral code")
+        verbose_name_plural = _("referral codes")
+
+    def __str__(self) -> str:
+        return self.code

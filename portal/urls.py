@@ -14,6 +14,7 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("invite/<int:person_pk>/", views.invitation_send, name="invitation_send"),
     path("welcome/<str:token>/", views.invitation, name="invitation"),
+    path("refer/", views.refer, name="refer"),
     path("deletion-requests/", views.deletion_requests, name="deletion_requests"),
     path("deletion-requests/<int:pk>/handled/", views.deletion_request_handled, name="deletion_request_handled"),
     path("profile/export/", views.profile_export, name="profile_export"),

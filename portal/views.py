@@ -3,25 +3,31 @@ their own cars and claims, and gets 404 for anyone else's."""
 
 import zoneinfo
 from datetime import date, timedelta
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole
+from accounts.throttle import client_ip, over_hourly_limit
 from crm.core.access import staff_required
 from crm.customers.models import Person
+from crm.sales.lead_forms import EnquiryForm
 from crm.service.models import Appointment
 
-from . import booking, invitations, privacy, selectors, services
+from . import booking, invitations, privacy, referrals, selectors, services
 from .forms import BookForm, ClaimForm, CodeForm, DeletionForm, InvitationForm, ProfileForm
 from .models import DeletionRequest, VehicleClaim
 
@@ -270,3 +276,44 @@ def deletion_request_handled(request: HttpRequest, pk: int) -> HttpResponse:
     if DeletionRequest.objects.filter(pk=pk, handled_at__isnull=True).update(handled_at=timezone.now()):
         messages.success(request, _("Marked as handled."))
     return redirect("portal:deletion_requests")
+
+
+# --- Refer a friend --------------------------------------------------------------------------------------
+
+@login_required
+def refer(request: HttpRequest) -> HttpResponse:
+    """The owner's personal link and code, ways to share them, and how each referral is doing."""
+    if not hasattr(request.user, "customer_link"):
+        return render(request, "portal/refer.html", {"linked": False})
+    code = referrals.referral_code(request.user)
+    link = request.build_absolute_uri(reverse("referral_landing", args=[code.code]))
+    text = _("I get my car serviced at %(dealer)s and can recommend them: %(link)s") % {
+        "dealer": request.tenant.name, "link": link}
+    share = {"email": f"mailto:?subject={quote(str(request.tenant.name))}&body={quote(text)}",
+             "whatsapp": f"https://wa.me/?text={quote(text)}",
+             "telegram": f"https://t.me/share/url?url={quote(link)}&text={quote(text)}"}
+    return render(request, "portal/refer.html", {"linked": True, "code": code.code, "link": link, "share": share,
+                                                 "referrals": referrals.referrals(request.user)})
+
+
+@never_cache
+def referral(request: HttpRequest, code: str) -> HttpResponse:
+    """The friend's page: the dealer's enquiry form, counted as the owner's recommendation."""
+    if referrals.referrer_for(code) is None:
+        return render(request, "portal/referral_unknown.html", status=404)
+    form = EnquiryForm(request.POST or None)
+    if request.method == "POST":
+        if form.spam_reason():
+            return render(request, "portal/referral_thanks.html")
+        if form.is_valid():
+            if over_hourly_limit(f"enquiry-rate:{connection.schema_name}:{client_ip(request)}", 5):
+                return render(request, "sales/enquiry/limited.html", status=429)
+            try:
+                referrals.referral_receive(code=code, enquiry=form.enquiry(language=translation.get_language()))
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            else:
+                return render(request, "portal/referral_thanks.html")
+    heading = _("A friend recommends us: what can we do for you?")
+    return render(request, "sales/enquiry/form.html", {"form": form, "embed": False, "heading": heading},
+                  status=400 if form.errors else 200)

@@ -58,6 +58,9 @@ class Enquiry:
     marketing_consent: bool = False
     consent_wording: str = ""
     language: str = ""
+    # A friend's enquiry through an owner's referral link: the source, and who referred them.
+    source: str = Source.WEB_FORM
+    referrer: Person | None = None
 
 
 @dataclass(frozen=True)
@@ -243,7 +246,7 @@ def enquiry_receive(*, enquiry: Enquiry) -> Received:
     try:
         prospect = prospect_create(
             person=person, by=None, level=Level.H if enquiry.test_drive else Level.B, rooftop=rooftop, route=True,
-            fields={"source": Source.WEB_FORM, "source_detail": enquiry.source_detail,
+            fields={"source": enquiry.source, "referrer": enquiry.referrer, "source_detail": enquiry.source_detail,
                     "model_interest": enquiry.model_interest, "condition": enquiry.condition,
                     "trade_in": enquiry.trade_in, "financing": enquiry.financing, "notes": notes})
     except ProspectHeld as held:
@@ -252,7 +255,7 @@ def enquiry_receive(*, enquiry: Enquiry) -> Received:
             # The rooftop the visitor chose is worth a line when it is not the one holding them.
             chosen = enquiry.rooftop if enquiry.rooftop != prospect.rooftop else None
             notes = enquiry_text(enquiry, rooftop=chosen)
-        history_add(prospect, History.Kind.ENQUIRY, None, to_value=Source.WEB_FORM, note=notes)
+        history_add(prospect, History.Kind.ENQUIRY, None, to_value=enquiry.source, note=notes)
         timeline_add(prospect, None, summary, kind=TimelineEntry.Kind.MESSAGE, body=notes)
         _plan_today(prospect)
         if prospect.salesperson is not None:
