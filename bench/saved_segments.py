@@ -22,10 +22,13 @@ Four segments, saved with ``segment_save`` from the rules as the editor posts th
 
 Then, in the same run, interleaved, median of five rounds after a warm-up, for each segment:
 
-- ``editor_ms``: what the editor does on every change (``segment_views._preview``): ``rules_clean`` of
-  the posted rules, ``rules_people(match, rules).count()`` and the 20-row sample ordered by name, against
-  ``editor_sql_ms``: one hand-written count and one hand-written sample statement, as a DBA would write
-  them (semi-joins, a ``UNION`` for "any", the consent ledger's latest entries in one pass);
+- ``editor_ms``: what the editor does on every change, ``segment_views._preview`` itself (rows made from the
+  posted rules as ``_rows`` makes them): ``rules_clean`` of the rules, then one statement, the 20-row sample
+  ordered by name with everyone counted alongside (``COUNT(*) OVER ()``), against ``editor_sql_ms``: the same
+  single statement hand-written, as a DBA would write it (semi-joins, a ``UNION`` for "any", the consent
+  ledger's latest entries in one pass);
+- ``editor_two_ms``: the editor as it was before cb86b4a, ``rules_people(match, rules).count()`` and then the
+  sample, against ``editor_two_sql_ms``: one hand-written count and one hand-written sample statement;
 - ``count_ms``: ``rules_people(...).count()`` alone, against ``count_sql_ms``, the hand-written count;
 - ``saved_ms``: ``segment_people(segment).count()`` of the saved segment, against the same count;
 
@@ -33,10 +36,10 @@ and ``list_from_people`` of segment A (a fixed list: the segment row, then one `
 against ``list_sql_ms``, a plain ``INSERT … SELECT`` of the same ids into an unindexed temporary table.
 
 The run **fails** when an ORM count differs from the hand-written count, a sample from the
-hand-written sample, the list's members from the plain copy's ids, or a segment is empty; timings
-are not checked. The last line is one JSON object. ``--explain`` prints ``EXPLAIN (ANALYZE, BUFFERS)``
-of the ORM's and the hand-written statements, and of the list's insert (its foreign keys checked at
-once, rolled back).
+hand-written sample (each way of counting and sampling against the others), the list's members from the
+plain copy's ids, or a segment is empty; timings are not checked. The last line is one JSON object.
+``--explain`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the ORM's and the hand-written statements, and of the
+list's insert (its foreign keys checked at once, rolled back).
 """
 
 from __future__ import annotations
@@ -199,10 +202,10 @@ VACUUMED = ("customers_person", "customers_vehicle", "customers_vehiclelink", "c
 ACTIVE = "p.archived_at IS NULL AND p.merged_into_id IS NULL"
 
 # Each segment's rules as the editor posts them (strings), and the hand-written condition on
-# customers_person p for the same people.
+# customers_person p for the same people. upper(make), as the index vehicle_make_upper (and so its statistics).
 A_WHERE = ACTIVE + """
   AND EXISTS (SELECT FROM customers_vehiclelink l JOIN customers_vehicle v ON v.id = l.vehicle_id
-              WHERE l.person_id = p.id AND l.ended_on IS NULL AND lower(v.make) = 'bmw')
+              WHERE l.person_id = p.id AND l.ended_on IS NULL AND upper(v.make) = 'BMW')
   AND NOT EXISTS (SELECT FROM service_servicevisit s WHERE s.person_id = p.id AND s.opened_on >= %(since_12m)s)
   AND EXISTS (SELECT FROM customers_email e WHERE e.person_id = p.id)"""
 
@@ -228,6 +231,9 @@ D_WHERE = A_WHERE + """
 COUNT_SQL = "SELECT count(*) FROM customers_person p WHERE {where}"
 SAMPLE_SQL = ("SELECT p.* FROM customers_person p WHERE {where}\n"
               "ORDER BY p.family_name_latin, p.given_name_latin, p.id LIMIT %(size)s")
+# The editor's single statement: the first rows with the number of all matches alongside (no row: none match).
+PREVIEW_SQL = ("SELECT p.*, count(*) OVER () AS total FROM customers_person p WHERE {where}\n"
+               "ORDER BY p.family_name_latin, p.given_name_latin, p.id LIMIT %(size)s")
 LIST_SQL = ("INSERT INTO bench_list (segment_id, person_id, added_at, added_by_id)\n"
             "SELECT %(segment)s, p.id, now(), NULL FROM customers_person p WHERE {where}")
 
@@ -311,7 +317,21 @@ def statement(sql: str, params: dict[str, object]) -> Callable[[], object]:
 
 
 def editor(match: str, posted: list[dict[str, str]], segment: object) -> Callable[[], tuple[int, list[int]]]:
-    """What the editor does on every change (segment_views._preview): clean the rules, count, sample."""
+    """What the editor does on every change: segment_views._preview (clean the rules, then the sample with
+    everyone counted alongside, one statement), on rows made from the posted rules as _rows makes them."""
+    from crm.marketing.segment_views import _preview, _row
+
+    def run() -> tuple[int, list[int]]:
+        preview = _preview(match, [_row(rule["field"], rule["op"], rule["value"]) for rule in posted], segment)
+        if "errors" in preview:
+            raise SystemExit(f"FAILED: the editor refuses the rules {posted}: {preview['errors']}")
+        return preview["count"], [person.pk for person in preview["sample"]]
+
+    return run
+
+
+def editor_two(match: str, posted: list[dict[str, str]], segment: object) -> Callable[[], tuple[int, list[int]]]:
+    """The editor before cb86b4a: clean the rules, count, then sample (the segment evaluated twice)."""
     from crm.marketing import segments
     from crm.marketing.segment_views import PREVIEW_SIZE
 
@@ -326,6 +346,24 @@ def editor(match: str, posted: list[dict[str, str]], segment: object) -> Callabl
 
 
 def hand_editor(where: str, params: dict[str, object]) -> Callable[[], tuple[int, list[int]]]:
+    """The editor's single statement, hand-written."""
+    from django.db import connection
+
+    from crm.marketing.segment_views import PREVIEW_SIZE
+
+    preview_sql = PREVIEW_SQL.format(where=where)
+
+    def run() -> tuple[int, list[int]]:
+        with connection.cursor() as cursor:
+            cursor.execute(preview_sql, {**params, "size": PREVIEW_SIZE})
+            rows = cursor.fetchall()
+            return (rows[0][-1] if rows else 0), [row[0] for row in rows]
+
+    return run
+
+
+def hand_editor_two(where: str, params: dict[str, object]) -> Callable[[], tuple[int, list[int]]]:
+    """A hand-written count, then a hand-written sample."""
     from django.db import connection
 
     from crm.marketing.segment_views import PREVIEW_SIZE
@@ -467,6 +505,8 @@ def run(customers: int, show_plans: bool) -> dict[str, object]:
             cleaned = saved[key].rules
             cases[f"{key}_editor"] = editor(match, rules, saved[key])
             cases[f"{key}_editor_sql"] = hand_editor(wheres[key], params)
+            cases[f"{key}_editor_two"] = editor_two(match, rules, saved[key])
+            cases[f"{key}_editor_two_sql"] = hand_editor_two(wheres[key], params)
             cases[f"{key}_count"] = lambda match=match, cleaned=cleaned: rules_people(match, cleaned).count()
             cases[f"{key}_count_sql"] = statement(COUNT_SQL.format(where=wheres[key]), params)
             cases[f"{key}_saved"] = lambda segment=saved[key]: segment_people(segment).count()
@@ -496,6 +536,10 @@ def run(customers: int, show_plans: bool) -> dict[str, object]:
                               f"statement {sql_count}")
             if sample != sql_sample:
                 errors.append(f"segment {key}: the editor's sample {sample} is not the hand-written {sql_sample}")
+            for name in (f"{key}_editor_two", f"{key}_editor_two_sql"):
+                if results[name] != (sql_count, sql_sample):
+                    errors.append(f"segment {key}: {name} gives {results[name]}, the hand-written single statement "
+                                  f"{(sql_count, sql_sample)}")
         if errors:
             raise SystemExit("FAILED:\n  " + "\n  ".join(errors))
         print("checked: " + ", ".join(f"{key} {results[f'{key}_count_sql']}" for key in posted)
@@ -507,7 +551,13 @@ def run(customers: int, show_plans: bool) -> dict[str, object]:
             for key in posted:
                 for sql in queries[f"{key}_editor"]:
                     if "customers_person" in sql:
-                        explain(f"segment {key}: the editor's {'count' if 'COUNT(' in sql else 'sample'}", sql)
+                        explain(f"segment {key}: the editor's single statement (sample and COUNT(*) OVER ())", sql)
+                explain(f"segment {key}: hand-written single statement", PREVIEW_SQL.format(where=wheres[key]),
+                        {**params, "size": 20})
+                for sql in queries[f"{key}_editor_two"]:
+                    if "customers_person" in sql:
+                        explain(f"segment {key}: before cb86b4a, the editor's "
+                                f"{'count' if 'COUNT(' in sql else 'sample'}", sql)
                 explain(f"segment {key}: hand-written count", COUNT_SQL.format(where=wheres[key]), params)
                 explain(f"segment {key}: hand-written sample", SAMPLE_SQL.format(where=wheres[key]),
                         {**params, "size": 20})
@@ -528,14 +578,21 @@ def run(customers: int, show_plans: bool) -> dict[str, object]:
             "editor_ms": round(ms[f"{key}_editor"], 1), "editor_sql_ms": round(ms[f"{key}_editor_sql"], 1),
             "editor_ratio": round(ms[f"{key}_editor"] / ms[f"{key}_editor_sql"], 2),
             "editor_queries": len(queries[f"{key}_editor"]),
+            "editor_two_ms": round(ms[f"{key}_editor_two"], 1),
+            "editor_two_sql_ms": round(ms[f"{key}_editor_two_sql"], 1),
+            "editor_two_ratio": round(ms[f"{key}_editor_two"] / ms[f"{key}_editor_two_sql"], 2),
+            "editor_two_queries": len(queries[f"{key}_editor_two"]),
             "count_ms": round(ms[f"{key}_count"], 1), "count_sql_ms": round(ms[f"{key}_count_sql"], 1),
             "count_ratio": round(ms[f"{key}_count"] / ms[f"{key}_count_sql"], 2),
             "saved_ms": round(ms[f"{key}_saved"], 1),
             "saved_ratio": round(ms[f"{key}_saved"] / ms[f"{key}_count_sql"], 2),
         }
         print(f"segment {key}: {figures[key]['people']} people; editor {ms[f'{key}_editor']:.1f} ms "
-              f"({len(queries[f'{key}_editor'])} queries), hand-written count + sample "
-              f"{ms[f'{key}_editor_sql']:.1f} ms, ratio {figures[key]['editor_ratio']}; count alone "
+              f"({len(queries[f'{key}_editor'])} queries), hand-written single statement "
+              f"{ms[f'{key}_editor_sql']:.1f} ms, ratio {figures[key]['editor_ratio']}; before cb86b4a (count, then "
+              f"sample) {ms[f'{key}_editor_two']:.1f} ms ({len(queries[f'{key}_editor_two'])} queries), hand-written "
+              f"count + sample {ms[f'{key}_editor_two_sql']:.1f} ms, ratio {figures[key]['editor_two_ratio']}; "
+              f"count alone "
               f"{ms[f'{key}_count']:.1f} ms vs {ms[f'{key}_count_sql']:.1f} ms, ratio {figures[key]['count_ratio']}; "
               f"saved segment's count {ms[f'{key}_saved']:.1f} ms", flush=True)
     list_ms, copy_ms = statistics.median(list_s) * 1000, statistics.median(copy_s) * 1000
