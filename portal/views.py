@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,10 +20,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole
-from accounts.throttle import client_ip, over_hourly_limit
 from crm.core.access import staff_required
 from crm.customers.models import Person
 from crm.sales.lead_forms import EnquiryForm
+from crm.sales.lead_views import enquiry_rate_exceeded
 from crm.service.models import Appointment
 
 from . import booking, invitations, privacy, referrals, selectors, services
@@ -306,7 +305,7 @@ def referral(request: HttpRequest, code: str) -> HttpResponse:
         if form.spam_reason():
             return render(request, "portal/referral_thanks.html")
         if form.is_valid():
-            if over_hourly_limit(f"enquiry-rate:{connection.schema_name}:{client_ip(request)}", 5):
+            if enquiry_rate_exceeded(request):  # one allowance with the enquiry form, per network and group
                 return render(request, "sales/enquiry/limited.html", status=429)
             try:
                 referrals.referral_receive(code=code, enquiry=form.enquiry(language=translation.get_language()))

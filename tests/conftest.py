@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +103,19 @@ def _fresh_local_cache() -> Iterator[None]:
     yield
     if isinstance(caches["default"], LocMemCache):
         caches["default"].clear()
+
+
+def run_as_the_worker(callbacks: Iterable[Callable[[], object]]) -> None:
+    """Run what a request queued on commit here, Celery tasks eagerly, as the worker would: to read what
+    they send."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        for callback in callbacks:
+            callback()
+    finally:
+        app.conf.task_always_eager = False
 
 
 def test_process_env(name: str) -> dict[str, str]:

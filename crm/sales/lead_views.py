@@ -29,9 +29,10 @@ logger = logging.getLogger(__name__)
 RATE_PER_HOUR = 5
 
 
-def _rate_exceeded(request: HttpRequest) -> bool:
-    """Counts this enquiry against its network's hourly allowance at this dealer group. The key
-    names the schema, so two dealer groups never share a counter whatever the cache's key function."""
+def enquiry_rate_exceeded(request: HttpRequest) -> bool:
+    """Counts this enquiry (from the enquiry form, or a friend's through an owner's referral link) against
+    its network's hourly allowance at this dealer group. The key names the schema, so two dealer groups
+    never share a counter whatever the cache's key function."""
     return over_hourly_limit(f"enquiry-rate:{connection.schema_name}:{client_ip(request)}", RATE_PER_HOUR)
 
 
@@ -53,7 +54,7 @@ def _enquiry(request: HttpRequest, *, embed: bool) -> HttpResponse:
             logger.info("enquiry dropped as spam (%s) at %s", reason, connection.schema_name)
             return _thanks_or_redirect(request, embed=embed)
         if form.is_valid():
-            if _rate_exceeded(request):
+            if enquiry_rate_exceeded(request):
                 return render(request, "sales/enquiry/limited.html", context, status=429)
             try:
                 leads.enquiry_receive(enquiry=form.enquiry(language=translation.get_language()))

@@ -5,7 +5,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from config.celery import app as celery_app
+from tests.conftest import run_as_the_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -51,11 +51,7 @@ def test_account_emails_are_sent_by_a_task_after_the_request(cast, django_captur
     assert mailoutbox == []  # nothing left during the request
     assert len(callbacks) == 1
 
-    celery_app.conf.task_always_eager = True  # run the task here, to read what it sends
-    try:
-        callbacks[0]()
-    finally:
-        celery_app.conf.task_always_eager = False
+    run_as_the_worker(callbacks)  # run the task here, to read what it sends
     assert [message.to for message in mailoutbox] == [[cast.a_admin]]
     assert "Password Reset Code" in mailoutbox[0].subject
     assert "Your password reset code is listed below" in mailoutbox[0].body

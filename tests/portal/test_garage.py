@@ -13,13 +13,13 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from config.celery import app as celery_app
 from crm.customers.models import Vehicle, VehicleLink
 from crm.customers.services import person_create
 from crm.service.models import ServiceVisit
 from crm.service.services import declined_add
 from portal import services
 from portal.models import CustomerLink, VehicleClaim
+from tests.conftest import run_as_the_worker
 
 pytestmark = pytest.mark.django_db
 VIN = "WVWZZZ1KZAW000001"
@@ -47,12 +47,7 @@ def carla(cast):
 
 def _sent(callbacks, mailoutbox):
     """Run the e-mail tasks the request queued, as the worker would; the code in the last message."""
-    celery_app.conf.task_always_eager = True
-    try:
-        for callback in callbacks:
-            callback()
-    finally:
-        celery_app.conf.task_always_eager = False
+    run_as_the_worker(callbacks)
     return re.search(r"\b(\d{6})\b", mailoutbox[-1].body)[1]
 
 

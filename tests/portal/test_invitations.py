@@ -8,9 +8,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import User
-from config.celery import app as celery_app
 from crm.customers.services import person_create
 from portal.models import CustomerLink, OwnerInvitation
+from tests.conftest import run_as_the_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -27,12 +27,7 @@ def _invite(cast, dora, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks, tenant_context(cast.a):
         page = admin.post(f"/my/invite/{dora.pk}/", follow=True)
     assert "Invitation sent to dora@example.de." in page.text
-    celery_app.conf.task_always_eager = True
-    try:
-        for callback in callbacks:
-            callback()
-    finally:
-        celery_app.conf.task_always_eager = False
+    run_as_the_worker(callbacks)
     assert mailoutbox[-1].to == ["dora@example.de"]
     return re.search(r"https?://[^/\s]+(/my/welcome/[^\s]+/)", mailoutbox[-1].body)[1]
 

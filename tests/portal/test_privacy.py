@@ -10,12 +10,12 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from config.celery import app as celery_app
 from crm.customers.models import Consent, Person, TimelineEntry, Vehicle, VehicleLink
 from crm.customers.selectors import consent_allows
 from crm.customers.services import consent_record, person_create
 from crm.service.models import ServiceVisit
 from portal.models import CustomerLink, DeletionRequest, VehicleClaim
+from tests.conftest import run_as_the_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -92,12 +92,7 @@ def test_a_deletion_request_reaches_the_dealer_once(cast, olga, mailoutbox, djan
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         client.post("/my/profile/delete/", {"confirm": "on", "reason": "Sold the car"})
     client.post("/my/profile/delete/", {"confirm": "on"})
-    celery_app.conf.task_always_eager = True
-    try:
-        for callback in callbacks:
-            callback()
-    finally:
-        celery_app.conf.task_always_eager = False
+    run_as_the_worker(callbacks)
     assert [message.to for message in mailoutbox] == [[cast.a_admin]]
     assert "Sold the car" in mailoutbox[0].body
     with schema_context(cast.a.schema_name):
