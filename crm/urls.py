@@ -7,6 +7,7 @@ urlpatterns = [
     path("service/", include("crm.service.urls")),
     path("marketing/", include("crm.marketing.urls")),
     path("tasks/", include("crm.marketing.task_urls")),
+    path("club/", include("crm.loyalty.urls")),
     path("analytics/", include("crm.analytics.urls")),
     path("surveys/", include("crm.surveys.urls")),
     path("settings/", include("crm.dealerships.urls")),

@@ -87,6 +87,11 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["crm.marketing.tasks.automations_run"],
         "schedule": crontab(minute=50),
     },
+    "club-points": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["crm.loyalty.tasks.points_accrue"],
+        "schedule": crontab(minute=35),
+    },
     "delivery-surveys": {
         "task": "tenants.tasks.fan_out",
         "args": ["crm.sales.tasks.care_surveys_run"],

@@ -49,6 +49,7 @@ TENANT_APPS = [
     "crm.surveys",
     "crm.sales",
     "crm.marketing",
+    "crm.loyalty",
     "portal",
 ]
 

@@ -20,6 +20,6 @@ MODULES = (
     Module("sales", _("Sales"), "sales:my_day"),
     Module("service", _("Service"), "service:visits"),
     Module("marketing", _("Marketing"), "marketing:campaigns"),
-    Module("loyalty", _("Owners' club")),
+    Module("loyalty", _("Owners' club"), "loyalty:members"),
     Module("analytics", _("Analytics"), "analytics:dashboard"),
 )

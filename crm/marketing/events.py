@@ -143,7 +143,24 @@ def _tell_promoted(event: Event, invitation: EventInvitation) -> None:
 def answer(*, token: str, coming: bool, guests: int = 0) -> EventInvitation:
     """The customer's answer by their link: a seat if there is room for them and their guests, else the
     waiting list; "no" frees their seat for the waiting list. Answers can change until the event starts."""
-    invitation = invitation_for(token)
+    return _answer(invitation_for(token), coming=coming, guests=guests)
+
+
+@transaction.atomic
+def member_answer(*, event: Event, person: Person, coming: bool, guests: int = 0) -> EventInvitation:
+    """A signed-in club member's answer from the portal: their invitation is made if they had none,
+    then it is the same answer as by the link (seats, waiting list, changes until the start)."""
+    Event.objects.select_for_update().get(pk=event.pk)
+    invitation = EventInvitation.objects.filter(event=event, person=person).first()
+    if invitation is None:
+        if event.cancelled_at is not None:
+            raise ValidationError(_("This event is cancelled."))
+        invitation = EventInvitation.objects.create(event=event, person=person,
+                                                    token_hash=_digest(secrets.token_urlsafe(24)))
+    return _answer(invitation, coming=coming, guests=guests)
+
+
+def _answer(invitation: EventInvitation, *, coming: bool, guests: int) -> EventInvitation:
     event = Event.objects.select_for_update().get(pk=invitation.event_id)  # one answer at a time per event
     invitation.refresh_from_db()
     if event.cancelled_at is not None:
