@@ -48,3 +48,7 @@ class AccountAdapter(DefaultAccountAdapter):
         if on_dealer_host:
             return "/my/"
         return super().get_login_redirect_url(request)
+
+    def get_signup_redirect_url(self, request: HttpRequest) -> str:
+        """A new owner lands in their garage, which says how to add their car (not on the site's home)."""
+        return self.get_login_redirect_url(request)

@@ -29,6 +29,12 @@ class CodeForm(forms.Form):
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
 
 
+class PhoneForm(forms.Form):
+    number = forms.CharField(label=_("Mobile number"), max_length=40, widget=forms.TextInput(
+        attrs={"inputmode": "tel", "autocomplete": "tel"}), help_text=_(
+        "The number we have on file for you, e.g. from your last service visit."))
+
+
 class BookForm(forms.Form):
     """Book the workshop: the car, the service, where and when; then one of that day's free times."""
 
@@ -124,3 +130,24 @@ class InvitationForm(forms.Form):
             except ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+class JoinForm(forms.Form):
+    accept_terms = forms.BooleanField(label=_("I accept the club terms"), required=True,
+                                      error_messages={"required": _("Please accept the club terms to join.")})
+    marketing_email = forms.BooleanField(label=_("E-mail me club news, events and offers"), required=False,
+                                         help_text=_("You can change this at any time in your profile."))
+    terms_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class LeaveForm(forms.Form):
+    confirm = forms.BooleanField(label=_("I understand that my unused points lapse"), required=True,
+                                 error_messages={"required": _("Tick the box to confirm that you want to leave.")})
+
+
+class RsvpForm(forms.Form):
+    coming = forms.TypedChoiceField(label=_("Are you coming?"), coerce=lambda value: value == "yes",
+                                    choices=[("yes", _("Yes, I am coming")), ("no", _("No, I cannot come"))],
+                                    widget=forms.RadioSelect)
+    guests = forms.IntegerField(label=_("Guests"), min_value=0, max_value=4, initial=0, required=False,
+                                help_text=_("Up to four guests."))

@@ -16,6 +16,7 @@ class CustomerLink(models.Model):
         EMAIL = "email", _("verified e-mail address on file")
         VEHICLE_CODE = "vehicle_code", _("code sent to the contact on file for a car")
         INVITATION = "invitation", _("invitation from the dealer to the address on file")
+        PHONE = "phone", _("code sent to a mobile number on file")
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_link")
     person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="owner_account")
@@ -28,6 +29,28 @@ class CustomerLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.person_id}"
+
+
+class PhoneCheck(models.Model):
+    """An owner proving a mobile number by a code sent to it: if the number is on file for exactly one
+    customer, the account becomes that customer."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phone_checks")
+    number = models.CharField(max_length=20)  # E.164
+    code_hash = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("phone check")
+        verbose_name_plural = _("phone checks")
+        indexes = [models.Index(fields=["user", "created_at"], name="phone_check_by_user"),
+                   models.Index(fields=["number", "created_at"], name="phone_check_by_number")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.number}"
 
 
 class VehicleClaim(models.Model):

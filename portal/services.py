@@ -22,10 +22,10 @@ from accounts.mail import email_message_to_dict
 from accounts.models import User
 from config.celery import enqueue_on_commit
 from crm.customers.models import Person, Phone, Vehicle, VehicleLink
-from crm.customers.normalize import vin_normalize
-from crm.customers.services import tenant_language
+from crm.customers.normalize import phone_e164, vin_normalize
+from crm.customers.services import tenant_language, tenant_region
 
-from .models import CustomerLink, VehicleClaim
+from .models import CustomerLink, PhoneCheck, VehicleClaim
 
 CODE_VALID = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
@@ -69,6 +69,77 @@ def customer_link_refusal(person_ids: list[int]) -> str:
     if CustomerLink.objects.filter(person_id__in=person_ids).count() > 1:
         return _("More than one of these records has its own owner portal account; they cannot be merged.")
     return ""
+
+
+# --- Account ↔ customer by a mobile number -------------------------------------------------------------------
+
+PHONE_CODES_PER_USER_HOUR = 3
+PHONE_CODES_PER_NUMBER_DAY = 5
+
+
+def _phone_code_hash(user_id: int, number: str, code: str) -> str:
+    return salted_hmac("portal.phone-check", f"{user_id}:{number}:{code}").hexdigest()
+
+
+@transaction.atomic
+def phone_check_start(*, user: User, raw_number: str) -> PhoneCheck:
+    """Text a six-digit code to the number the owner typed, so they can prove it is theirs. Refused in
+    words for an unreadable number, an account already linked, or too many codes (per account an hour,
+    per number a day: nobody's phone is flooded)."""
+    from .tasks import claim_code_sms
+
+    if hasattr(user, "customer_link"):
+        raise ValidationError(_("Your account is already linked to your customer record."))
+    number = phone_e164(raw_number, tenant_region())  # as numbers on file are kept; says what is wrong
+    now = timezone.now()
+    User.objects.select_for_update().get(pk=user.pk)
+    if PhoneCheck.objects.filter(user=user, created_at__gt=now - timedelta(hours=1)).count() \
+            >= PHONE_CODES_PER_USER_HOUR:
+        raise ValidationError(_("Too many codes in the last hour. Please try again later."))
+    if PhoneCheck.objects.filter(number=number, created_at__gt=now - timedelta(days=1)).count() \
+            >= PHONE_CODES_PER_NUMBER_DAY:
+        raise ValidationError(_("We have sent enough codes to this number today. Please try again tomorrow."))
+    code = f"{secrets.randbelow(10**6):06d}"
+    check = PhoneCheck.objects.create(user=user, number=number, code_hash=_phone_code_hash(user.pk, number, code),
+                                      expires_at=now + CODE_VALID)
+    with translation.override(user.preferred_language or tenant_language()):
+        text = _("Your code to confirm this number: %(code)s. It is valid for 15 minutes. If you did not ask for "
+                 "it, ignore this message.") % {"code": code}
+    enqueue_on_commit(claim_code_sms, number, text, f"phone:{check.pk}")
+    return check
+
+
+def phone_check_confirm(*, check: PhoneCheck, code: str) -> CustomerLink | None:
+    """The right code in time proves the number. The account becomes the customer only when exactly one
+    active customer has it on file and has no account yet; otherwise the owner adds a car by VIN."""
+    with transaction.atomic():
+        check = PhoneCheck.objects.select_for_update().get(pk=check.pk)
+        if check.confirmed_at is None:
+            if check.expires_at <= timezone.now():
+                raise ValidationError(_("This code has expired. Ask for a new one."))
+            if check.attempts >= MAX_ATTEMPTS:
+                raise ValidationError(_("Too many wrong codes. Ask for a new one."))
+            right = constant_time_compare(_phone_code_hash(check.user_id, check.number, code.strip()),
+                                          check.code_hash)
+            if right:
+                check.confirmed_at = timezone.now()
+                check.save(update_fields=["confirmed_at"])
+            else:  # counted, and kept: the refusal is raised after this block commits
+                PhoneCheck.objects.filter(pk=check.pk).update(attempts=check.attempts + 1)
+        if check.confirmed_at is not None:
+            return _link_by_phone(check)
+    left = MAX_ATTEMPTS - check.attempts - 1
+    raise ValidationError(_("That is not the code we sent. Attempts left: %(left)s.") % {"left": left}
+                          if left else _("Too many wrong codes. Ask for a new one."))
+
+
+def _link_by_phone(check: PhoneCheck) -> CustomerLink | None:
+    if (existing := CustomerLink.objects.filter(user_id=check.user_id).first()) is not None:
+        return existing
+    people = list(Person.objects.active().filter(phones__number=check.number).distinct()[:2])
+    if len(people) != 1 or CustomerLink.objects.filter(person=people[0]).exists():
+        return None
+    return CustomerLink.objects.create(user_id=check.user_id, person=people[0], proof=CustomerLink.Proof.PHONE)
 
 
 # --- Claiming a car ------------------------------------------------------------------------------------------

@@ -27,8 +27,9 @@ from crm.sales.lead_views import enquiry_rate_exceeded
 from crm.service.models import Appointment
 
 from . import booking, invitations, privacy, referrals, selectors, services
-from .forms import BookForm, ClaimForm, CodeForm, DeletionForm, InvitationForm, ProfileForm
-from .models import DeletionRequest, VehicleClaim
+from .forms import BookForm, ClaimForm, CodeForm, DeletionForm, InvitationForm, PhoneForm, ProfileForm
+from .models import DeletionRequest, PhoneCheck, VehicleClaim
+from .qr import qr_svg
 
 ALL_STAFF_ROLES = tuple(StaffRole.values)
 
@@ -57,6 +58,44 @@ def claim_start(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("portal:claim_confirm", pk=claim.pk)
     return render(request, "portal/claim.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def phone_start(request: HttpRequest) -> HttpResponse:
+    """Prove a mobile number on file by a code sent to it: another way for an account to become the customer."""
+    if hasattr(request.user, "customer_link"):
+        return redirect("portal:garage")
+    form = PhoneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            check = services.phone_check_start(user=request.user, raw_number=form.cleaned_data["number"])
+        except ValidationError as error:
+            form.add_error("number", error)
+        else:
+            return redirect("portal:phone_confirm", pk=check.pk)
+    return render(request, "portal/phone.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def phone_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    check = get_object_or_404(PhoneCheck, pk=pk, user=request.user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            link = services.phone_check_confirm(check=check, code=form.cleaned_data["code"])
+        except ValidationError as error:
+            form.add_error("code", error)
+        else:
+            if link is not None:
+                messages.success(request, _("Thank you: we found your customer record. Your cars and history are "
+                                            "here now."))
+            else:
+                messages.info(request, _("Your number is confirmed, but we could not tell which customer record "
+                                         "is yours by it alone. Add your car with its VIN instead."))
+            return redirect("portal:garage")
+    return render(request, "portal/phone_code.html", {"form": form, "check": check,
+                                                      "masked": f"•••{check.number[-3:]}"},
+                  status=400 if form.errors else 200)
 
 
 @login_required
@@ -291,8 +330,9 @@ def refer(request: HttpRequest) -> HttpResponse:
     share = {"email": f"mailto:?subject={quote(str(request.tenant.name))}&body={quote(text)}",
              "whatsapp": f"https://wa.me/?text={quote(text)}",
              "telegram": f"https://t.me/share/url?url={quote(link)}&text={quote(text)}"}
-    return render(request, "portal/refer.html", {"linked": True, "code": code.code, "link": link, "share": share,
-                                                 "referrals": referrals.referrals(request.user)})
+    return render(request, "portal/refer.html", {
+        "linked": True, "code": code.code, "link": link, "share": share, "referrals": referrals.referrals(request.user),
+        "wechat_qr": qr_svg(link, label=_("QR code of your link, to scan with WeChat"))})
 
 
 @never_cache

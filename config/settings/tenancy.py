@@ -29,6 +29,8 @@ TENANT_APPS = [
     "allauth.mfa",
     "wagtail.contrib.forms",
     "wagtail.contrib.settings",
+    "wagtail.contrib.simple_translation",
+    "wagtail.locale",
     "wagtail.embeds",
     "wagtail.sites",
     "wagtail.users",

@@ -1,5 +1,7 @@
 """Wagtail: the dealer's site and its admin, one per tenant schema."""
 
+from django.utils.translation import gettext_lazy as _
+
 from .env import env
 
 WAGTAIL_SITE_NAME = "DealerCRM"
@@ -13,7 +15,15 @@ WAGTAIL_FRONTEND_LOGIN_URL = "account_login"
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False
 WAGTAILUSERS_PASSWORD_ENABLED = False
-WAGTAIL_I18N_ENABLED = False
+# A dealer may keep each page in several languages: one page tree per locale, the same URL for all of
+# them (no language prefix); Wagtail serves the tree of the visitor's active language and cms.HomePage
+# falls back to the dealer's main tree for a page not translated yet.
+WAGTAIL_I18N_ENABLED = True
+WAGTAIL_CONTENT_LANGUAGES = [
+    ("en", _("English")),
+    ("ru", _("Russian")),
+    ("zh-hans", _("Simplified Chinese")),
+]
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILIMAGES_RENDITION_STORAGE = "default"
 # Documents editors may upload to the dealer's site; served through Wagtail's view, never inline HTML.

@@ -5,7 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from crm.service.models import ServiceVisit
@@ -31,8 +31,10 @@ def with_standing(memberships: QuerySet[Membership], rules: ClubRules) -> QueryS
             person_id=OuterRef("person_id"), status=ServiceVisit.Status.CLOSED,
             closed_on__gte=timezone.localdate(since)), "total_amount", DecimalField)
     else:
-        tier_value = _sum(PointsEntry.objects.filter(person_id=OuterRef("person_id"), kind__in=EARNED,
-                                                     points__gt=0, created_at__gte=since), "points", DecimalField)
+        # Corrections count (a mistaken +5000 taken back is no tier), and only since this membership began.
+        earned = PointsEntry.objects.filter(person_id=OuterRef("person_id"), kind__in=EARNED,
+                                            created_at__gte=Greatest(Value(since), OuterRef("joined_at")))
+        tier_value = Greatest(_sum(earned, "points", DecimalField), Value(0), output_field=DecimalField())
     return memberships.annotate(balance=balance, tier_value=tier_value)
 
 

@@ -11,7 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from crm.customers.models import ConsentChannel, ConsentPurpose, Person, TimelineEntry
@@ -28,7 +30,7 @@ CODE_LENGTH = 8
 def membership_merge_refusal(person_ids: list[int]) -> str:
     """For ``follows_merges``: two club members cannot become one customer (whose card, whose tier?)."""
     if Membership.objects.filter(person_id__in=person_ids).count() > 1:
-        return _("Two of these customers are club members: a member must leave the club before the merge.")
+        return _("More than one of these customers has a club card (now or in the past); they cannot be merged.")
     return ""
 
 
@@ -58,13 +60,16 @@ def _locked_membership(person: Person) -> Membership:
 
 @transaction.atomic
 def club_join(*, person: Person, accepted_terms: bool, marketing_email: bool = False, by: User | None,
-              source: str) -> Membership:
-    """Join (or rejoin) on the current terms; a yes to club news is written to the consent ledger."""
+              source: str, terms_version: int | None = None) -> Membership:
+    """Join (or rejoin) on the current terms; a yes to club news is written to the consent ledger.
+    ``terms_version`` is the version the owner was shown: if the terms changed since, they read them again."""
     rules = ClubRules.current()
     if not rules.enabled:
         raise ValidationError(_("The club is not taking new members at the moment."))
     if not accepted_terms:
         raise ValidationError({"accept_terms": _("Please accept the club terms to join.")})
+    if terms_version is not None and terms_version != rules.terms_version:
+        raise ValidationError(_("The club terms have just changed. Please read them again before you join."))
     now = timezone.now()
     membership = Membership.objects.select_for_update().filter(person=person).first()
     if membership is not None and membership.is_active:
@@ -72,6 +77,9 @@ def club_join(*, person: Person, accepted_terms: bool, marketing_email: bool = F
     if membership is not None:
         membership.left_at, membership.joined_at, membership.terms_version = None, now, rules.terms_version
         membership.save(update_fields=["left_at", "joined_at", "terms_version"])
+        if (leftover := balance(person.pk)) > 0:  # credited while away (a late refund): lapsed like the rest
+            PointsEntry.objects.create(person=person, points=-leftover, kind=PointsEntry.Kind.LAPSE, created_at=now,
+                                       created_by=by)
     else:
         for _attempt in range(5):
             try:
@@ -118,8 +126,9 @@ def points_adjust(*, person: Person, points: int, reason: str, by: User) -> Poin
     _locked_membership(person)
     current = balance(person.pk)
     if current + points < 0:
-        raise ValidationError({"points": _("The balance is %(balance)s points; it cannot go below zero.") % {
-            "balance": current}})
+        raise ValidationError({"points": ngettext(
+            "The balance is %(balance)s point; it cannot go below zero.",
+            "The balance is %(balance)s points; it cannot go below zero.", current) % {"balance": current}})
     return PointsEntry.objects.create(person=person, points=points, kind=PointsEntry.Kind.ADJUSTMENT,
                                       note=reason[:300], created_at=timezone.now(), created_by=by)
 
@@ -142,17 +151,21 @@ def _voucher_create(*, person: Person, description: str, source: str, points_cos
 
 
 @transaction.atomic
-def reward_redeem(*, person: Person, reward: Reward, by: User | None) -> Voucher:
-    """Exchange points for a reward's voucher: the points go and the voucher comes in one transaction."""
+def reward_redeem(*, person: Person, reward: Reward, by: User | None, once: str = "") -> Voucher:
+    """Exchange points for a reward's voucher: the points go and the voucher comes in one transaction.
+    ``once`` is the form's one-time key: a double tap on the button issues one voucher, not two."""
     _locked_membership(person)
+    if once and (done := Voucher.objects.filter(source_key=f"redeem:{once}", person=person).first()):
+        return done
     if not reward.active:
         raise ValidationError(_("This reward is no longer offered."))
     current = balance(person.pk)
     if current < reward.points_cost:
-        raise ValidationError(_("%(reward)s needs %(cost)s points; you have %(balance)s.") % {
-            "reward": reward.name, "cost": reward.points_cost, "balance": current})
+        raise ValidationError(ngettext("%(reward)s needs %(cost)s points; you have %(balance)s point.",
+                                       "%(reward)s needs %(cost)s points; you have %(balance)s points.", current)
+                              % {"reward": reward.name, "cost": reward.points_cost, "balance": current})
     voucher = _voucher_create(person=person, description=reward.name, source=Voucher.Source.POINTS,
-                              points_cost=reward.points_cost)
+                              points_cost=reward.points_cost, source_key=f"redeem:{once[:40]}" if once else "")
     PointsEntry.objects.create(person=person, points=-reward.points_cost, kind=PointsEntry.Kind.REDEMPTION,
                                note=reward.name[:300], voucher=voucher, created_at=voucher.issued_at, created_by=by)
     return voucher
@@ -170,7 +183,7 @@ def voucher_problem(voucher: Voucher) -> str:
     if voucher.redeemed_at is not None:
         return _("This voucher was already used.")
     if voucher.valid_until < timezone.localdate():
-        return _("This voucher expired on %(date)s.") % {"date": voucher.valid_until.isoformat()}
+        return _("This voucher expired on %(date)s.") % {"date": date_format(voucher.valid_until, "SHORT_DATE_FORMAT")}
     if voucher.person.merged_into_id is not None:
         return _("This voucher's customer was merged into another record; look the voucher up again.")
     return ""
@@ -179,7 +192,7 @@ def voucher_problem(voucher: Voucher) -> str:
 @transaction.atomic
 def voucher_redeem(*, voucher: Voucher, by: User, rooftop: Rooftop | None) -> Voucher:
     """Honour a voucher once: a conditional update, so two counters cannot both take it."""
-    voucher = Voucher.objects.select_for_update().select_related("person").get(pk=voucher.pk)
+    voucher = Voucher.objects.select_for_update(of=("self",)).select_related("person").get(pk=voucher.pk)
     if problem := voucher_problem(voucher):
         raise ValidationError(problem)
     voucher.redeemed_at, voucher.redeemed_by, voucher.redeemed_rooftop = timezone.now(), by, rooftop
@@ -192,13 +205,15 @@ def voucher_redeem(*, voucher: Voucher, by: User, rooftop: Rooftop | None) -> Vo
 
 @transaction.atomic
 def voucher_cancel(*, voucher: Voucher, by: User) -> Voucher:
-    """Withdraw an unused voucher; points paid for it go back to the member."""
+    """Withdraw an unused voucher; points paid for it go back to the member (someone who has left the club
+    has no points to go back to)."""
+    membership = Membership.objects.select_for_update().filter(person_id=voucher.person_id).first()
     voucher = Voucher.objects.select_for_update().get(pk=voucher.pk)
     if voucher.redeemed_at is not None or voucher.cancelled_at is not None:
         raise ValidationError(_("Only an unused voucher can be cancelled."))
     voucher.cancelled_at = timezone.now()
     voucher.save(update_fields=["cancelled_at"])
-    if voucher.points_cost:
+    if voucher.points_cost and membership is not None and membership.is_active:
         PointsEntry.objects.create(person_id=voucher.person_id, points=voucher.points_cost,
                                    kind=PointsEntry.Kind.REFUND, note=voucher.description[:300], voucher=voucher,
                                    created_at=voucher.cancelled_at, created_by=by)

@@ -10,7 +10,9 @@ class MarketingConfig(AppConfig):
     def ready(self) -> None:
         from crm.customers.merging import follows_merges
 
-        from .models import SegmentMember
+        from .models import EventInvitation, SegmentMember
 
         # A customer is on a fixed list once: merged records leave the survivor one place on each list.
         follows_merges(SegmentMember, once_per=("segment",))
+        # Invitations follow too (a club member's check-ins earn points on the record that survives).
+        follows_merges(EventInvitation, once_per=("event",))

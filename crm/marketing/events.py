@@ -155,8 +155,12 @@ def member_answer(*, event: Event, person: Person, coming: bool, guests: int = 0
     if invitation is None:
         if event.cancelled_at is not None:
             raise ValidationError(_("This event is cancelled."))
-        invitation = EventInvitation.objects.create(event=event, person=person,
-                                                    token_hash=_digest(secrets.token_urlsafe(24)))
+        try:
+            with transaction.atomic():
+                invitation = EventInvitation.objects.create(event=event, person=person,
+                                                            token_hash=_digest(secrets.token_urlsafe(24)))
+        except IntegrityError:  # staff invited them at this moment
+            invitation = EventInvitation.objects.get(event=event, person=person)
     return _answer(invitation, coming=coming, guests=guests)
 
 

@@ -29,8 +29,9 @@ def test_repeated_failed_logins_are_throttled(cast):
 
 def test_sign_up_on_a_dealer_host_makes_a_car_owner_never_staff(cast, settings):
     client = cast.client(cast.a)
-    client.post("/accounts/signup/", {"email": "owner2@alpha.test", "password1": "a-long-secret-42",
-                                      "password2": "a-long-secret-42"})
+    signed_up = client.post("/accounts/signup/", {"email": "owner2@alpha.test", "password1": "a-long-secret-42",
+                                                  "password2": "a-long-secret-42"})
+    assert signed_up.url == "/my/"  # the garage says how to add a car
     with schema_context(cast.a.schema_name):
         owner = User.objects.get(email="owner2@alpha.test")
         assert owner.role == "" and not owner.is_dealer_staff

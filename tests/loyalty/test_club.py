@@ -103,6 +103,57 @@ def test_a_referral_voucher_by_the_rules_on_the_friends_first_visit(cast):
         assert (voucher.description, voucher.source, voucher.points_cost) == ("Free car wash", "referral", 0)
 
 
+def test_referral_rewards_follow_merges_once_per_friend_and_never_to_oneself(cast):
+    with schema_context(cast.a.schema_name):
+        admin = User.objects.get(email=cast.a_admin)
+        first, second, final = _person("Erst"), _person("Zweit"), _person("Letzt")
+        _member(final)
+        friend = _person("Freundin")
+        for lost in (True, False):  # the same friend recommended twice: an earlier enquiry came to nothing
+            Prospect.objects.create(person=friend, referrer=first, source=Source.REFERRAL,
+                                    registered_on=timezone.localdate() - timedelta(days=5),
+                                    **({"level": "F", "lost_reason": "price", "closed_on": timezone.localdate()}
+                                       if lost else {}))
+        customers_merge(survivor=second, others=[first], by=admin)
+        customers_merge(survivor=final, others=[second], by=admin)  # the referrer's record, merged twice
+        _visit(friend, "120.00")
+        assert accrual.points_accrue()["referral"] == 1
+        assert accrual.points_accrue()["referral"] == 0
+        assert PointsEntry.objects.get(kind="referral").person == final
+
+        regular = _person("Stamm")  # already a workshop customer before the "referral"
+        _visit(regular, "200.00", days_ago=40)
+        Prospect.objects.create(person=regular, referrer=final, source=Source.REFERRAL,
+                                registered_on=timezone.localdate() - timedelta(days=5))
+        _visit(regular, "150.00")
+        selfie = Prospect.objects.create(person=final, referrer=final, source=Source.REFERRAL,
+                                         registered_on=timezone.localdate() - timedelta(days=5))
+        _visit(final, "50.00")
+        assert accrual.points_accrue()["referral"] == 0
+        assert not PointsEntry.objects.filter(source_key=f"referral:{selfie.pk}").exists()
+
+
+def test_points_wait_for_membership_and_none_arrive_after_leaving(cast):
+    with schema_context(cast.a.schema_name):
+        admin = User.objects.get(email=cast.a_admin)
+        olga, friend = _person("Wartend"), _person("Kumpel")
+        Prospect.objects.create(person=friend, referrer=olga, source=Source.REFERRAL,
+                                registered_on=timezone.localdate() - timedelta(days=5))
+        _visit(friend, "100.00")
+        assert accrual.points_accrue()["referral"] == 0  # not a member: the reward waits
+        _member(olga)
+        assert accrual.points_accrue()["referral"] == 1 and _balance(olga) == 500
+        voucher = services.reward_redeem(person=olga, reward=Reward.objects.get(points_cost=300), by=None)
+        services.club_leave(person=olga, by=None)
+        services.voucher_cancel(voucher=voucher, by=admin)  # no refund to someone who left
+        _visit(olga, "900.00")
+        accrual.points_accrue()
+        assert _balance(olga) == 0
+        services.club_join(person=olga, accepted_terms=True, by=None, source="test")
+        card = selectors.card(olga.pk)
+        assert (card.balance, card.tier.name) == (0, "Silver")  # a new start: no points, no old tier
+
+
 def test_the_ledger_is_the_balance_and_cannot_go_below_zero(cast):
     with schema_context(cast.a.schema_name):
         admin = User.objects.get(email=cast.a_admin)
@@ -115,7 +166,7 @@ def test_the_ledger_is_the_balance_and_cannot_go_below_zero(cast):
             services.points_adjust(person=mia, points=-401, reason="typo", by=admin)
         wash = Reward.objects.get(points_cost=300)
         voucher = services.reward_redeem(person=mia, reward=wash, by=None)
-        with pytest.raises(ValidationError, match="needs 300 points; you have 100"):
+        with pytest.raises(ValidationError, match="needs 300 points; you have 100 points"):
             services.reward_redeem(person=mia, reward=wash, by=None)
         services.voucher_cancel(voucher=voucher, by=admin)  # the points come back
         second = services.reward_redeem(person=mia, reward=wash, by=None)
@@ -167,7 +218,7 @@ def test_two_members_cannot_be_merged_but_a_member_and_a_customer_can(cast):
         _member(one)
         _member(two)
         services.points_adjust(person=two, points=50, reason="x", by=admin)
-        with pytest.raises(ValidationError, match="club members"):
+        with pytest.raises(ValidationError, match="club card"):
             customers_merge(survivor=one, others=[two], by=admin)
         customers_merge(survivor=three, others=[two], by=admin)
         assert Membership.objects.get(person=three).number and _balance(three) == 50

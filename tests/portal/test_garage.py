@@ -161,7 +161,7 @@ def test_the_garage_takes_the_same_queries_for_one_car_or_three(cast, carla, mai
         response = owner.get("/my/")
     assert len(response.context["cars"]) == 3
     assert len(three) == len(one)
-    assert len(one) <= 14  # session, user, site and a handful for the garage: not one per car
+    assert len(one) <= 15  # session, user, site, branding and a handful for the garage: not one per car
 
 
 def test_history_shows_the_owners_own_visits_with_their_work_and_not_an_earlier_owners(cast, carla):

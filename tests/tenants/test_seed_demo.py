@@ -9,10 +9,13 @@ from wagtail.models import Site
 from accounts.models import StaffRole, User
 from crm.customers.models import Company, CompanyContact, Household, Person
 from crm.dealerships.models import Rooftop
-from crm.marketing.models import Automation, Campaign, EventInvitation, MessageTemplate, Segment
+from crm.loyalty.models import Membership
+from crm.loyalty.selectors import card
+from crm.marketing.models import Automation, Campaign, Event, EventInvitation, MessageTemplate, Segment
 from crm.marketing.segments import segment_people
 from crm.sales.models import CareTask, Contact, Prospect, TestDrive, TransferRequest
 from crm.service.models import DeclinedRecommendation, ServiceVisit, Slot
+from portal.models import CustomerLink, VehicleClaim
 from tenants.models import DealerGroup
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +61,11 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
         assert Segment.objects.get(kind="list").members.count() == segment_people(lapsed).count()
         assert set(Automation.objects.values_list("trigger", flat=True)) >= {"visit_closed", "no_visit", "birthday"}
         assert EventInvitation.objects.filter(event__kind="second_delivery").count() >= 1
+        # The club: the demo owner is a member with points and a voucher, and a club evening is coming.
+        owner_card = card(CustomerLink.objects.get(user__email="owner@volga.demo").person_id)
+        assert owner_card.balance > 0 and len(owner_card.vouchers) == 1
+        assert Membership.objects.count() == 21 and Event.objects.filter(kind="club").count() == 1
+        assert VehicleClaim.objects.filter(user__email="owner@volga.demo", confirmed_at__isnull=False).exists()
     with schema_context(huaxia.schema_name):
         assert Rooftop.objects.count() == 1
         assert User.objects.count() == len(StaffRole.values) + 2

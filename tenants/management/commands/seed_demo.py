@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -15,13 +16,17 @@ from django_tenants.utils import schema_context
 from faker import Faker
 
 from accounts.models import StaffRole
+from cms.demo import site_demo_build
 from crm.core.services import staff_user_create
 from crm.customers import normalize
 from crm.customers.companies import company_contact_add
 from crm.customers.households import household_add
-from crm.customers.models import Channel, Company, CompanyRole, Person, Vehicle, VehicleLink
+from crm.customers.models import Channel, Company, CompanyRole, Email, Person, Vehicle, VehicleLink
 from crm.customers.services import person_create
 from crm.dealerships.models import OpeningHours, Rooftop
+from crm.loyalty import accrual
+from crm.loyalty import services as club
+from crm.loyalty.models import ClubRules, Membership, Reward
 from crm.marketing import events as marketing_events
 from crm.marketing.automations import automation_save
 from crm.marketing.campaigns import campaign_create
@@ -32,6 +37,7 @@ from crm.sales.models import Contact, DemoVehicle, History, Prospect, SalesSched
 from crm.service.booking import slots_generate
 from crm.service.models import CapacityRule, JobCategory, ServiceType
 from crm.service.services import declined_add, line_add, visit_close, visit_open
+from portal.models import CustomerLink, VehicleClaim
 from tenants.models import DealerGroup, DealerGroupStatus
 from tenants.services import dealer_group_create
 
@@ -173,6 +179,10 @@ class Command(BaseCommand):
                 self._sales_seed(demo, fake)
             if not Campaign.objects.exists():  # templates alone are no sign: every group starts with one
                 self._marketing_seed(demo)
+            if not Membership.objects.exists():
+                self._club_seed(demo)
+            # After the events: the site gets a page for each upcoming one. Idempotent.
+            site_demo_build(dealer_name=demo.name, language=demo.language, rooftops=Rooftop.objects.all())
 
     def _customers_seed(self, demo: DemoGroup, fake: Faker, count: int = DEMO_CUSTOMERS) -> None:
         """Customers with phones, e-mails and cars, names and numbers in the group's locale."""
@@ -363,6 +373,40 @@ class Command(BaseCommand):
                                        capacity=40)
         marketing_events.invite(event=evening, people=marketing_events.second_delivery_audience(evening))
         self._segments_seed(rooftop)
+
+    def _club_seed(self, demo: DemoGroup) -> None:
+        """The owners' club: the demo owner is a customer with cars and visits (proven by the address on
+        file), a member with points and a voucher; twenty more members; a club evening in three weeks."""
+
+
+        ClubRules.current()
+        regulars = list(Person.objects.active().filter(visits__status="closed").distinct().order_by("pk")[:21])
+        if not regulars:
+            return
+        owner = get_user_model().objects.get(email=owner_email(demo))
+        person = regulars[0]
+        Email.objects.get_or_create(person=person, address=owner.email, defaults={"verified_at": timezone.now()})
+        EmailAddress.objects.get_or_create(user=owner, email=owner.email, defaults={"verified": True, "primary": True})
+        CustomerLink.objects.get_or_create(user=owner, defaults={"person": person, "proof": CustomerLink.Proof.EMAIL})
+        now = timezone.now()
+        for link in VehicleLink.objects.filter(person=person, ended_on__isnull=True):  # as if claimed by code
+            VehicleClaim.objects.get_or_create(user=owner, vehicle_id=link.vehicle_id, confirmed_at__isnull=False,
+                                               defaults={"channel": VehicleClaim.Channel.EMAIL, "holder": person,
+                                                         "sent_to": owner.email, "code_hash": "", "expires_at": now,
+                                                         "confirmed_at": now})
+        admin = get_user_model().objects.get(email=demo_email(StaffRole.DEALER_ADMIN, demo))
+        for member in regulars:
+            club.club_join(person=member, accepted_terms=True, by=None, source="demo")
+        Membership.objects.update(joined_at=timezone.now() - timedelta(days=400))
+        accrual.points_accrue()
+        for n, member in enumerate(regulars):
+            club.points_adjust(person=member, points=450 + 150 * (n % 9), reason="Welcome bonus", by=admin)
+        club.reward_redeem(person=person, reward=Reward.objects.order_by("points_cost").first(), by=None)
+        rooftop = Rooftop.objects.order_by("pk").first()
+        starts = timezone.make_aware(datetime.combine(timezone.localdate() + timedelta(days=21), time(19, 0)))
+        Event.objects.create(name={"ru": "Вечер клуба владельцев", "zh-hans": "车主俱乐部之夜"}.get(
+            demo.language, "Owners' club evening"), kind=Event.Kind.CLUB, rooftop=rooftop, starts_at=starts,
+            ends_at=starts + timedelta(hours=3), capacity=30)
 
     def _segments_seed(self, rooftop: Rooftop) -> None:
         """Saved segments (lapsed owners; young cars at the first rooftop), a fixed list made from the first,

@@ -1,0 +1,129 @@
+"""Reads for the dealer's site, each a fixed number of queries however much there is to show."""
+
+from dataclasses import dataclass
+from datetime import date, time
+from urllib.parse import quote
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone, translation
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.images import get_image_model
+from wagtail.models import Page
+
+from crm.dealerships.models import OpeningHours, Rooftop, Weekday
+from crm.marketing.models import Event
+
+from .models import ClubPage, EventPage, NewsPage, PromotionIndexPage, PromotionPage
+
+# The renditions the listings show; prefetched with the pages so a list of ten costs no ten queries.
+CARD_RENDITION = "fill-640x360"
+
+
+def _with_card_images(pages: QuerySet, field: str = "image") -> QuerySet:
+    images = get_image_model().objects.prefetch_renditions(CARD_RENDITION)
+    return pages.prefetch_related(Prefetch(field, queryset=images))
+
+
+def _in_locale(pages: QuerySet, locale_id: int | None) -> QuerySet:
+    return pages.filter(locale_id=locale_id) if locale_id is not None else pages
+
+
+def promotions_current(*, locale_id: int | None, today: date | None = None, parent: Page | None = None,
+                       limit: int | None = None) -> list[PromotionPage]:
+    """Live promotions valid today (first and last day included) in one language, soonest ending first."""
+    today = today or timezone.localdate()
+    pages = PromotionPage.objects.live().filter(valid_from__lte=today).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+    if parent is not None:
+        pages = pages.child_of(parent)
+    pages = _with_card_images(_in_locale(pages, locale_id)).order_by(
+        "valid_until", "-valid_from", "pk")
+    return list(pages[:limit] if limit else pages)
+
+
+def promotion_index(*, locale_id: int | None) -> PromotionIndexPage | None:
+    return _in_locale(PromotionIndexPage.objects.live(), locale_id).first()
+
+
+@dataclass(frozen=True)
+class UpcomingEvent:
+    event: Event
+    page: EventPage | None
+
+
+def events_upcoming(*, locale_id: int | None, limit: int = 3) -> list[UpcomingEvent]:
+    """The CRM's next events not cancelled, each with its live page on the site (in this language
+    where there is one), in two queries."""
+    events = list(Event.objects.filter(cancelled_at__isnull=True, starts_at__gt=timezone.now())
+                  .select_related("rooftop").order_by("starts_at", "pk")[:limit])
+    pages: dict[int, EventPage] = {}
+    for page in EventPage.objects.live().filter(event__in=events).order_by("pk"):
+        if page.event_id not in pages or page.locale_id == locale_id:
+            pages[page.event_id] = page
+    return [UpcomingEvent(event, pages.get(event.pk)) for event in events]
+
+
+def event_pages_upcoming(*, parent: Page) -> list[EventPage]:
+    """The live event pages under ``parent`` whose CRM event is still to come and not cancelled."""
+    pages = (EventPage.objects.live().child_of(parent)
+             .filter(event__cancelled_at__isnull=True, event__ends_at__gt=timezone.now())
+             .select_related("event", "event__rooftop").order_by("event__starts_at", "pk"))
+    return list(_with_card_images(pages))
+
+
+def club_page(*, locale_id: int | None) -> ClubPage | None:
+    return _in_locale(ClubPage.objects.live(), locale_id).first()
+
+
+def news_public(*, parent: Page) -> list[NewsPage]:
+    """Live news under ``parent`` for everyone, newest first."""
+    pages = NewsPage.objects.live().child_of(parent).filter(for_club_members=False).order_by("-date", "-pk")
+    return list(_with_card_images(pages)[:50])
+
+
+def club_news(limit: int = 5) -> list[NewsPage]:
+    """Live news for club members in the active language, newest first: for the portal's club page."""
+    language = get_supported_content_language_variant(translation.get_language())
+    pages = (NewsPage.objects.live().filter(for_club_members=True, locale__language_code=language)
+             .order_by("-date", "-pk"))
+    return list(pages[:limit])
+
+
+@dataclass(frozen=True)
+class Day:
+    label: str
+    opens: time | None
+    closes: time | None
+
+
+@dataclass(frozen=True)
+class PublicRooftop:
+    """What the site shows of a rooftop: where it is, how to call, when it is open. No one's personal data."""
+
+    name: str
+    city: str
+    address: str
+    phone: str
+    week: list[Day]
+    map_url: str
+
+
+def map_url(*parts: str) -> str:
+    """An OpenStreetMap search for an address (no API key, no script on our page)."""
+    query = ", ".join(part for part in parts if part)
+    return f"https://www.openstreetmap.org/search?query={quote(query)}" if query else ""
+
+
+def rooftops_public() -> list[PublicRooftop]:
+    """Active rooftops with their week of opening hours (Monday first, closed days included), two queries."""
+    rooftops = Rooftop.objects.filter(is_active=True).prefetch_related(
+        Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday")))
+    result = []
+    for rooftop in rooftops:
+        hours = {row.weekday: row for row in rooftop.opening_hours.all()}
+        week = [Day(str(label), getattr(hours.get(value), "opens", None), getattr(hours.get(value), "closes", None))
+                for value, label in Weekday.choices]
+        result.append(PublicRooftop(
+            name=rooftop.name, city=rooftop.city, address=rooftop.address, phone=rooftop.phone, week=week,
+            map_url=map_url(rooftop.address, rooftop.city) or map_url(rooftop.name)))
+    return result
