@@ -16,7 +16,7 @@ from .links import portal_url
 def body_blocks() -> list[tuple[str, blocks.Block]]:
     """The blocks every page body of a dealer's site offers."""
     return [
-        ("heading", blocks.CharBlock(form_classname="title", label=_("Heading"))),
+        ("heading", blocks.CharBlock(form_classname="title", label=_("Heading"), template="cms/blocks/heading.html")),
         ("paragraph", blocks.RichTextBlock(label=_("Paragraph"))),
         ("image", ImageBlock(required=True, label=_("Image"))),
     ]

@@ -22,6 +22,8 @@ from wagtail.models import Page
 from wagtail.search import index
 from wagtail.url_routing import RouteResult
 
+from crm.loyalty.models import Membership
+
 from .blocks import QuestionBlock, SocialLinkBlock, TierBlock, body_blocks, home_blocks
 from .colours import hex_colour_validator, white_text_readable_validate
 from .links import portal_url
@@ -221,7 +223,8 @@ class EventPage(Page):
                 is_cancelled=event.cancelled_at is not None,
                 is_over=event.ends_at <= timezone.now(),
                 seats_left=max(0, event.capacity - seats_taken(event)),
-                sign_up_url=portal_url("portal:club"),
+                # Members answer club events in the portal; other events are by invitation.
+                sign_up_url=portal_url("portal:club") if event.kind == event.Kind.CLUB else "",
             )
         return context
 
@@ -268,8 +271,13 @@ class NewsPage(Page):
         verbose_name_plural = _("news")
 
     def readable_by(self, request: HttpRequest) -> bool:
-        """Whether the whole text is shown. Club news: signed-in owners only."""
-        return not self.for_club_members or request.user.is_authenticated
+        """Whether the whole text is shown. Club news: the dealer's staff and current club members only."""
+        user = request.user
+        if not self.for_club_members or getattr(user, "is_dealer_staff", False):
+            return True
+        link = getattr(user, "customer_link", None) if user.is_authenticated else None
+        return link is not None and Membership.objects.filter(person_id=link.person_id,
+                                                              left_at__isnull=True).exists()
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context(request, *args, **kwargs)

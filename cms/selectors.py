@@ -52,15 +52,16 @@ class UpcomingEvent:
 
 
 def events_upcoming(*, locale_id: int | None, limit: int = 3) -> list[UpcomingEvent]:
-    """The CRM's next events not cancelled, each with its live page on the site (in this language
-    where there is one), in two queries."""
-    events = list(Event.objects.filter(cancelled_at__isnull=True, starts_at__gt=timezone.now())
-                  .select_related("rooftop").order_by("starts_at", "pk")[:limit])
-    pages: dict[int, EventPage] = {}
-    for page in EventPage.objects.live().filter(event__in=events).order_by("pk"):
-        if page.event_id not in pages or page.locale_id == locale_id:
-            pages[page.event_id] = page
-    return [UpcomingEvent(event, pages.get(event.pk)) for event in events]
+    """The next events the dealer has published a live page for (in this language where there is one),
+    not cancelled: a CRM event without a page (a fleet meeting, an invitation-only evening) is never
+    shown on the public site. One query."""
+    pages = (EventPage.objects.live().filter(event__cancelled_at__isnull=True, event__starts_at__gt=timezone.now())
+             .select_related("event", "event__rooftop").order_by("event__starts_at", "event_id", "pk"))
+    chosen: dict[int, EventPage] = {}
+    for page in pages[:limit * 4]:  # a page per language at most: enough for ``limit`` events
+        if page.event_id not in chosen or page.locale_id == locale_id:
+            chosen[page.event_id] = page
+    return [UpcomingEvent(page.event, page) for page in list(chosen.values())[:limit]]
 
 
 def event_pages_upcoming(*, parent: Page) -> list[EventPage]:

@@ -47,6 +47,13 @@ MOVED = (VehicleLink, Consent, TimelineEntry, CompanyContact, AuditEntry, Extern
 # each, the merged records' duplicates are removed, and the undo brings them back.
 _FOLLOWERS: dict[type, Callable[[list[int]], str]] = {}
 _ONCE_PER: dict[type, tuple[str, ...]] = {}
+# Modules whose rows cannot simply be handed back after what happened since the merge (a points ledger
+# spent on the merged record) say why not; the undo is then refused in those words.
+_UNDO_REFUSALS: list[Callable[["MergeRecord"], str]] = []
+
+
+def refuses_undo(check: Callable[["MergeRecord"], str]) -> None:
+    _UNDO_REFUSALS.append(check)
 
 
 def follows_merges(model: type, refuse: Callable[[list[int]], str] = lambda ids: "",
@@ -156,6 +163,9 @@ def merge_undo(*, record: MergeRecord, by: User | None) -> None:
         raise ValidationError(_("This merge has already been undone."))
     if MergeRecord.objects.filter(survivor_id__in=record.merged, undone_at__isnull=True, at__gt=record.at).exists():
         raise ValidationError(_("Undo the later merges of these customers first."))
+    for check in _UNDO_REFUSALS:
+        if reason_not := check(record):
+            raise ValidationError(reason_not)
     snapshot = record.snapshot
     survivor = Person.objects.select_for_update().get(pk=record.survivor_id)
 

@@ -8,11 +8,12 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Owners' club")
 
     def ready(self) -> None:
-        from crm.customers.merging import follows_merges
+        from crm.customers.merging import follows_merges, refuses_undo
 
         from .models import Membership, PointsEntry, Voucher
-        from .services import membership_merge_refusal
+        from .services import membership_merge_refusal, merge_undo_refusal
 
         follows_merges(Membership, membership_merge_refusal)
+        refuses_undo(merge_undo_refusal)
         follows_merges(PointsEntry)
         follows_merges(Voucher)

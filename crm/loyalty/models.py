@@ -92,6 +92,7 @@ class ClubRules(models.Model):
                 Reward.objects.bulk_create([
                     Reward(name=gettext("Car wash"), points_cost=300),
                     Reward(name=gettext("Air-conditioning service"), points_cost=1500),
+                    # xgettext:no-python-format
                     Reward(name=gettext("10% off your next service"), points_cost=2000),
                 ])
         return rules

@@ -77,7 +77,8 @@ class Card:
 def card(person_id: int, rules: ClubRules | None = None, entries: int = 50) -> Card | None:
     """The member's card as the portal and the CRM show it; None for someone not (or no longer) a member."""
     rules = rules or ClubRules.current()
-    membership = with_standing(Membership.objects.filter(person_id=person_id, left_at__isnull=True), rules).first()
+    membership = with_standing(Membership.objects.filter(person_id=person_id, left_at__isnull=True)
+                               .select_related("person"), rules).first()
     if membership is None:
         return None
     tiers = list(Tier.objects.all())

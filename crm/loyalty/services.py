@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from crm.customers.models import ConsentChannel, ConsentPurpose, Person, TimelineEntry
+from crm.customers.models import ConsentChannel, ConsentPurpose, MergeRecord, Person, TimelineEntry
 from crm.customers.services import consent_record
 from crm.dealerships.models import Rooftop
 
@@ -31,6 +31,20 @@ def membership_merge_refusal(person_ids: list[int]) -> str:
     """For ``follows_merges``: two club members cannot become one customer (whose card, whose tier?)."""
     if Membership.objects.filter(person_id__in=person_ids).count() > 1:
         return _("More than one of these customers has a club card (now or in the past); they cannot be merged.")
+    return ""
+
+
+def merge_undo_refusal(record: MergeRecord) -> str:
+    """For ``refuses_undo``: points that moved in the merge may have been spent since; handing the rows
+    back would leave one record below zero and the other with points already spent."""
+    moved = record.snapshot.get("moved", {})
+    if not (moved.get(PointsEntry._meta.label) or moved.get(Membership._meta.label)):
+        return ""
+    changed = (PointsEntry.objects.filter(person_id=record.survivor_id, created_at__gt=record.at).exists()
+               or Voucher.objects.filter(person_id=record.survivor_id, issued_at__gt=record.at).exists())
+    if changed:
+        return _("Club points of these records have changed since the merge (earned, spent or adjusted); the "
+                 "merge cannot be undone without splitting them wrongly.")
     return ""
 
 

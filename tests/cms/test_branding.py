@@ -74,3 +74,11 @@ def test_contrast_ratios_match_wcag():
     assert round(contrast_ratio("#000000", "#ffffff"), 1) == 21.0
     assert round(contrast_ratio("#777777", "#ffffff"), 2) == 4.48  # the classic just-fails grey
     assert contrast_ratio("#767676", "#ffffff") >= 4.5
+
+
+def test_the_dealer_admin_changes_branding_in_the_wagtail_admin(cast):
+    admin = cast.signed_in(cast.a, cast.a_admin)
+    with schema_context(cast.a.schema_name):
+        site = Site.objects.get(is_default_site=True)
+    page = admin.get(f"/cms/settings/cms/brandingsettings/{site.pk}/")
+    assert page.status_code == 200 and "accent_colour" in page.text

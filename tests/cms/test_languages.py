@@ -46,6 +46,7 @@ def test_a_page_not_translated_yet_is_served_from_the_main_tree(cast, site_b):
 
     response = english.get("/tolko/")
     assert response.status_code == 200 and "Только по-русски" in response.text
+    assert '<html lang="ru">' in response.text  # marked as the language it is in, for screen readers
     assert english.get("/no-such-page/").status_code == 404
 
 

@@ -9,11 +9,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from cms.models import NewsPage, PromotionIndexPage, PromotionPage
+from accounts.models import User
+from cms.models import EventPage, NewsPage, PromotionIndexPage, PromotionPage
 from cms.selectors import club_news
 from crm.customers.services import person_create
 from crm.dealerships.models import OpeningHours, Rooftop
+from crm.loyalty.services import club_join
 from crm.marketing.models import Event, EventInvitation
+from portal.models import CustomerLink
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +104,18 @@ def test_the_event_page_shows_the_rooftops_local_time_and_the_seats_left(cast, s
     assert "6:30 p.m." in page  # Shanghai time, whatever the dealer group's time zone
     assert "Pudong" in page
     assert '<dd class="site-seats">17</dd>' in page  # 20 seats, one guest with two more
-    assert 'class="button button--large" href="/my/' in page  # sign up in the owners' portal
+    assert "By invitation" in page and "Sign up" not in page  # a preview evening: by invitation only
+    with schema_context(cast.a.schema_name):
+        Event.objects.filter(pk=site_a.event.pk).update(kind=Event.Kind.CLUB)
+        starts = timezone.now() + timedelta(days=3)
+        Event.objects.create(name="Fleet meeting: Acme GmbH with Herr Schmidt", kind=Event.Kind.FLEET_MEETING,
+                             capacity=5, starts_at=starts, ends_at=starts + timedelta(hours=2))
+    club = client.get(f"/events/event-{site_a.event.pk}/").text
+    assert 'class="button button--large" href="/my/club/"' in club  # members answer in the portal
+    home = client.get("/").text
+    with schema_context(cast.a.schema_name):
+        published = EventPage.objects.get(event=site_a.event).title
+    assert published in home and "Acme" not in home  # only events the dealer published a page for
 
     with schema_context(cast.a.schema_name):
         site_a.event.cancelled_at = timezone.now()
@@ -121,6 +135,16 @@ def test_club_news_is_for_the_club_and_the_portal_reads_it_in_the_visitors_langu
     teaser = client.get("/news/news-3/").text
     assert "Club members first" in teaser and "The rest is for our club members." in teaser
     assert "a week before everyone else" not in teaser
+    with schema_context(cast.b.schema_name):  # signed in is not enough: a current club member reads it all
+        owner = User.objects.create_user("member@bravo.test", cast.password)
+        person = person_create(by=None, fields={"family_name": "Mitglied"}, emails=["member@bravo.test"])
+        CustomerLink.objects.create(user=owner, person=person, proof="email")
+    member = cast.signed_in(cast.b, "member@bravo.test")
+    member.cookies["django_language"] = "en"
+    assert "a week before everyone else" not in member.get("/news/news-3/").text
+    with schema_context(cast.b.schema_name):
+        club_join(person=person, accepted_terms=True, by=None, source="test")
+    assert "a week before everyone else" in member.get("/news/news-3/").text
 
     with schema_context(cast.b.schema_name):
         from django.utils import translation
@@ -142,10 +166,11 @@ def _queries(client, path):
 def test_home_and_rooftops_pages_take_a_bounded_number_of_queries(cast, site_a, django_assert_max_num_queries):
     client = cast.client(cast.a)
     home, rooftops = _queries(client, "/"), _queries(client, "/dealerships/")
-    # Of these, 3 find the tenant, 4 are Wagtail's routing, 2 check page view restrictions, 1 the branding.
-    with django_assert_max_num_queries(19):
+    # Of these, 3 find the tenant, 4 are Wagtail's routing, 2 check page view restrictions, 1 the branding,
+    # 1 the page's language (for <html lang>).
+    with django_assert_max_num_queries(20):
         client.get("/")
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         client.get("/dealerships/")
 
     with schema_context(cast.a.schema_name):  # more of everything the pages list

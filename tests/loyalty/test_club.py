@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import StaffRole, User
 from crm.core.services import staff_user_create
-from crm.customers.merging import customers_merge
+from crm.customers.merging import customers_merge, merge_undo
 from crm.customers.models import Consent, Person, Vehicle, VehicleLink
 from crm.customers.services import person_create
 from crm.loyalty import accrual, selectors, services
@@ -222,6 +222,19 @@ def test_two_members_cannot_be_merged_but_a_member_and_a_customer_can(cast):
             customers_merge(survivor=one, others=[two], by=admin)
         customers_merge(survivor=three, others=[two], by=admin)
         assert Membership.objects.get(person=three).number and _balance(three) == 50
+
+
+def test_a_merge_whose_points_were_spent_since_cannot_be_undone(cast):
+    with schema_context(cast.a.schema_name):
+        admin = User.objects.get(email=cast.a_admin)
+        member, customer = _person("Punktemitglied"), _person("Kundin")
+        _member(member)
+        services.points_adjust(person=member, points=300, reason="Start", by=admin)
+        record = customers_merge(survivor=customer, others=[member], by=admin)
+        services.reward_redeem(person=customer, reward=Reward.objects.get(points_cost=300), by=None)
+        with pytest.raises(ValidationError, match="cannot be undone"):
+            merge_undo(record=record, by=admin)
+        assert _balance(customer) == 0
 
 
 def test_staff_see_members_adjust_and_redeem_a_voucher_once(cast):
