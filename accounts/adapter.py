@@ -1,6 +1,8 @@
+from dataclasses import dataclass
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_tenants.utils import get_public_schema_name
@@ -8,6 +10,12 @@ from django_tenants.utils import get_public_schema_name
 from config.celery import enqueue_on_commit
 
 from .mail import email_message_to_dict
+
+
+@dataclass(frozen=True)
+class SiteName:
+    name: str
+    domain: str
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -18,6 +26,14 @@ class AccountAdapter(DefaultAccountAdapter):
         """
         from .tasks import email_send
 
+        # allauth signs its mails with the Sites framework's name, which is empty here: the dealer group's
+        # name and host (or the platform's) say who writes.
+        request = self.request
+        tenant = getattr(request, "tenant", None) if request is not None else None
+        if request is not None:
+            name = getattr(tenant, "name", "") if tenant is not None and \
+                tenant.schema_name != get_public_schema_name() else settings.PLATFORM_NAME
+            context = {**context, "current_site": SiteName(name=name, domain=request.get_host())}
         message = self.render_mail(template_prefix, email, context)
         enqueue_on_commit(email_send, email_message_to_dict(message))
 

@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from datetime import date, time
 from urllib.parse import quote
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone, translation
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.images import get_image_model
-from wagtail.models import Page
+from wagtail.models import Locale, Page, Site
 
 from crm.dealerships.models import OpeningHours, Rooftop, Weekday
 from crm.marketing.models import Event
@@ -24,8 +24,26 @@ def _with_card_images(pages: QuerySet, field: str = "image") -> QuerySet:
     return pages.prefetch_related(Prefetch(field, queryset=images))
 
 
+def _main_locale() -> Subquery:
+    """The dealer's own language: the locale of the site's home page (the tree untranslated pages are in)."""
+    return Subquery(Site.objects.filter(is_default_site=True).values("root_page__locale_id")[:1])
+
+
 def _in_locale(pages: QuerySet, locale_id: int | None) -> QuerySet:
-    return pages.filter(locale_id=locale_id) if locale_id is not None else pages
+    """Pages in the visitor's language, and pages of the dealer's own language not translated into it:
+    what the visitor would be served at their address anyway (``HomePage.route`` falls back the same way)."""
+    if locale_id is None:
+        return pages
+    translated = Page.objects.live().filter(locale_id=locale_id).values("translation_key")
+    return pages.filter(Q(locale_id=locale_id) | Q(locale_id=_main_locale()) & ~Q(translation_key__in=translated))
+
+
+def _children_in_any_language(pages: QuerySet, parent: Page) -> QuerySet:
+    """Children of ``parent`` or of any translation of it (which the language filter then picks from)."""
+    children = Q()
+    for translation_of_parent in Page.objects.filter(translation_key=parent.translation_key).only("path", "depth"):
+        children |= Q(path__startswith=translation_of_parent.path, depth=translation_of_parent.depth + 1)
+    return _in_locale(pages.filter(children), parent.locale_id)
 
 
 def promotions_current(*, locale_id: int | None, today: date | None = None, parent: Page | None = None,
@@ -34,9 +52,8 @@ def promotions_current(*, locale_id: int | None, today: date | None = None, pare
     today = today or timezone.localdate()
     pages = PromotionPage.objects.live().filter(valid_from__lte=today).filter(
         Q(valid_until__isnull=True) | Q(valid_until__gte=today))
-    if parent is not None:
-        pages = pages.child_of(parent)
-    pages = _with_card_images(_in_locale(pages, locale_id)).order_by(
+    pages = _children_in_any_language(pages, parent) if parent is not None else _in_locale(pages, locale_id)
+    pages = _with_card_images(pages).order_by(
         "valid_until", "-valid_from", "pk")
     return list(pages[:limit] if limit else pages)
 
@@ -66,7 +83,7 @@ def events_upcoming(*, locale_id: int | None, limit: int = 3) -> list[UpcomingEv
 
 def event_pages_upcoming(*, parent: Page) -> list[EventPage]:
     """The live event pages under ``parent`` whose CRM event is still to come and not cancelled."""
-    pages = (EventPage.objects.live().child_of(parent)
+    pages = (_children_in_any_language(EventPage.objects.live(), parent)
              .filter(event__cancelled_at__isnull=True, event__ends_at__gt=timezone.now())
              .select_related("event", "event__rooftop").order_by("event__starts_at", "pk"))
     return list(_with_card_images(pages))
@@ -78,15 +95,16 @@ def club_page(*, locale_id: int | None) -> ClubPage | None:
 
 def news_public(*, parent: Page) -> list[NewsPage]:
     """Live news under ``parent`` for everyone, newest first."""
-    pages = NewsPage.objects.live().child_of(parent).filter(for_club_members=False).order_by("-date", "-pk")
+    pages = (_children_in_any_language(NewsPage.objects.live(), parent).filter(for_club_members=False)
+             .order_by("-date", "-pk"))
     return list(_with_card_images(pages)[:50])
 
 
 def club_news(limit: int = 5) -> list[NewsPage]:
     """Live news for club members in the active language, newest first: for the portal's club page."""
     language = get_supported_content_language_variant(translation.get_language())
-    pages = (NewsPage.objects.live().filter(for_club_members=True, locale__language_code=language)
-             .order_by("-date", "-pk"))
+    locale_id = Locale.objects.filter(language_code=language).values_list("pk", flat=True).first()
+    pages = _in_locale(NewsPage.objects.live().filter(for_club_members=True), locale_id).order_by("-date", "-pk")
     return list(pages[:limit])
 
 

@@ -56,3 +56,12 @@ def test_account_emails_are_sent_by_a_task_after_the_request(cast, django_captur
     assert [message.to for message in mailoutbox] == [[cast.a_admin]]
     assert "Password Reset Code" in mailoutbox[0].subject
     assert "Your password reset code is listed below" in mailoutbox[0].body
+
+
+def test_account_mails_are_signed_by_the_dealer_group(cast, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        cast.client(cast.a).post("/accounts/password/reset/", {"email": cast.a_owner})
+    run_as_the_worker(callbacks)
+    assert len(mailoutbox) == 1
+    body = mailoutbox[0].body
+    assert "Hello from Alpha Motors!" in body and cast.a.primary_host in body

@@ -67,3 +67,22 @@ def test_the_staff_who_edit_the_site_may_translate_its_pages(cast):
     with schema_context(cast.a.schema_name):
         for name in ("Moderators", "Editors"):
             assert Group.objects.get(name=name).permissions.filter(codename="submit_translation").exists(), name
+
+
+def test_listings_show_what_is_not_translated_yet_from_the_dealers_own_language(cast, site_b):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cms.models import PromotionIndexPage
+
+    with schema_context(cast.b.schema_name):
+        index = PromotionIndexPage.objects.get(locale__language_code="ru")
+        index.add_child(instance=PromotionPage(title="Только у нас: мойка в подарок", slug="moika",
+                                               valid_from=timezone.localdate() - timedelta(days=1)))
+    english = cast.client(cast.b)
+    english.cookies["django_language"] = "en"
+    listed = english.get("/promotions/").text
+    assert "Только у нас: мойка в подарок" in listed  # served at its address, so listed too
+    assert "Winter tyres fitted: 20% off" in listed and "Шиномонтаж" not in listed  # translated: English only
+    assert "Только у нас: мойка в подарок" in english.get("/").text
