@@ -15,7 +15,15 @@ from accounts.models import User
 from crm.customers.models import Person, Vehicle
 from crm.dealerships.models import Rooftop
 from crm.service.booking import appointment_book, appointment_move
-from crm.service.models import Appointment, DeclinedRecommendation, ServiceType, Slot
+from crm.service.models import (
+    Appointment,
+    CapacityRule,
+    Closure,
+    DayLoad,
+    DeclinedRecommendation,
+    ServiceType,
+    Slot,
+)
 
 from .models import CustomerLink
 from .selectors import owner_holders, owner_vehicles
@@ -32,11 +40,19 @@ def bookable_day(day: date) -> bool:
     return today <= day <= today + BOOK_AHEAD
 
 
-def free_slots(rooftop: Rooftop, day: date) -> QuerySet[Slot]:
+def free_slots(rooftop: Rooftop, day: date, service_type: ServiceType | None = None) -> QuerySet[Slot]:
     """The day's times (in the rooftop's time zone) with a seat free for online bookings, from now on;
-    none for a day outside the booking window."""
-    if not bookable_day(day):
+    none for a day outside the booking window, a day the workshop is closed, or (with ``service_type``)
+    a day whose online hours for that service are used up: only times the booking will accept."""
+    if not bookable_day(day) or Closure.objects.filter(rooftop=rooftop, day=day).exists():
         return Slot.objects.none()
+    if service_type is not None:
+        if not CapacityRule.objects.filter(rooftop=rooftop, service_type=service_type).exists():
+            return Slot.objects.none()
+        hours_left = DayLoad.objects.filter(rooftop=rooftop, day=day, service_type=service_type,
+                                            hours_booked_online__gt=F("hours_online") - service_type.labour_hours)
+        if hours_left.exists():
+            return Slot.objects.none()
     tz = zoneinfo.ZoneInfo(rooftop.timezone)
     start = datetime.combine(day, time.min, tzinfo=tz)
     return (Slot.objects.filter(rooftop=rooftop, starts_at__gte=max(start, timezone.now()),

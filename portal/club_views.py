@@ -38,8 +38,10 @@ def _render(request: HttpRequest, person_id: int | None, join_form: JoinForm | N
     if card is not None:
         lookup = request.build_absolute_uri(reverse("loyalty:card", args=[card.membership.number]))
         context.update(card=card, qr=qr_svg(lookup, label=_("Membership card %(number)s") % {
-            "number": card.membership.number}), events=club.club_events(person_id), news=_club_news(),
-            rsvp_errors=rsvp_errors or {}, leave_form=leave_form or LeaveForm(),
+            "number": card.membership.number}), news=_club_news(),
+            # Each event with the answer that failed on it, shown in its own form with what was typed.
+            events=[(item, (rsvp_errors or {}).get(item.event.pk)) for item in club.club_events(person_id)],
+            leave_form=leave_form or LeaveForm(),
             once=secrets.token_urlsafe(12))  # one voucher per button press, however often it is tapped
     else:
         context.update(join_form=join_form or JoinForm(initial={"terms_version": rules.terms_version}),

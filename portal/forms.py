@@ -65,7 +65,7 @@ class BookForm(forms.Form):
         rooftop, day = self._value("rooftop"), self._value("day")
         if rooftop is not None and day is not None:
             tz = zoneinfo.ZoneInfo(rooftop.timezone)
-            self.fields["slot"].queryset = free_slots(rooftop, day)
+            self.fields["slot"].queryset = free_slots(rooftop, day, self._value("service_type"))
             self.fields["slot"].label_from_instance = lambda slot: f"{timezone.localtime(slot.starts_at, tz):%H:%M}"
 
     def _value(self, name: str) -> Any:

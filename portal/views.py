@@ -194,7 +194,8 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
         day = timezone.localdate()
     if not booking.bookable_day(day):
         day = timezone.localdate()
-    slots = booking.free_slots(rooftop, day)
+    # Within its own day the appointment's hours are already counted: only another day's hours are checked.
+    slots = booking.free_slots(rooftop, day, appointment.service_type if day != local.date() else None)
     if request.method == "POST" and request.POST.get("slot"):
         slot = slots.filter(pk=request.POST["slot"]).first() if request.POST["slot"].isdecimal() else None
         if slot is None:

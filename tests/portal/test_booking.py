@@ -16,6 +16,7 @@ from crm.service.booking import appointment_book, slots_generate
 from crm.service.models import (
     Appointment,
     CapacityRule,
+    Closure,
     DayLoad,
     DeclinedRecommendation,
     ServiceType,
@@ -89,12 +90,25 @@ def test_the_online_share_of_the_days_hours_runs_out(cast, booked):
         for slot in booked["slots"][:4]:  # 4 × 0.5 h = the online 2 h, booked by the CRM as online
             appointment_book(slot=slot, service_type=booked["tyres"], vehicle=booked["car"], by=None,
                              channel="online")
-    full = _book(olga, booked, booked["slots"][5])
-    assert full.status_code == 400 and "fully booked for Tyre change that day" in full.text
+    times = olga.post("/my/book/", {"vehicle": booked["car"].pk, "service_type": booked["tyres"].pk,
+                                    "rooftop": booked["rooftop"].pk, "day": booked["day"].isoformat(),
+                                    "action": "times"})
+    assert "No free times that day" in times.text  # only times a booking would accept are offered
+    full = _book(olga, booked, booked["slots"][5])  # and a time sent anyway is refused
+    assert full.status_code == 400
     with schema_context(cast.a.schema_name):
         assert Appointment.objects.count() == 4
         assert Slot.objects.get(pk=booked["slots"][5].pk).booked == 0  # nothing half-taken
         assert DayLoad.objects.get().hours_booked_online == Decimal("2.00")
+
+
+def test_no_times_are_offered_on_a_day_the_workshop_is_closed(cast, booked):
+    with schema_context(cast.a.schema_name):
+        Closure.objects.create(rooftop=booked["rooftop"], day=booked["day"], reason="Stocktaking")
+    times = cast.signed_in(cast.a, cast.a_owner).post("/my/book/", {
+        "vehicle": booked["car"].pk, "service_type": booked["tyres"].pk, "rooftop": booked["rooftop"].pk,
+        "day": booked["day"].isoformat(), "action": "times"})
+    assert "No free times that day" in times.text and "08:00" not in times.text
 
 
 def test_declined_work_is_booked_from_the_garage(cast, booked):

@@ -82,7 +82,8 @@ def test_members_answer_club_events_with_seats_and_a_waiting_list(cast):
     page = client.get("/my/club/")
     assert "Club night" in page.text and "2 seats left" in page.text and "Care class" not in page.text
     too_many = client.post(f"/my/club/events/{night.pk}/", {"coming": "yes", "guests": "5"})
-    assert too_many.status_code == 400 and "4" in too_many.text
+    assert too_many.status_code == 400 and f'id="rsvp-errors-{night.pk}"' in too_many.text
+    assert "Ensure this value is less than or equal to 4." in too_many.text and 'value="5"' in too_many.text
     assert client.post(f"/my/club/events/{night.pk}/", {"coming": "yes", "guests": "1"}).status_code == 302
     assert "You are coming with 1 guest." in client.get("/my/club/").text
     bob_client = cast.signed_in(cast.a, "bob@alpha.test")
