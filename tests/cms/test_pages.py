@@ -188,3 +188,10 @@ def test_home_and_rooftops_pages_take_a_bounded_number_of_queries(cast, site_a, 
 
     assert _queries(client, "/") == home
     assert _queries(client, "/dealerships/") == rooftops
+
+
+def test_listing_pages_keep_a_heading_outline_for_screen_readers(cast, site_a):
+    client = cast.client(cast.a)
+    for path in ("/promotions/", "/events/"):
+        text = client.get(path).text
+        assert '<h2 class="site-card__title">' in text and "<h3" not in text, path  # h1, then h2 per card
