@@ -18,6 +18,7 @@ from crm.customers.selectors import consent_allows
 from crm.customers.services import consent_record, person_update, tenant_region
 
 from .models import CustomerLink, DeletionRequest
+from .referrals import referrals
 from .selectors import owner_vehicles
 
 # What an owner chooses in the portal: these channels for these purposes.
@@ -77,7 +78,9 @@ def _rows(queryset: Any, *fields: str) -> list[dict[str, Any]]:
 def data_export(user: User) -> dict[str, Any]:
     """Everything the dealer holds about this owner, and nothing about anyone else: their customer
     record, contacts, consent ledger, their proven cars, their own visits and appointments, messages sent
-    to them, event invitations, sales enquiries and their timeline; and the account itself."""
+    to them, event invitations, sales enquiries, club membership, points and vouchers, friends they
+    recommended (by first name, as the portal shows them) and their timeline; and the account itself."""
+    from crm.loyalty.models import Membership, PointsEntry, Voucher
     from crm.marketing.models import EventInvitation, Message
     from crm.sales.models import Prospect
     from crm.service.models import Appointment, ServiceVisit
@@ -106,6 +109,14 @@ def data_export(user: User) -> dict[str, Any]:
                              "status", "guests", "checked_in_at")
     export["enquiries"] = _rows(Prospect.objects.filter(person=person).order_by("registered_on"), "registered_on",
                                 "source", "model_interest", "closed_on")
+    export["club"] = _rows(Membership.objects.filter(person=person), "number", "joined_at", "terms_version",
+                           "left_at")
+    export["points"] = _rows(PointsEntry.objects.filter(person=person).order_by("created_at", "pk"), "created_at",
+                             "kind", "points", "note")
+    export["vouchers"] = _rows(Voucher.objects.filter(person=person).order_by("issued_at"), "code", "description",
+                               "issued_at", "valid_until", "redeemed_at", "cancelled_at")
+    export["recommended"] = [{"friend": referral.name, "since": _plain(referral.submitted_on),
+                              "status": referral.status} for referral in referrals(user)]
     export["timeline"] = _rows(TimelineEntry.objects.filter(person=person).order_by("occurred_at"), "occurred_at",
                                "kind", "summary")
     return export

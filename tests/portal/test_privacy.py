@@ -13,6 +13,8 @@ from accounts.models import User
 from crm.customers.models import Consent, Person, TimelineEntry, Vehicle, VehicleLink
 from crm.customers.selectors import consent_allows
 from crm.customers.services import consent_record, person_create
+from crm.loyalty.models import Reward, Voucher
+from crm.loyalty.services import club_join, points_adjust, reward_redeem
 from crm.service.models import ServiceVisit
 from portal.models import CustomerLink, DeletionRequest, VehicleClaim
 from tests.conftest import run_as_the_worker
@@ -75,6 +77,13 @@ def test_confirmed_details_are_kept_as_verified_and_preferences_go_to_the_ledger
 
 
 def test_the_download_holds_exactly_the_owners_data(cast, olga):
+    with schema_context(cast.a.schema_name):  # both are club members with points and a voucher
+        admin = User.objects.get(email=cast.a_admin)
+        for person, points in ((olga["person"], 400), (olga["nina"], 900)):
+            club_join(person=person, accepted_terms=True, by=None, source="test")
+            points_adjust(person=person, points=points, reason=f"Bonus {points}", by=admin)
+            reward_redeem(person=person, reward=Reward.objects.get(points_cost=300), by=None)
+        nina_code = Voucher.objects.get(person=olga["nina"]).code
     response = cast.signed_in(cast.a, cast.a_owner).get("/my/profile/export/")
     assert response["Content-Disposition"].startswith('attachment; filename="my-data-')
     data = json.loads(response.content)
@@ -84,6 +93,8 @@ def test_the_download_holds_exactly_the_owners_data(cast, olga):
     text = response.content.decode()
     assert "Nachbarin" not in text and "RO-NINA" not in text and "WVWZZZ1KZAW000006" not in text
     assert data["consents"] == []  # Nina's consent is hers
+    assert len(data["club"]) == 1 and [entry["points"] for entry in data["points"]] == [400, -300]
+    assert len(data["vouchers"]) == 1 and nina_code not in text and "Bonus 900" not in text
 
 
 def test_a_deletion_request_reaches_the_dealer_once(cast, olga, mailoutbox, django_capture_on_commit_callbacks):
