@@ -230,3 +230,61 @@ class BillingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
+
+
+class SnapshotPeriod(models.TextChoices):
+    DAY = "day", _("Day")
+    MONTH = "month", _("Month")
+
+
+# The KPIs a snapshot row holds: the keys of crm.analytics.kpis.KPIS (a test keeps the two the same; the
+# platform's models do not import the CRM).
+SNAPSHOT_KPIS = (
+    "customers", "active_vehicles", "retention_rate", "visits", "average_ticket", "prospects_h", "prospects_a",
+    "prospects_b", "prospects_c", "conversion", "lead_response_hours", "club_members", "referrals",
+    "referral_conversion", "data_completeness", "duplicate_rate",
+)
+
+
+def _figure() -> models.DecimalField:
+    return models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+
+class KpiSnapshot(models.Model):
+    """One dealer group's KPIs for one rooftop (or the whole group: no rooftop) and one period, written by
+    the snapshot task from inside the group's schema. Numbers and a rooftop's id only: no personal data
+    ever leaves a tenant schema, so HQ pages read these rows and nothing else."""
+
+    dealer_group = models.ForeignKey(DealerGroup, on_delete=models.CASCADE, related_name="kpi_snapshots")
+    rooftop_id = models.PositiveIntegerField(null=True, blank=True)  # the rooftop's id inside the group's schema
+    period = models.CharField(max_length=5, choices=SnapshotPeriod.choices)
+    period_start = models.DateField()
+    period_end = models.DateField()  # a month's row covers the month to date until the month is over
+    computed_at = models.DateTimeField()
+    # The KPIs, as docs/kpis.md defines them; empty where there was nothing to divide by.
+    customers = _figure()
+    active_vehicles = _figure()
+    retention_rate = _figure()
+    visits = _figure()
+    average_ticket = _figure()
+    prospects_h = _figure()
+    prospects_a = _figure()
+    prospects_b = _figure()
+    prospects_c = _figure()
+    conversion = _figure()
+    lead_response_hours = _figure()
+    club_members = _figure()
+    referrals = _figure()
+    referral_conversion = _figure()
+    data_completeness = _figure()
+    duplicate_rate = _figure()
+
+    class Meta:
+        verbose_name = _("KPI snapshot")
+        verbose_name_plural = _("KPI snapshots")
+        constraints = [models.UniqueConstraint(fields=["dealer_group", "rooftop_id", "period", "period_start"],
+                                               nulls_distinct=False, name="kpi_snapshot_once")]
+        indexes = [models.Index(fields=["period", "period_start"], name="kpi_snapshot_period")]
+
+    def __str__(self) -> str:
+        return f"{self.dealer_group_id}/{self.rooftop_id or '-'} {self.period} {self.period_start}"

@@ -87,6 +87,12 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["crm.marketing.tasks.automations_run"],
         "schedule": crontab(minute=50),
     },
+    # After midnight in most time zones a group's "yesterday" is over; a late run only rewrites the same rows.
+    "kpi-snapshots": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["tenants.kpi_snapshots.kpi_snapshot_take"],
+        "schedule": crontab(minute=15, hour=4),
+    },
     "club-points": {
         "task": "tenants.tasks.fan_out",
         "args": ["crm.loyalty.tasks.points_accrue"],
