@@ -63,6 +63,8 @@ class AccountAdapter(DefaultAccountAdapter):
             return "/crm/"
         if on_dealer_host:
             return "/my/"
+        if getattr(user, "hq_analyst", None) is not None:  # HQ analysts sign in on the platform's host
+            return "/hq/"
         return super().get_login_redirect_url(request)
 
     def get_signup_redirect_url(self, request: HttpRequest) -> str:

@@ -5,6 +5,7 @@ from django.urls import path
 from tenants import views as tenant_views
 from tenants.billing import signup_views
 from tenants.billing import views as billing_views
+from tenants.hq import views as hq_views
 
 from .urls_common import urlpatterns as common_urlpatterns
 
@@ -13,6 +14,9 @@ urlpatterns = [
     path("", tenant_views.landing, name="landing"),
     path("pricing/", billing_views.pricing, name="pricing"),
     path("stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
+    path("hq/", hq_views.dashboard, name="hq_dashboard"),
+    path("hq/export.csv", hq_views.export_csv, name="hq_export"),
+    path("hq/groups/<int:pk>/", hq_views.group_detail, name="hq_group"),
     path("signup/", signup_views.signup_start, name="signup"),
     path("signup/address/", signup_views.slug_check, name="signup_slug_check"),
     path("signup/<uuid:pk>/card/", signup_views.signup_card, name="signup_card"),

@@ -10,6 +10,7 @@ from crm.marketing import views as marketing_views
 from portal import views as portal_views
 from tenants import views as tenant_views
 from tenants.billing import signup_views
+from tenants.hq import views as hq_views
 
 from .urls_common import urlpatterns as common_urlpatterns
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("my/", include("portal.urls")),
     path("r/<str:code>/", portal_views.referral, name="referral_landing"),
     path("billing/", include("tenants.billing.urls")),
+    path("hq-sharing/", hq_views.sharing, name="hq_sharing"),
     path("survey/", include("crm.surveys.public_urls")),
     path("enquiry/", include("crm.sales.public_urls")),
     path("unsubscribe/<str:token>/", marketing_views.unsubscribe, name="unsubscribe"),

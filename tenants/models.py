@@ -288,3 +288,62 @@ class KpiSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dealer_group_id}/{self.rooftop_id or '-'} {self.period} {self.period_start}"
+
+
+class HqOrganisation(models.Model):
+    """A brand, an importer or a group head office that compares the dealer groups sharing with it."""
+
+    class Kind(models.TextChoices):
+        BRAND = "brand", _("Brand")
+        IMPORTER = "importer", _("Importer")
+        HEAD_OFFICE = "head_office", _("Group head office")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2 code"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("HQ organisation")
+        verbose_name_plural = _("HQ organisations")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HqAnalyst(models.Model):
+    """A platform-host user who works for an HQ organisation and sees its dashboard (numbers only)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hq_analyst")
+    organisation = models.ForeignKey(HqOrganisation, on_delete=models.CASCADE, related_name="analysts")
+
+    class Meta:
+        verbose_name = _("HQ analyst")
+        verbose_name_plural = _("HQ analysts")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.organisation}"
+
+
+class HqShare(models.Model):
+    """A dealer group's choice to let an HQ see its KPI snapshots. Withdrawing stops the sharing from that
+    day: the HQ keeps only the periods that ended before it."""
+
+    dealer_group = models.ForeignKey(DealerGroup, on_delete=models.CASCADE, related_name="hq_shares")
+    organisation = models.ForeignKey(HqOrganisation, on_delete=models.CASCADE, related_name="shares")
+    granted_at = models.DateTimeField()
+    granted_by = models.EmailField()  # the dealer admin, by address: their account lives in the group's schema
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.EmailField(blank=True)
+
+    class Meta:
+        verbose_name = _("HQ share")
+        verbose_name_plural = _("HQ shares")
+        ordering = ["-granted_at"]
+        constraints = [models.UniqueConstraint(fields=["dealer_group", "organisation"],
+                                               condition=models.Q(withdrawn_at__isnull=True),
+                                               name="hq_share_once")]
+
+    def __str__(self) -> str:
+        return f"{self.dealer_group_id} → {self.organisation_id}"

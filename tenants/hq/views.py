@@ -1,0 +1,160 @@
+"""HQ's dashboard on the platform's host (/hq/) and the dealer admin's sharing choice on a dealer's host
+(/hq-sharing/). The dashboard reads only snapshot rows of the groups that share with the HQ."""
+
+import csv
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django_tenants.utils import get_public_schema_name
+
+from tenants.models import SNAPSHOT_KPIS, DealerGroup, HqOrganisation, HqShare, Plan
+
+from . import selectors, services
+
+CHART_WIDTH, CHART_HEIGHT = 600, 160
+
+
+def hq_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """HQ analysts on the platform's host only; everyone else gets 403 (or the sign-in page)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if connection.schema_name != get_public_schema_name():
+            raise Http404
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        analyst = getattr(request.user, "hq_analyst", None)
+        if analyst is None:
+            raise PermissionDenied
+        request.hq = analyst.organisation
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _month(request: HttpRequest, available: list[date]) -> date | None:
+    try:
+        chosen = date.fromisoformat(request.GET.get("month", ""))
+    except ValueError:
+        chosen = None
+    return chosen if chosen in available else (available[0] if available else None)
+
+
+def _filters(request: HttpRequest) -> dict[str, Any]:
+    sort = request.GET.get("sort", "")
+    return {"country": request.GET.get("country", "")[:2].upper(), "plan": request.GET.get("plan", "")[:40],
+            "sort": sort if sort in SNAPSHOT_KPIS else "", "descending": request.GET.get("dir") == "desc"}
+
+
+def _chart(points: list[tuple[date, Any]]) -> dict[str, Any] | None:
+    """An SVG polyline for a series (no JavaScript): points scaled into the chart's box."""
+    values = [float(value) for _day, value in points if value is not None]
+    if len(values) < 2:
+        return None
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = CHART_WIDTH / (len(values) - 1)
+    coordinates = " ".join(f"{index * step:.1f},{CHART_HEIGHT - (value - low) / span * CHART_HEIGHT:.1f}"
+                           for index, value in enumerate(values))
+    return {"points": coordinates, "low": low, "high": high, "first": points[0][0], "last": points[-1][0],
+            "width": CHART_WIDTH, "height": CHART_HEIGHT}
+
+
+@hq_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    organisation = request.hq
+    available = selectors.months(organisation)
+    month = _month(request, available)
+    filters = _filters(request)
+    rows = selectors.month_rows(organisation, month=month, **filters) if month else []
+    stats = {kpi: selectors.quartiles([row.value(kpi) for row in rows if row.value(kpi) is not None])
+             for kpi in SNAPSHOT_KPIS}
+    table = [(row, [(kpi, row.value(kpi), bool(stats[kpi] and stats[kpi].outlier(row.value(kpi))))
+                    for kpi in SNAPSHOT_KPIS]) for row in rows]
+    chart_kpi = request.GET.get("chart") if request.GET.get("chart") in SNAPSHOT_KPIS else "retention_rate"
+    return render(request, "hq/dashboard.html", {
+        "organisation": organisation, "months": available, "month": month, "filters": filters, "table": table,
+        "kpis": SNAPSHOT_KPIS, "stats": [(kpi, stats[kpi]) for kpi in SNAPSHOT_KPIS],
+        "countries": sorted({row.dealer_group.country for row in rows}), "plans": Plan.objects.order_by("code"),
+        "chart_kpi": chart_kpi, "chart": _chart(selectors.series(organisation, kpi=chart_kpi)),
+        "query": request.GET.urlencode()})
+
+
+@hq_required
+def export_csv(request: HttpRequest) -> HttpResponse:
+    organisation = request.hq
+    month = _month(request, selectors.months(organisation))
+    rows = selectors.month_rows(organisation, month=month, **_filters(request)) if month else []
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="kpis-{month or "none"}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["dealer_group", "country", "plan", "month", *SNAPSHOT_KPIS])
+    for row in rows:
+        group = row.dealer_group
+        writer.writerow([group.name, group.country, group.plan.code if group.plan else "", month,
+                         *("" if row.value(kpi) is None else row.value(kpi) for kpi in SNAPSHOT_KPIS)])
+    return response
+
+
+@hq_required
+def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Drill-down to one sharing group: its rooftops this month and its series (404 if it does not share)."""
+    organisation = request.hq
+    if not selectors.visible_snapshots(organisation).filter(dealer_group_id=pk).exists():
+        raise Http404
+    group = get_object_or_404(DealerGroup, pk=pk)
+    available = selectors.months(organisation)
+    month = _month(request, available)
+    chart_kpi = request.GET.get("chart") if request.GET.get("chart") in SNAPSHOT_KPIS else "retention_rate"
+    return render(request, "hq/group.html", {
+        "organisation": organisation, "group": group, "month": month, "kpis": SNAPSHOT_KPIS,
+        "rooftops": [(row, [getattr(row, kpi) for kpi in SNAPSHOT_KPIS])
+                     for row in selectors.rooftop_rows(organisation, dealer_group_id=pk, month=month)] if month else [],
+        "chart_kpi": chart_kpi,
+        "chart": _chart(selectors.series(organisation, kpi=chart_kpi, dealer_group_id=pk))})
+
+
+# The dealer admin's choice (tenant host) ---------------------------------------------------------------
+
+def _admin_only(request: HttpRequest) -> HttpResponse | None:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if getattr(request.user, "role", "") != "dealer_admin":
+        raise PermissionDenied
+    return None
+
+
+def sharing(request: HttpRequest) -> HttpResponse:
+    if (refused := _admin_only(request)) is not None:
+        return refused
+    group = DealerGroup.objects.get(pk=connection.tenant.pk)
+    if request.method == "POST":
+        try:
+            if request.POST.get("withdraw"):
+                share = get_object_or_404(HqShare, pk=request.POST["withdraw"], dealer_group=group)
+                services.share_withdraw(share=share, by_email=request.user.email)
+                messages.success(request, _("%(hq)s no longer receives your figures.") % {"hq": share.organisation})
+            else:
+                organisation = get_object_or_404(HqOrganisation, pk=request.POST.get("organisation") or 0)
+                services.share_grant(dealer_group=group, organisation=organisation, by_email=request.user.email)
+                messages.success(request, _("%(hq)s now receives your figures.") % {"hq": organisation})
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("hq_sharing")
+    active = {share.organisation_id: share for share in HqShare.objects.filter(dealer_group=group,
+                                                                              withdrawn_at__isnull=True)}
+    return render(request, "hq/sharing.html", {
+        "organisations": [(organisation, active.get(organisation.pk)) for organisation in HqOrganisation.objects.all()],
+        "history": HqShare.objects.filter(dealer_group=group).select_related("organisation")[:50],
+        "active_module": "settings"})
+
+

@@ -1,0 +1,113 @@
+"""HQ's dashboard: an HQ sees only the dealer groups that share with it (and after a group stops, only the
+periods before), sorted and filtered, with quartiles and outliers, a CSV, a drill-down to rooftops; an
+analyst reaches no dealer group's host; a dealer admin chooses whom to share with."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import User
+from tenants.hq.services import share_grant, share_withdraw
+from tenants.models import DealerGroup, HqAnalyst, HqOrganisation, HqShare, KpiSnapshot
+
+pytestmark = pytest.mark.django_db
+
+MONTH = date(2026, 10, 1)
+
+
+def _snapshot(group: DealerGroup, retention: str, *, month: date = MONTH, rooftop_id: int | None = None):
+    return KpiSnapshot.objects.create(
+        dealer_group=group, rooftop_id=rooftop_id, period="month", period_start=month,
+        period_end=month + timedelta(days=30), computed_at=timezone.now(), customers=Decimal(100),
+        retention_rate=Decimal(retention), visits=Decimal(40))
+
+
+@pytest.fixture
+def brand(cast):
+    organisation = HqOrganisation.objects.create(name="Brand HQ", kind="brand")
+    analyst = User.objects.create_user("analyst@brand.test", cast.password)
+    HqAnalyst.objects.create(user=analyst, organisation=organisation)
+    share_grant(dealer_group=cast.a, organisation=organisation, by_email=cast.a_admin)
+    _snapshot(cast.a, "61.50")
+    _snapshot(cast.a, "70.00", rooftop_id=7)
+    _snapshot(cast.b, "99.00")  # B shares with nobody
+    client = Client(HTTP_HOST=settings.APP_DOMAIN)
+    assert client.post("/accounts/login/", {"login": "analyst@brand.test", "password": cast.password}).url == "/hq/"
+    return {"organisation": organisation, "client": client}
+
+
+def test_an_hq_sees_only_the_groups_that_share_with_it(cast, brand):
+    page = brand["client"].get("/hq/")
+    assert page.status_code == 200
+    assert cast.a.name in page.text and cast.b.name not in page.text and "61.5" in page.text
+    assert brand["client"].get(f"/hq/groups/{cast.b.pk}/").status_code == 404
+    detail = brand["client"].get(f"/hq/groups/{cast.a.pk}/?month={MONTH.isoformat()}")
+    assert "Rooftop 7" in detail.text and "70" in detail.text
+    csv = brand["client"].get("/hq/export.csv").content.decode()
+    assert csv.splitlines()[0].startswith("dealer_group,country,plan,month,customers")
+    assert cast.a.name in csv and cast.b.name not in csv and len(csv.splitlines()) == 2
+
+    other = HqOrganisation.objects.create(name="Importer", kind="importer")
+    User.objects.create_user("analyst@importer.test", cast.password)
+    HqAnalyst.objects.create(user=User.objects.get(email="analyst@importer.test"), organisation=other)
+    importer = Client(HTTP_HOST=settings.APP_DOMAIN)
+    importer.post("/accounts/login/", {"login": "analyst@importer.test", "password": cast.password})
+    assert cast.a.name not in importer.get("/hq/").text  # A shares with the brand only
+
+
+def test_stopping_ends_the_sharing_from_that_day(cast, brand):
+    share = HqShare.objects.get(dealer_group=cast.a)
+    _snapshot(cast.a, "65.00", month=date(2026, 11, 1))
+    HqShare.objects.filter(pk=share.pk).update(granted_at=timezone.now() - timedelta(days=90))
+    share_withdraw(share=share, by_email=cast.a_admin)
+    HqShare.objects.filter(pk=share.pk).update(withdrawn_at=timezone.make_aware(
+        timezone.datetime(2026, 11, 15)))
+    months = brand["client"].get("/hq/").context["months"]
+    assert months == [MONTH]  # October ended before; November's row runs past the day they stopped
+
+
+def test_sorting_filters_quartiles_and_outliers(cast, brand):
+    for number, retention in enumerate(["60.00", "62.00", "63.00", "99.90"]):
+        group = DealerGroup.objects.create(name=f"Peer {number}", slug=f"peer{number}", country="FR",
+                                           schema_name=f"t_peer{number}")
+        share_grant(dealer_group=group, organisation=brand["organisation"], by_email="admin@peer.test")
+        _snapshot(group, retention)
+    page = brand["client"].get("/hq/?sort=retention_rate&dir=desc")
+    names = [row.dealer_group.name for row, _cells in page.context["table"]]
+    assert names[0] == "Peer 3" and names[-1] == "Peer 0"
+    stats = dict(page.context["stats"])["retention_rate"]
+    assert stats.median == Decimal("62.00")
+    flagged = {row.dealer_group.name for row, cells in page.context["table"]
+               for kpi, _value, outlier in cells if kpi == "retention_rate" and outlier}
+    assert flagged == {"Peer 3"}  # 99.9 % retention among peers at about 62 %: check it
+    french = brand["client"].get("/hq/?country=fr").context["table"]
+    assert {row.dealer_group.country for row, _cells in french} == {"FR"}
+
+
+def test_an_analyst_reaches_no_dealer_groups_data(cast, brand):
+    tenant = Client(HTTP_HOST=cast.a.primary_host)
+    refused = tenant.post("/accounts/login/", {"login": "analyst@brand.test", "password": cast.password})
+    assert refused.status_code == 200 and "_auth_user_id" not in tenant.session  # no such user in A
+    assert brand["client"].get("/crm/").status_code == 404  # the platform's host has no CRM
+    assert cast.signed_in(cast.a, cast.a_admin).get("/hq/").status_code == 404  # nor a dealer's host an HQ
+    assert Client(HTTP_HOST=settings.APP_DOMAIN).get("/hq/").status_code == 302  # sign in first
+
+
+def test_the_dealer_admin_chooses_whom_to_share_with(cast):
+    organisation = HqOrganisation.objects.create(name="Head office", kind="head_office")
+    admin = cast.signed_in(cast.a, cast.a_admin)
+    assert "Head office" in admin.get("/hq-sharing/").text
+    admin.post("/hq-sharing/", {"organisation": organisation.pk})
+    share = HqShare.objects.get(dealer_group=cast.a, organisation=organisation, withdrawn_at__isnull=True)
+    assert share.granted_by == cast.a_admin
+    again = admin.post("/hq-sharing/", {"organisation": organisation.pk}, follow=True)
+    assert "already share" in again.text
+    admin.post("/hq-sharing/", {"withdraw": share.pk})
+    assert HqShare.objects.get(pk=share.pk).withdrawn_at is not None
+    assert cast.signed_in(cast.a, cast.a_salesperson).get("/hq-sharing/").status_code == 403
+    bravo = cast.signed_in(cast.b, cast.b_admin)
+    assert bravo.post("/hq-sharing/", {"withdraw": share.pk}).status_code == 404  # not B's share
