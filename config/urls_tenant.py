@@ -27,6 +27,7 @@ urlpatterns = [
     path("r/<str:code>/", portal_views.referral, name="referral_landing"),
     path("billing/", include("tenants.billing.urls")),
     path("hq-sharing/", hq_views.sharing, name="hq_sharing"),
+    path("compare/", hq_views.compare, name="hq_compare"),
     path("survey/", include("crm.surveys.public_urls")),
     path("enquiry/", include("crm.sales.public_urls")),
     path("unsubscribe/<str:token>/", marketing_views.unsubscribe, name="unsubscribe"),

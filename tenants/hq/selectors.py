@@ -102,3 +102,52 @@ def rooftop_rows(organisation: HqOrganisation, *, dealer_group_id: int, month: d
     return list(visible_snapshots(organisation).filter(period=SnapshotPeriod.MONTH, period_start=month,
                                                        dealer_group_id=dealer_group_id,
                                                        rooftop_id__isnull=False).order_by("rooftop_id"))
+
+
+# A group compares itself only with at least this many others, so no single peer's figure can be read off.
+PEERS_MINIMUM = 5
+
+
+@dataclass(frozen=True)
+class Position:
+    kpi: str
+    value: Decimal | None
+    quartiles: Quartiles | None
+    peers: int
+
+    @property
+    def quarter(self) -> int | None:
+        """1 (bottom quarter) to 4 (top quarter) among the peers; None without a figure or enough peers."""
+        if self.value is None or self.quartiles is None:
+            return None
+        q = self.quartiles
+        return 1 if self.value < q.q1 else 2 if self.value < q.median else 3 if self.value < q.q3 else 4
+
+
+def peer_group(dealer_group: DealerGroup, scope: str) -> list[int]:
+    """Anonymous peers: the other groups sharing with an HQ this group shares with, or of its country."""
+    others = DealerGroup.objects.exclude(pk=dealer_group.pk)
+    if scope == "hq":
+        hqs = HqShare.objects.filter(dealer_group=dealer_group, withdrawn_at__isnull=True).values("organisation_id")
+        others = others.filter(hq_shares__organisation_id__in=hqs, hq_shares__withdrawn_at__isnull=True)
+    else:
+        others = others.filter(country=dealer_group.country)
+    return list(others.values_list("pk", flat=True).distinct())
+
+
+def how_we_compare(dealer_group: DealerGroup, *, scope: str) -> tuple[date | None, list[Position], int]:
+    """The group's latest month against its peers' same month, KPI by KPI; quartiles only from
+    ``PEERS_MINIMUM`` peers with a figure. Returns (month, positions, peers with a snapshot)."""
+    own = (KpiSnapshot.objects.filter(dealer_group=dealer_group, period=SnapshotPeriod.MONTH, rooftop_id__isnull=True)
+           .order_by("-period_start").first())
+    if own is None:
+        return None, [], 0
+    peers = list(KpiSnapshot.objects.filter(dealer_group_id__in=peer_group(dealer_group, scope),
+                                            period=SnapshotPeriod.MONTH, rooftop_id__isnull=True,
+                                            period_start=own.period_start))
+    positions = []
+    for kpi in SNAPSHOT_KPIS:
+        values = [getattr(peer, kpi) for peer in peers if getattr(peer, kpi) is not None]
+        enough = len(values) >= PEERS_MINIMUM
+        positions.append(Position(kpi, getattr(own, kpi), quartiles(values) if enough else None, len(values)))
+    return own.period_start, positions, len(peers)

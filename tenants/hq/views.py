@@ -158,3 +158,17 @@ def sharing(request: HttpRequest) -> HttpResponse:
         "active_module": "settings"})
 
 
+
+
+def compare(request: HttpRequest) -> HttpResponse:
+    """"How we compare" for the dealer's staff: the group's quarter among anonymous peers, per KPI."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not getattr(request.user, "is_dealer_staff", False):
+        raise PermissionDenied
+    group = DealerGroup.objects.get(pk=connection.tenant.pk)
+    scope = "hq" if request.GET.get("peers") == "hq" else "country"
+    month, positions, peers = selectors.how_we_compare(group, scope=scope)
+    return render(request, "hq/compare.html", {
+        "month": month, "positions": positions, "peers": peers, "scope": scope, "group": group,
+        "minimum": selectors.PEERS_MINIMUM, "active_module": "analytics"})

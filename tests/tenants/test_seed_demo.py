@@ -1,7 +1,9 @@
 """The demo: two dealer groups in different languages, a user per role, idempotent."""
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from wagtail.models import Site
@@ -16,7 +18,7 @@ from crm.marketing.segments import segment_people
 from crm.sales.models import CareTask, Contact, Prospect, TestDrive, TransferRequest
 from crm.service.models import DeclinedRecommendation, ServiceVisit, Slot
 from portal.models import CustomerLink, VehicleClaim
-from tenants.models import DealerGroup
+from tenants.models import DealerGroup, KpiSnapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +72,13 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
         assert Rooftop.objects.count() == 1
         assert User.objects.count() == len(StaffRole.values) + 2
         assert "欢迎" in Site.objects.get(is_default_site=True).root_page.specific.intro
+
+    # HQ: both groups share with the demo brand, six months of snapshots, and its analyst sees them.
+    assert KpiSnapshot.objects.filter(dealer_group=volga, period="month", rooftop_id=None).count() >= 6
+    analyst = Client(HTTP_HOST=settings.APP_DOMAIN)
+    analyst.post("/accounts/login/", {"login": "analyst@brand.demo", "password": "demo-pass-2026"})
+    dashboard = analyst.get("/hq/").text
+    assert volga.name in dashboard and huaxia.name in dashboard
 
     assert "http://volga.localhost:8000/crm/" in printed
     assert "dealer.admin@huaxia.demo" in printed

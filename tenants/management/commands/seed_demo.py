@@ -38,7 +38,9 @@ from crm.service.booking import slots_generate
 from crm.service.models import CapacityRule, JobCategory, ServiceType
 from crm.service.services import declined_add, line_add, visit_close, visit_open
 from portal.models import CustomerLink, VehicleClaim
-from tenants.models import DealerGroup, DealerGroupStatus
+from tenants.hq.services import share_grant
+from tenants.kpi_snapshots import snapshot_take
+from tenants.models import DealerGroup, DealerGroupStatus, HqAnalyst, HqOrganisation, HqShare, KpiSnapshot
 from tenants.services import dealer_group_create
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -87,6 +89,9 @@ DEMO_GROUPS = (
 )
 
 
+HQ_ANALYST_EMAIL = "analyst@brand.demo"
+
+
 def demo_email(role: str, group: DemoGroup) -> str:
     return f"{role.replace('_', '.')}@{group.slug}.demo"
 
@@ -111,6 +116,7 @@ class Command(BaseCommand):
             raise CommandError("The demo's accounts share a published password: refusing without DEBUG or --force.")
         for group in DEMO_GROUPS:
             self._seed(group)
+        self._hq_seed()
         self._summary_print(port)
 
     def _summary_print(self, port: int) -> None:
@@ -135,7 +141,32 @@ class Command(BaseCommand):
             write(f"    {owner_email(demo):<34} car owner")
         write("")
         write(f"  Every demo login uses the password: {DEMO_PASSWORD}")
+        write(f"  HQ dashboard       http://{app_domain}:{port}/hq/   {HQ_ANALYST_EMAIL} (HQ analyst)")
         write(f"  Health check       http://{app_domain}:{port}/health/")
+
+    def _hq_seed(self) -> None:
+        """A brand HQ that both demo groups share with, its analyst, and six months of KPI snapshots (each
+        month's figures as taken on its last day, and yesterday's), so the HQ dashboard has something to show."""
+        brand, _created = HqOrganisation.objects.get_or_create(name="DealerCRM Demo Brand",
+                                                               defaults={"kind": HqOrganisation.Kind.BRAND})
+        User = get_user_model()
+        if not User.objects.filter(email=HQ_ANALYST_EMAIL).exists():
+            analyst = User.objects.create_user(HQ_ANALYST_EMAIL, DEMO_PASSWORD, first_name="Hana", last_name="Analyst")
+            HqAnalyst.objects.create(user=analyst, organisation=brand)
+        today = timezone.localdate()
+        for demo in DEMO_GROUPS:
+            group = DealerGroup.objects.get(slug=demo.slug)
+            if not HqShare.objects.filter(dealer_group=group, organisation=brand, withdrawn_at__isnull=True).exists():
+                share_grant(dealer_group=group, organisation=brand, by_email=demo_email(StaffRole.DEALER_ADMIN, demo))
+            if KpiSnapshot.objects.filter(dealer_group=group).exists():
+                continue
+            with schema_context(group.schema_name):
+                for months_back in range(6, 0, -1):
+                    month_end = today.replace(day=1) - timedelta(days=1)
+                    for _ in range(months_back - 1):
+                        month_end = month_end.replace(day=1) - timedelta(days=1)
+                    snapshot_take(dealer_group=group, day=month_end)
+                snapshot_take(dealer_group=group, day=today - timedelta(days=1))
 
     def _seed(self, demo: DemoGroup) -> None:
         fake = Faker(demo.faker_locale)
