@@ -242,7 +242,8 @@ class SnapshotPeriod(models.TextChoices):
 SNAPSHOT_KPIS = (
     "customers", "active_vehicles", "retention_rate", "visits", "average_ticket", "prospects_h", "prospects_a",
     "prospects_b", "prospects_c", "conversion", "lead_response_hours", "club_members", "referrals",
-    "referral_conversion", "data_completeness", "duplicate_rate",
+    "referral_conversion", "data_completeness", "duplicate_rate", "stale_contacts", "csi", "nps", "survey_integrity",
+    "reminder_conversion", "followup_on_time", "club_participation", "campaign_response",
 )
 
 
@@ -278,6 +279,14 @@ class KpiSnapshot(models.Model):
     referral_conversion = _figure()
     data_completeness = _figure()
     duplicate_rate = _figure()
+    stale_contacts = _figure()
+    csi = _figure()
+    nps = _figure()
+    survey_integrity = _figure()
+    reminder_conversion = _figure()
+    followup_on_time = _figure()
+    club_participation = _figure()
+    campaign_response = _figure()
 
     class Meta:
         verbose_name = _("KPI snapshot")

@@ -15,13 +15,17 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from crm.customers.models import DuplicateCandidate, Person, VehicleLink
+from crm.customers.models import DuplicateCandidate, Person, QualityRules, VehicleLink
+from crm.customers.quality import with_staleness
 from crm.loyalty.models import Membership
-from crm.sales.models import Level, Prospect, Source, Stage
-from crm.service.models import ServiceVisit
+from crm.marketing.models import Event, EventInvitation, Message
+from crm.sales.models import Contact, Level, Prospect, Source, Stage
+from crm.service.models import Appointment, Reminder, ServiceVisit
+from crm.surveys.models import Answer
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,21 @@ KPIS: tuple[Kpi, ...] = (
         "e-mail address on file."),
     Kpi("duplicate_rate", "percent", "Duplicate pairs waiting for review at the end of the period per 100 active "
         "customers (group only)."),
+    Kpi("stale_contacts", "percent", "Of the active customers, the share with contact data not confirmed within "
+        "the group's re-verification periods (phone, e-mail or address), when the figures are taken."),
+    Kpi("csi", "score", "Average satisfaction (1 to 5) of the survey answers given in the period, by the "
+        "invitation's rooftop."),
+    Kpi("nps", "score", "Promoters (9-10) minus detractors (0-6), in % of the survey answers given in the period."),
+    Kpi("survey_integrity", "percent", "Of those answers, the share with no sign of fabrication (too fast, same "
+        "network or device, clusters of top marks)."),
+    Kpi("reminder_conversion", "percent", "Of the service reminders sent in the period, the share followed by an "
+        "appointment or a visit of the customer within 30 days, by the customer's rooftop."),
+    Kpi("followup_on_time", "percent", "Of the prospect contacts done in the period that had a due date, the share "
+        "done on or before it, by the prospect's rooftop."),
+    Kpi("club_participation", "percent", "Of the club members at the end of the period, the share who came to a "
+        "club event in the 12 months up to it."),
+    Kpi("campaign_response", "percent", "Of the marketing e-mails sent in the period, the share whose customer "
+        "followed a link in it, by the customer's rooftop."),
 )
 KPI_KEYS = tuple(kpi.key for kpi in KPIS)
 
@@ -103,7 +122,50 @@ def _figures(parts: dict[str, Decimal]) -> dict[str, Decimal | None]:
         "referral_conversion": _ratio(get("referrals_bought", zero), get("referrals_year", zero)),
         "data_completeness": _ratio(get("reachable", zero), get("customers", zero)),
         "duplicate_rate": _ratio(get("duplicates", zero), get("customers", zero)) if "duplicates" in parts else None,
+        "stale_contacts": _ratio(get("stale", zero), get("customers", zero)),
+        "csi": _ratio(get("satisfaction", zero), get("answers", zero), scale=1),
+        "nps": _ratio(get("promoters", zero) - get("detractors", zero), get("answers", zero)),
+        "survey_integrity": _ratio(get("clean_answers", zero), get("answers", zero)),
+        "reminder_conversion": _ratio(get("reminders_converted", zero), get("reminders", zero)),
+        "followup_on_time": _ratio(get("contacts_on_time", zero), get("contacts_due", zero)),
+        "club_participation": _ratio(get("members_came", zero), get("members", zero)),
+        "campaign_response": _ratio(get("emails_clicked", zero), get("emails", zero)),
     }
+
+
+def _service_and_marketing(parts: _Parts, *, start: date, end: date, start_at: datetime, end_at: datetime,
+                           year_ago: date) -> None:
+    answers = Answer.objects.filter(answered_at__gte=start_at, answered_at__lt=end_at).values(
+        place=F("invitation__rooftop_id")).order_by()
+    parts.add(answers.annotate(n=Count("pk"), satisfaction=Sum("satisfaction"),
+                               promoters=Count("pk", filter=Q(recommend__gte=9)),
+                               detractors=Count("pk", filter=Q(recommend__lte=6)),
+                               clean=Count("pk", filter=Q(signals=[]))),
+              answers="n", satisfaction="satisfaction", promoters="promoters", detractors="detractors",
+              clean_answers="clean")
+    sent_at, sent_day, month = OuterRef("sent_at"), OuterRef("sent_day"), timedelta(days=30)
+    followed = (Exists(Appointment.objects.filter(person_id=OuterRef("person_id"), created_at__gte=sent_at,
+                                                  created_at__lte=sent_at + month))
+                | Exists(ServiceVisit.objects.filter(person_id=OuterRef("person_id"), opened_on__gte=sent_day,
+                                                     opened_on__lte=sent_day + month)))
+    reminders = Reminder.objects.filter(status=Reminder.Status.SENT, sent_at__gte=start_at, sent_at__lt=end_at)
+    parts.add(reminders.annotate(sent_day=TruncDate("sent_at")).annotate(followed=followed).values(place=F("person__rooftop_id"))
+              .annotate(n=Count("pk"), converted=Count("pk", filter=Q(followed=True))).order_by(),
+              reminders="n", reminders_converted="converted")
+    contacts = Contact.objects.filter(done_at__gte=start_at, done_at__lt=end_at, due_by__isnull=False)
+    parts.add(contacts.values(place=F("prospect__rooftop_id")).annotate(
+        n=Count("pk"), on_time=Count("pk", filter=Q(done_at__date__lte=F("due_by")))).order_by(),
+              contacts_due="n", contacts_on_time="on_time")
+    came = EventInvitation.objects.filter(person_id=OuterRef("person_id"), event__kind=Event.Kind.CLUB,
+                                          checked_in_at__date__gt=year_ago, checked_in_at__lt=end_at)
+    members = Membership.objects.filter(joined_at__lt=end_at).filter(Q(left_at__isnull=True) | Q(left_at__gte=end_at))
+    parts.add(members.annotate(came=Exists(came)).values(place=F("person__rooftop_id"))
+              .annotate(n=Count("pk", filter=Q(came=True))).order_by(), members_came="n")
+    emails = Message.objects.filter(channel="email", purpose="marketing", status=Message.Status.SENT,
+                                    sent_at__gte=start_at, sent_at__lt=end_at)
+    parts.add(emails.values(place=F("person__rooftop_id")).annotate(
+        n=Count("pk"), clicked=Count("pk", filter=Q(clicked_at__isnull=False))).order_by(),
+              emails="n", emails_clicked="clicked")
 
 
 def kpis_compute(*, start: date, end: date) -> dict[int | None, dict[str, Decimal | None]]:
@@ -111,6 +173,7 @@ def kpis_compute(*, start: date, end: date) -> dict[int | None, dict[str, Decima
     under ``None``. Runs in the current schema; a fixed number of aggregate queries."""
     tz = timezone.get_current_timezone()
     end_at = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+    start_at = datetime.combine(start, time.min, tzinfo=tz)
     year_ago = end - relativedelta(months=12)
     parts = _Parts()
 
@@ -118,6 +181,8 @@ def kpis_compute(*, start: date, end: date) -> dict[int | None, dict[str, Decima
     parts.add(people.annotate(n=Count("pk", distinct=True), reachable=Count("pk", filter=Q(phones__isnull=False)
                                                                   | Q(emails__isnull=False), distinct=True))
               .order_by(), customers="n", reachable="reachable")
+    stale = with_staleness(Person.objects.active().filter(created_at__lt=end_at), QualityRules.current())
+    parts.add(stale.values(place=F("rooftop_id")).annotate(n=Sum("stale")).order_by(), stale="n")
     held = (VehicleLink.objects.filter(ended_on__isnull=True, person__archived_at__isnull=True,
                                        person__merged_into__isnull=True)
             .values(place=F("person__rooftop_id")).order_by())
@@ -152,6 +217,8 @@ def kpis_compute(*, start: date, end: date) -> dict[int | None, dict[str, Decima
               referrals_year="n", referrals_bought="bought")
     members = Membership.objects.filter(joined_at__lt=end_at).filter(Q(left_at__isnull=True) | Q(left_at__gte=end_at))
     parts.add(members.values(place=F("person__rooftop_id")).annotate(n=Count("pk")).order_by(), members="n")
+
+    _service_and_marketing(parts, start=start, end=end, start_at=start_at, end_at=end_at, year_ago=year_ago)
 
     result = {rooftop: _figures(values) for rooftop, values in parts.by_rooftop.items() if rooftop is not None}
     total = parts.total()

@@ -44,6 +44,12 @@ class Quartiles:
         return value < self.q1 - spread or value > self.q3 + spread
 
 
+def too_good_to_be_true(snapshot: KpiSnapshot) -> bool:
+    """Near-perfect satisfaction with signs of fabricated answers: worth a question to the dealer."""
+    return (snapshot.csi is not None and snapshot.csi >= Decimal("4.8") and snapshot.survey_integrity is not None
+            and snapshot.survey_integrity < 80)
+
+
 def quartiles(values: list[Decimal]) -> Quartiles | None:
     if len(values) < QUARTILE_MINIMUM:
         return None

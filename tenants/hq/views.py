@@ -78,7 +78,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     rows = selectors.month_rows(organisation, month=month, **filters) if month else []
     stats = {kpi: selectors.quartiles([row.value(kpi) for row in rows if row.value(kpi) is not None])
              for kpi in SNAPSHOT_KPIS}
-    table = [(row, [(kpi, row.value(kpi), bool(stats[kpi] and stats[kpi].outlier(row.value(kpi))))
+    table = [(row, [(kpi, row.value(kpi), bool(stats[kpi] and stats[kpi].outlier(row.value(kpi)))
+                     or (kpi == "csi" and selectors.too_good_to_be_true(row.snapshot)))
                     for kpi in SNAPSHOT_KPIS]) for row in rows]
     chart_kpi = request.GET.get("chart") if request.GET.get("chart") in SNAPSHOT_KPIS else "retention_rate"
     return render(request, "hq/dashboard.html", {

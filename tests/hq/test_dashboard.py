@@ -111,3 +111,10 @@ def test_the_dealer_admin_chooses_whom_to_share_with(cast):
     assert cast.signed_in(cast.a, cast.a_salesperson).get("/hq-sharing/").status_code == 403
     bravo = cast.signed_in(cast.b, cast.b_admin)
     assert bravo.post("/hq-sharing/", {"withdraw": share.pk}).status_code == 404  # not B's share
+
+
+def test_a_near_perfect_csi_with_signs_of_fabrication_is_flagged(cast, brand):
+    KpiSnapshot.objects.filter(dealer_group=cast.a, rooftop_id=None).update(csi=Decimal("4.95"),
+                                                                          survey_integrity=Decimal("40.00"))
+    cells = brand["client"].get("/hq/").context["table"][0][1]
+    assert [kpi for kpi, _value, flagged in cells if flagged] == ["csi"]

@@ -97,3 +97,49 @@ def test_every_kpi_has_its_one_written_definition_in_the_docs():
     written = (Path(__file__).resolve().parents[2] / "docs" / "kpis.md").read_text(encoding="utf-8")
     for kpi in KPIS:
         assert f"| `{kpi.key}` | {kpi.unit} | {kpi.definition} |" in written, kpi.key
+
+
+def test_survey_reminder_follow_up_club_campaign_and_stale_kpis(cast):
+    from crm.loyalty.services import club_join
+    from crm.marketing.models import Event, EventInvitation, Message
+    from crm.sales.models import Contact
+    from crm.service.models import Reminder
+    from crm.surveys.models import Answer, Invitation
+
+    today = timezone.localdate()
+    start, end = today.replace(day=1), today
+    now = timezone.now()
+    with schema_context(cast.a.schema_name):
+        berlin = Rooftop.objects.get(name="Alpha Berlin")
+        anna, ben = _customer("Anna", berlin), _customer("Ben", berlin)
+        for n, (satisfaction, recommend, signals) in enumerate([(5, 10, []), (5, 9, ["too_fast"]), (2, 3, [])]):
+            invitation = Invitation.objects.create(kind="csi_service", person=anna, rooftop=berlin, source_ref=f"t:{n}",
+                                                   token_hash=f"{n}" * 64, expires_at=now + timedelta(days=14))
+            Answer.objects.create(invitation=invitation, satisfaction=satisfaction, recommend=recommend,
+                                  signals=signals)
+        for person, came_back in ((anna, True), (ben, False)):
+            Reminder.objects.create(kind="maintenance", person=person, due_on=start, period="p", status="sent",
+                                    sent_at=now)
+            if came_back:
+                _car(person, visit_on=today)
+        prospect = Prospect.objects.create(person=anna, rooftop=berlin, registered_on=start)
+        Contact.objects.create(prospect=prospect, due_by=today, done_at=now)
+        Contact.objects.create(prospect=prospect, due_by=today - timedelta(days=1), done_at=now)  # a day late
+        Contact.objects.create(prospect=prospect, due_by=today, done_at=now - timedelta(days=400))  # another period
+        club_join(person=anna, accepted_terms=True, by=None, source="test")
+        club_join(person=ben, accepted_terms=True, by=None, source="test")
+        evening = Event.objects.create(name="Club", kind="club", capacity=9, starts_at=now - timedelta(hours=3),
+                                       ends_at=now - timedelta(hours=1))
+        EventInvitation.objects.create(event=evening, person=anna, token_hash="e" * 64, status="accepted",
+                                       checked_in_at=now - timedelta(hours=2))
+        for n, clicked in enumerate([True, False, False, False]):
+            Message.objects.create(key=f"kpi:{n}", person=ben, channel="email", purpose="marketing", status="sent",
+                                   sent_at=now, clicked_at=now if clicked else None)
+
+        group = kpis_compute(start=start, end=end)[None]
+
+    assert group["csi"] == Decimal("4.00") and group["nps"] == Decimal("33.33")  # (2 promoters - 1) / 3
+    assert group["survey_integrity"] == Decimal("66.67")
+    assert group["reminder_conversion"] == 50 and group["followup_on_time"] == 50
+    assert group["club_participation"] == 50 and group["campaign_response"] == 25
+    assert group["stale_contacts"] == 100  # their phones were never confirmed
