@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from tenants import operator
 from tenants import views as tenant_views
 from tenants.billing import signup_views
 from tenants.billing import views as billing_views
@@ -14,6 +15,9 @@ urlpatterns = [
     path("", tenant_views.landing, name="landing"),
     path("pricing/", billing_views.pricing, name="pricing"),
     path("stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
+    path("operator/", operator.console, name="operator_console"),
+    path("operator/<int:pk>/suspend/", operator.suspend, name="operator_suspend"),
+    path("operator/<int:pk>/reactivate/", operator.reactivate, name="operator_reactivate"),
     path("hq/", hq_views.dashboard, name="hq_dashboard"),
     path("hq/export.csv", hq_views.export_csv, name="hq_export"),
     path("hq/groups/<int:pk>/", hq_views.group_detail, name="hq_group"),

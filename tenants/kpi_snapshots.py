@@ -10,8 +10,10 @@ from datetime import date, timedelta
 
 from celery import shared_task
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
+from accounts.models import User
 from crm.analytics.kpis import kpis_compute
 
 from .models import DealerGroup, KpiSnapshot, SnapshotPeriod
@@ -22,6 +24,8 @@ def snapshot_take(*, dealer_group: DealerGroup, day: date) -> int:
     """Write ``day``'s and its month-to-date rows for the group whose schema is active; returns the rows."""
     now = timezone.now()
     written = 0
+    last_sign_in = User.objects.exclude(role="").aggregate(latest=Max("last_login"))["latest"]
+    DealerGroup.objects.filter(pk=dealer_group.pk).update(last_activity_at=last_sign_in)
     for period, start in ((SnapshotPeriod.DAY, day), (SnapshotPeriod.MONTH, day.replace(day=1))):
         for rooftop_id, figures in kpis_compute(start=start, end=day).items():
             KpiSnapshot.objects.update_or_create(

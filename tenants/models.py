@@ -112,6 +112,8 @@ class DealerGroup(TenantMixin):
     past_due_since = models.DateTimeField(_("past due since"), null=True, blank=True)
     suspended_at = models.DateTimeField(_("suspended"), null=True, blank=True)
     billing_synced_at = models.DateTimeField(null=True, blank=True)
+    # The latest staff sign-in, read by the daily KPI snapshot job (the platform never queries a schema live).
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
 
     # Provisioning creates the schema itself, inside its own transaction (tenants.services).
     auto_create_schema = False
@@ -128,6 +130,16 @@ class DealerGroup(TenantMixin):
     @property
     def primary_host(self) -> str:
         return f"{self.slug}.{settings.APP_DOMAIN}"
+
+    @property
+    def mrr_cents(self) -> int:
+        """Monthly recurring revenue: the plan's price per rooftop for the rooftops paid, a year's price over 12;
+        nothing while on trial, past its end or suspended."""
+        if self.plan is None or self.status != DealerGroupStatus.ACTIVE:
+            return 0
+        if self.billing_interval == BillingInterval.YEAR:
+            return self.plan.yearly_price * self.rooftops_paid // 12
+        return self.plan.monthly_price * self.rooftops_paid
 
     @property
     def rooftop_limit(self) -> int | None:

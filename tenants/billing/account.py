@@ -184,3 +184,33 @@ def reactivate(group: DealerGroup) -> str:
         raise ValidationError(_("The payment did not go through: please save another card, then reactivate."))
     subscription_apply(group, created)
     return _("Welcome back: the subscription is active again.")
+
+
+@transaction.atomic
+def operator_suspend(group: DealerGroup) -> str:
+    """The platform's staff suspend a group (fraud, a request, a dispute): its Stripe subscription ends now,
+    and the group's status follows from what Stripe says, as for any ended subscription. A group billed
+    outside Stripe is marked suspended directly."""
+    group = DealerGroup.objects.select_for_update(of=("self",)).get(pk=group.pk)
+    if group.status == DealerGroupStatus.SUSPENDED:
+        raise ValidationError(_("%(group)s is already suspended.") % {"group": group})
+    if group.stripe_subscription_id:
+        subscription_apply(group, as_dict(client().v1.subscriptions.cancel(group.stripe_subscription_id)))
+    else:
+        group.status, group.suspended_at = DealerGroupStatus.SUSPENDED, timezone.now()
+        group.save(update_fields=["status", "suspended_at"])
+    return _("%(group)s is suspended.") % {"group": group}
+
+
+def operator_reactivate(group: DealerGroup) -> str:
+    """Reactivate a suspended group: through Stripe on its saved card (as the group itself would), or
+    directly for a group billed outside Stripe."""
+    if group.stripe_customer_id:
+        return reactivate(group)
+    with transaction.atomic():
+        group = DealerGroup.objects.select_for_update(of=("self",)).get(pk=group.pk)
+        if group.status != DealerGroupStatus.SUSPENDED:
+            raise ValidationError(_("The subscription is not suspended."))
+        group.status, group.suspended_at = DealerGroupStatus.ACTIVE, None
+        group.save(update_fields=["status", "suspended_at"])
+    return _("%(group)s is active again.") % {"group": group}

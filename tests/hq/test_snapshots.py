@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -14,7 +14,7 @@ from crm.analytics.kpis import KPI_KEYS
 from crm.customers.services import person_create
 from crm.dealerships.models import Rooftop
 from tenants.kpi_snapshots import snapshot_take
-from tenants.models import SNAPSHOT_KPIS, KpiSnapshot
+from tenants.models import SNAPSHOT_KPIS, DealerGroup, KpiSnapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,8 @@ def test_snapshot_columns_hold_numbers_only_and_are_the_kpis_defined():
 
 def test_a_snapshot_writes_rooftop_and_group_rows_once_with_no_personal_data(cast):
     day = timezone.localdate()  # today so far: the customer made now counts
+    cast.signed_in(cast.a, cast.a_admin)  # staff activity, which the operator console shows
+    connection.set_schema_to_public()
     with schema_context(cast.a.schema_name):
         berlin = Rooftop.objects.get(name="Alpha Berlin")
         person_create(by=None, fields={"family_name": "Geheimnisvoll", "given_name": "Greta", "rooftop": berlin},
@@ -53,6 +55,7 @@ def test_a_snapshot_writes_rooftop_and_group_rows_once_with_no_personal_data(cas
                                                                                    "period_end", "computed_at")
             assert "Geheimnisvoll" not in str(value) and "greta" not in str(value)
     assert not KpiSnapshot.objects.filter(dealer_group=cast.b).exists()  # B's figures are B's task's
+    assert DealerGroup.objects.get(pk=cast.a.pk).last_activity_at is not None
     with schema_context(cast.a.schema_name):  # yesterday, she was not a customer yet
         snapshot_take(dealer_group=cast.a, day=day - timedelta(days=1))
     assert rows.get(period="day", period_start=day - timedelta(days=1), rooftop_id=None).customers == 0
