@@ -18,6 +18,7 @@ from dateutil.relativedelta import relativedelta
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm.customers.models import DuplicateCandidate, Person, QualityRules, VehicleLink
 from crm.customers.quality import with_staleness
@@ -77,6 +78,19 @@ KPIS: tuple[Kpi, ...] = (
         "followed a link in it, by the customer's rooftop."),
 )
 KPI_KEYS = tuple(kpi.key for kpi in KPIS)
+# How screens name each KPI (the definitions above stay in English, like docs/kpis.md).
+KPI_LABELS = {
+    "customers": _("Customers"), "active_vehicles": _("Active cars"), "retention_rate": _("Retention, %"),
+    "visits": _("Workshop visits"), "average_ticket": _("Average ticket"), "prospects_h": _("Prospects H"),
+    "prospects_a": _("Prospects A"), "prospects_b": _("Prospects B"), "prospects_c": _("Prospects C"),
+    "conversion": _("Conversion, %"), "lead_response_hours": _("Lead response, hours"),
+    "club_members": _("Club members"), "referrals": _("Referrals"), "referral_conversion": _("Referrals bought, %"),
+    "data_completeness": _("Reachable customers, %"), "duplicate_rate": _("Duplicates per 100 customers"),
+    "stale_contacts": _("Stale contacts, %"), "csi": _("CSI (1-5)"), "nps": _("NPS"),
+    "survey_integrity": _("Survey integrity, %"), "reminder_conversion": _("Reminder conversion, %"),
+    "followup_on_time": _("Follow-ups on time, %"), "club_participation": _("Club participation, %"),
+    "campaign_response": _("Campaign response, %"),
+}
 
 
 class _Parts:

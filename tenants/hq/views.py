@@ -16,11 +16,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
+from crm.analytics.kpis import KPI_LABELS
 from tenants.models import SNAPSHOT_KPIS, DealerGroup, HqOrganisation, HqShare, Plan
 
 from . import selectors, services
 
 CHART_WIDTH, CHART_HEIGHT = 600, 160
+
+
+def _labels() -> list[tuple[str, str]]:
+    return [(kpi, KPI_LABELS[kpi]) for kpi in SNAPSHOT_KPIS]
 
 
 def hq_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -84,7 +89,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     chart_kpi = request.GET.get("chart") if request.GET.get("chart") in SNAPSHOT_KPIS else "retention_rate"
     return render(request, "hq/dashboard.html", {
         "organisation": organisation, "months": available, "month": month, "filters": filters, "table": table,
-        "kpis": SNAPSHOT_KPIS, "stats": [(kpi, stats[kpi]) for kpi in SNAPSHOT_KPIS],
+        "kpis": SNAPSHOT_KPIS, "kpi_labels": _labels(), "chart_label": KPI_LABELS[chart_kpi],
+        "stats": [(kpi, stats[kpi]) for kpi in SNAPSHOT_KPIS],
         "countries": sorted({row.dealer_group.country for row in rows}), "plans": Plan.objects.order_by("code"),
         "chart_kpi": chart_kpi, "chart": _chart(selectors.series(organisation, kpi=chart_kpi)),
         "query": request.GET.urlencode()})
@@ -118,6 +124,7 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     chart_kpi = request.GET.get("chart") if request.GET.get("chart") in SNAPSHOT_KPIS else "retention_rate"
     return render(request, "hq/group.html", {
         "organisation": organisation, "group": group, "month": month, "kpis": SNAPSHOT_KPIS,
+        "kpi_labels": _labels(), "chart_label": KPI_LABELS[chart_kpi],
         "rooftops": [(row, [getattr(row, kpi) for kpi in SNAPSHOT_KPIS])
                      for row in selectors.rooftop_rows(organisation, dealer_group_id=pk, month=month)] if month else [],
         "chart_kpi": chart_kpi,
@@ -171,5 +178,6 @@ def compare(request: HttpRequest) -> HttpResponse:
     scope = "hq" if request.GET.get("peers") == "hq" else "country"
     month, positions, peers = selectors.how_we_compare(group, scope=scope)
     return render(request, "hq/compare.html", {
-        "month": month, "positions": positions, "peers": peers, "scope": scope, "group": group,
+        "month": month, "positions": [(position, KPI_LABELS[position.kpi]) for position in positions],
+        "peers": peers, "scope": scope, "group": group,
         "minimum": selectors.PEERS_MINIMUM, "active_module": "analytics"})

@@ -36,11 +36,11 @@ def test_a_quarter_only_from_five_peers_and_no_names(cast):
     _snapshot(_peer(9, country="FR"), "10.00")  # another country: not a peer
     admin = cast.signed_in(cast.a, cast.a_admin)
     few = admin.get("/compare/")
-    retention = next(p for p in few.context["positions"] if p.kpi == "retention_rate")
+    retention = next(p for p, _label in few.context["positions"] if p.kpi == "retention_rate")
     assert retention.quartiles is None and "Not enough peers (4 groups have this figure)" in few.text
     _snapshot(_peer(4), "80.00")
     page = admin.get("/compare/")
-    retention = next(p for p in page.context["positions"] if p.kpi == "retention_rate")
+    retention = next(p for p, _label in page.context["positions"] if p.kpi == "retention_rate")
     assert (retention.quartiles.median, retention.quarter) == (Decimal("60.00"), 4)
     assert "Secret Peer" not in page.text and "secret" not in page.text
 
@@ -54,6 +54,6 @@ def test_peers_of_our_hqs_and_who_may_look(cast):
         share_grant(dealer_group=peer, organisation=brand, by_email="x@peer.test")
         _snapshot(peer, str(60 + number))
     page = cast.signed_in(cast.a, cast.a_salesperson).get("/compare/?peers=hq")
-    assert next(p for p in page.context["positions"] if p.kpi == "retention_rate").quarter == 4
+    assert next(p for p, _label in page.context["positions"] if p.kpi == "retention_rate").quarter == 4
     assert cast.signed_in(cast.a, cast.a_owner).get("/compare/").status_code == 403
     assert cast.client(cast.a).get("/compare/").status_code == 302

@@ -44,6 +44,7 @@ def test_an_hq_sees_only_the_groups_that_share_with_it(cast, brand):
     page = brand["client"].get("/hq/")
     assert page.status_code == 200
     assert cast.a.name in page.text and cast.b.name not in page.text and "61.5" in page.text
+    assert "Retention, %" in page.text and "retention_rate</a>" not in page.text  # named, not keyed
     assert brand["client"].get(f"/hq/groups/{cast.b.pk}/").status_code == 404
     detail = brand["client"].get(f"/hq/groups/{cast.a.pk}/?month={MONTH.isoformat()}")
     assert "Rooftop 7" in detail.text and "70" in detail.text
