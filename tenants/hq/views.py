@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
 from crm.analytics.kpis import KPI_LABELS
+from tenants.billing.views import admin_required
 from tenants.models import SNAPSHOT_KPIS, DealerGroup, HqOrganisation, HqShare, Plan
 
 from . import selectors, services
@@ -133,17 +134,8 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 # The dealer admin's choice (tenant host) ---------------------------------------------------------------
 
-def _admin_only(request: HttpRequest) -> HttpResponse | None:
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if getattr(request.user, "role", "") != "dealer_admin":
-        raise PermissionDenied
-    return None
-
-
+@admin_required
 def sharing(request: HttpRequest) -> HttpResponse:
-    if (refused := _admin_only(request)) is not None:
-        return refused
     group = DealerGroup.objects.get(pk=connection.tenant.pk)
     if request.method == "POST":
         try:
