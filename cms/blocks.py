@@ -68,7 +68,7 @@ class PromotionsBlock(blocks.StructBlock):
 
 
 class UpcomingEventsBlock(blocks.StructBlock):
-    """The CRM's next events that are not cancelled, with their page on the site where there is one."""
+    """The next events the dealer published a page for, not cancelled (``selectors.events_upcoming``)."""
 
     heading = blocks.CharBlock(label=_("Heading"), default=_("Upcoming events"))
     count = blocks.IntegerBlock(label=_("How many at most"), min_value=1, max_value=12, default=3)

@@ -252,7 +252,7 @@ class NewsIndexPage(Page):
 
 class NewsPage(Page):
     """A piece of news. ``for_club_members``: left out of the public news list and shown whole only to
-    signed-in owners; the portal's club page lists it (``cms.selectors.club_news``)."""
+    current club members and staff; the portal's club page lists it (``cms.selectors.club_news``)."""
 
     date = models.DateField(_("date"), default=timezone.localdate)
     intro = models.TextField(_("introduction"), blank=True)

@@ -65,7 +65,7 @@ def promotion_index(*, locale_id: int | None) -> PromotionIndexPage | None:
 @dataclass(frozen=True)
 class UpcomingEvent:
     event: Event
-    page: EventPage | None
+    page: EventPage
 
 
 def events_upcoming(*, locale_id: int | None, limit: int = 3) -> list[UpcomingEvent]:
