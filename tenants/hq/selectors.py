@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
 
 from tenants.models import SNAPSHOT_KPIS, DealerGroup, HqOrganisation, HqShare, KpiSnapshot, SnapshotPeriod
 
@@ -19,15 +20,19 @@ QUARTILE_MINIMUM = 4
 
 def visible_snapshots(organisation: HqOrganisation):
     """Snapshot rows the organisation may see: of groups sharing now, and of groups that stopped, the
-    periods that ended before they stopped."""
-    shares = HqShare.objects.filter(organisation=organisation)
-    visible = Q(pk__in=[])
-    for share in shares.only("dealer_group_id", "withdrawn_at"):
-        if share.withdrawn_at is None:
-            visible |= Q(dealer_group_id=share.dealer_group_id)
-        else:
-            visible |= Q(dealer_group_id=share.dealer_group_id, period_end__lt=share.withdrawn_at.date())
-    return KpiSnapshot.objects.filter(visible)
+    periods that ended before they stopped. One semi-join on the shares, however many groups share."""
+    shares = HqShare.objects.filter(organisation=organisation, dealer_group_id=OuterRef("dealer_group_id"))
+    return KpiSnapshot.objects.filter(Exists(shares.filter(
+        Q(withdrawn_at__isnull=True) | Q(withdrawn_at__date__gt=OuterRef("period_end")))))
+
+
+# Size of a dealer group by its customers that month: (label, at least, fewer than).
+SIZE_BANDS = {
+    "s": (_("Under 5,000 customers"), None, 5_000),
+    "m": (_("5,000 to 20,000 customers"), 5_000, 20_000),
+    "l": (_("20,000 to 50,000 customers"), 20_000, 50_000),
+    "xl": (_("50,000 customers or more"), 50_000, None),
+}
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ def months(organisation: HqOrganisation) -> list[date]:
                 .order_by("-period_start").values_list("period_start", flat=True).distinct()[:36])
 
 
-def month_rows(organisation: HqOrganisation, *, month: date, country: str = "", plan: str = "",
+def month_rows(organisation: HqOrganisation, *, month: date, country: str = "", plan: str = "", size: str = "",
                sort: str = "", descending: bool = False) -> list[GroupRow]:
     """One row per sharing group for ``month`` (the group's own figures, not its rooftops'), filtered and
     sorted in SQL; one query."""
@@ -82,6 +87,12 @@ def month_rows(organisation: HqOrganisation, *, month: date, country: str = "", 
         rows = rows.filter(dealer_group__country=country)
     if plan:
         rows = rows.filter(dealer_group__plan__code=plan)
+    if size in SIZE_BANDS:
+        _label, low, high = SIZE_BANDS[size]
+        if low is not None:
+            rows = rows.filter(customers__gte=low)
+        if high is not None:
+            rows = rows.filter(customers__lt=high)
     if sort in SNAPSHOT_KPIS:  # empty figures last either way
         by = F(sort).desc(nulls_last=True) if descending else F(sort).asc(nulls_last=True)
         rows = rows.order_by(by, "dealer_group__name")

@@ -57,7 +57,9 @@ def _month(request: HttpRequest, available: list[date]) -> date | None:
 
 def _filters(request: HttpRequest) -> dict[str, Any]:
     sort = request.GET.get("sort", "")
+    size = request.GET.get("size", "")
     return {"country": request.GET.get("country", "")[:2].upper(), "plan": request.GET.get("plan", "")[:40],
+            "size": size if size in selectors.SIZE_BANDS else "",
             "sort": sort if sort in SNAPSHOT_KPIS else "", "descending": request.GET.get("dir") == "desc"}
 
 
@@ -93,6 +95,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "kpis": SNAPSHOT_KPIS, "kpi_labels": _labels(), "chart_label": KPI_LABELS[chart_kpi],
         "stats": [(kpi, stats[kpi]) for kpi in SNAPSHOT_KPIS],
         "countries": sorted({row.dealer_group.country for row in rows}), "plans": Plan.objects.order_by("code"),
+        "sizes": [(code, label) for code, (label, _low, _high) in selectors.SIZE_BANDS.items()],
         "chart_kpi": chart_kpi, "chart": _chart(selectors.series(organisation, kpi=chart_kpi)),
         "query": request.GET.urlencode()})
 

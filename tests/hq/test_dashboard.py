@@ -88,6 +88,13 @@ def test_sorting_filters_quartiles_and_outliers(cast, brand):
     french = brand["client"].get("/hq/?country=fr").context["table"]
     assert {row.dealer_group.country for row, _cells in french} == {"FR"}
 
+    KpiSnapshot.objects.filter(dealer_group__name="Peer 1", rooftop_id__isnull=True).update(customers=25_000)
+    large = brand["client"].get("/hq/?size=l").context["table"]
+    assert [row.dealer_group.name for row, _cells in large] == ["Peer 1"]
+    small = brand["client"].get("/hq/?size=s&country=FR").context["table"]
+    assert [row.dealer_group.name for row, _cells in small] == ["Peer 0", "Peer 2", "Peer 3"]
+    assert len(brand["client"].get("/hq/?size=nonsense").context["table"]) == 5  # an unknown band filters nothing
+
 
 def test_an_analyst_reaches_no_dealer_groups_data(cast, brand):
     tenant = Client(HTTP_HOST=cast.a.primary_host)

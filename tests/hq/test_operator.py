@@ -10,7 +10,9 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from tenants.models import DealerGroup, KpiSnapshot, Plan
+from tenants.billing.services import client
+from tenants.models import DealerGroup, DealerGroupStatus, KpiSnapshot, Plan
+from tests.tenants.test_billing import _subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +58,22 @@ def test_nobody_else_reaches_the_console(cast):
     assert Client(HTTP_HOST=settings.APP_DOMAIN).get("/operator/").status_code == 302
     assert cast.signed_in(cast.a, cast.a_admin).get("/operator/").status_code == 404  # not on a dealer's host
     assert DealerGroup.objects.get(pk=cast.a.pk).status != "suspended"
+
+
+def test_suspending_a_stripe_billed_group_cancels_its_subscription_and_reactivating_resubscribes(
+        cast, operator, stripe_plans):
+    group = _subscribe(cast.a, trial=False)
+    cancelled = group.stripe_subscription_id
+
+    operator.post(f"/operator/{group.pk}/suspend/")
+
+    group = DealerGroup.objects.get(pk=group.pk)
+    assert group.status == DealerGroupStatus.SUSPENDED
+    assert client().v1.subscriptions.retrieve(cancelled).status == "canceled"  # Stripe stops charging
+    assert Client(HTTP_HOST=group.primary_host).get("/crm/").status_code == 402
+
+    operator.post(f"/operator/{group.pk}/reactivate/")
+
+    group = DealerGroup.objects.get(pk=group.pk)
+    assert group.status == DealerGroupStatus.ACTIVE and group.stripe_subscription_id != cancelled
+    assert client().v1.subscriptions.retrieve(group.stripe_subscription_id).status == "active"  # on the saved card
