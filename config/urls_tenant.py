@@ -6,6 +6,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from crm.integrations.api.urls import api
 from crm.marketing import views as marketing_views
 from portal import views as portal_views
 from tenants import views as tenant_views
@@ -23,6 +24,7 @@ urlpatterns = [
     path("cms/login/", to_account_login),
     path("_util/login/", to_account_login),
     path("crm/", include("crm.urls")),
+    path("api/v1/", api.urls),
     path("my/", include("portal.urls")),
     path("r/<str:code>/", portal_views.referral, name="referral_landing"),
     path("billing/", include("tenants.billing.urls")),

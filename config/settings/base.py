@@ -37,7 +37,13 @@ MIDDLEWARE = [
     "accounts.middleware.StaffMFAMiddleware",
     # After authentication: a suspended or read-only dealer group is told so, whoever asks.
     "tenants.billing.middleware.SubscriptionAccessMiddleware",
+    # Innermost: an API POST with an Idempotency-Key and its stored answer commit together.
+    "crm.integrations.idempotency.IdempotencyMiddleware",
 ]
+
+# The integration API (/api/v1/): 50 records a page unless asked, at most 200.
+NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_MAX_LIMIT = 200
 
 TEMPLATES = [
     {

@@ -52,6 +52,8 @@ TENANT_APPS = [
     "crm.sales",
     "crm.marketing",
     "crm.loyalty",
+    "crm.integrations",
+    "ninja",
     "portal",
 ]
 

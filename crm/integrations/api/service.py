@@ -1,0 +1,280 @@
+"""Service visits (repair orders), appointments and the capacity they are booked from."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from django.db.models import F, QuerySet
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, FilterSchema, Path, Query, Router, Schema, Status
+from ninja.pagination import paginate
+
+from crm.customers.models import Person, Vehicle
+from crm.dealerships.models import Rooftop
+from crm.integrations import sync
+from crm.integrations.models import Module
+from crm.service.booking import Full, appointment_book, appointment_move
+from crm.service.models import Appointment, ServiceType, ServiceVisit, Slot
+
+from .base import ApiError, KeyAuth, answers
+
+router = Router(auth=KeyAuth(Module.SERVICE), tags=["service"])
+reference = Router(auth=KeyAuth(None), tags=["reference"])
+
+
+class RooftopOut(Schema):
+    id: int
+    name: str
+    city: str
+    address: str
+    timezone: str
+    phone: str
+    is_active: bool
+
+
+@reference.get("/rooftops", response=answers(200, list[RooftopOut]), summary="The group's rooftops (any key)")
+def rooftop_list(request: HttpRequest) -> QuerySet[Rooftop]:
+    return Rooftop.objects.order_by("name", "pk")
+
+
+class ServiceTypeOut(Schema):
+    id: int
+    code: str
+    name: str
+    labour_hours: Decimal
+    online_bookable: bool
+
+    @staticmethod
+    def resolve_name(service_type: ServiceType) -> str:
+        return str(service_type)
+
+
+@reference.get("/service-types", response=answers(200, list[ServiceTypeOut]), summary="Services that can be booked")
+def service_type_list(request: HttpRequest) -> QuerySet[ServiceType]:
+    return ServiceType.objects.all()
+
+
+class VisitOut(Schema):
+    id: int
+    order_ref: str = Field(alias="source_ref", description="The DMS's reference, if it came from there.")
+    order_number: str
+    rooftop_id: int | None
+    vehicle_id: int
+    customer_id: int | None = Field(alias="person_id")
+    company_id: int | None
+    advisor_id: int | None
+    status: str
+    opened_on: date
+    closed_on: date | None
+    mileage: int | None
+    labour_amount: Decimal
+    parts_amount: Decimal
+    total_amount: Decimal
+    repeat_of_id: int | None
+
+
+Money = Field(default=None, ge=0, le=Decimal("9999999.99"), max_digits=9, decimal_places=2)
+
+
+class VisitIn(Schema):
+    vin: str = Field(..., min_length=11, max_length=17, pattern=r"^[A-Za-z0-9]+$")
+    customer_id: int | None = None
+    rooftop_id: int | None = None
+    order_number: str = Field(default="", max_length=40)
+    opened_on: date
+    closed_on: date | None = Field(default=None, description="Set once the order is closed; the visit closes then.")
+    mileage: int | None = Field(default=None, ge=0, le=3_000_000)
+    labour_amount: Decimal | None = Money
+    parts_amount: Decimal | None = Money
+    total_amount: Decimal | None = Money
+
+
+class VisitFilters(FilterSchema):
+    status: Literal["open", "closed"] | None = None
+    rooftop_id: int | None = None
+    customer_id: int | None = None
+    vehicle_id: int | None = None
+    closed_since: date | None = None
+    ordering: Literal["id", "-id", "opened_on", "-opened_on", "closed_on", "-closed_on"] = "id"
+
+
+@router.get("/visits", response=answers(200, list[VisitOut]), summary="List service visits")
+@paginate
+def visit_list(request: HttpRequest, filters: Query[VisitFilters]) -> QuerySet[ServiceVisit]:
+    visits = ServiceVisit.objects.all()
+    for name, lookup in (("status", "status"), ("rooftop_id", "rooftop_id"), ("customer_id", "person_id"),
+                         ("vehicle_id", "vehicle_id")):
+        if getattr(filters, name) is not None:
+            visits = visits.filter(**{lookup: getattr(filters, name)})
+    if filters.closed_since is not None:
+        visits = visits.filter(closed_on__gte=filters.closed_since)
+    return visits.order_by(F(filters.ordering.lstrip("-")).desc(nulls_last=True) if filters.ordering.startswith("-")
+                           else F(filters.ordering).asc(nulls_last=True), "pk")
+
+
+@router.get("/visits/{int:visit_id}", response=answers(200, VisitOut), summary="A service visit")
+def visit_detail(request: HttpRequest, visit_id: int) -> ServiceVisit:
+    return get_object_or_404(ServiceVisit, pk=visit_id)
+
+
+@router.put("/visits/by-ref/{order_ref}", response={**answers(200, VisitOut), 201: VisitOut},
+            summary="Create or update a repair order by the DMS's reference",
+            description="Opened once; amounts and mileage follow the DMS; closed once, when `closed_on` first comes "
+                        "(the customer's timeline, the survey and the `visit.closed` webhook follow).")
+def visit_upsert(request: HttpRequest, order_ref: Annotated[str, Path(max_length=120)],
+                 payload: VisitIn) -> Status:
+    vehicle = Vehicle.objects.filter(vin=payload.vin.upper()).first()
+    if vehicle is None:
+        raise ApiError(422, "invalid", _("No car with this VIN: send it to /vehicles/by-vin/ first."), "vin")
+    person = None
+    if payload.customer_id is not None:
+        person = Person.objects.filter(pk=payload.customer_id).first()
+        if person is None:
+            raise ApiError(422, "invalid", _("No such customer."), "customer_id")
+        person = sync.survivor(person)
+    rooftop = None
+    if payload.rooftop_id is not None:
+        rooftop = Rooftop.objects.filter(pk=payload.rooftop_id).first()
+        if rooftop is None:
+            raise ApiError(422, "invalid", _("No such rooftop."), "rooftop_id")
+    if payload.opened_on > timezone.localdate():
+        raise ApiError(422, "invalid", _("A visit cannot be opened in the future."), "opened_on")
+    if payload.closed_on is not None and payload.closed_on < payload.opened_on:
+        raise ApiError(422, "invalid", _("A visit cannot close before it opened."), "closed_on")
+    fields = payload.dict(include={"order_number", "mileage", "labour_amount", "parts_amount", "total_amount"},
+                          exclude_unset=True, exclude_none=True)
+    visit, created = sync.visit_upsert(order_ref=order_ref, vehicle=vehicle, person=person, rooftop=rooftop,
+                                       opened_on=payload.opened_on, closed_on=payload.closed_on, fields=fields)
+    return Status(201 if created else 200, visit)
+
+
+class SlotOut(Schema):
+    id: int
+    rooftop_id: int
+    starts_at: datetime
+    capacity: int
+    booked: int
+    online_capacity: int
+    online_booked: int
+
+
+class CapacityFilters(FilterSchema):
+    rooftop_id: int
+    date_from: date | None = Field(None, description="Default: today.")
+    days: int = Field(7, ge=1, le=31)
+    online: bool = Field(False, description="Only times with a seat left for online bookings.")
+
+
+@router.get("/capacity", response=answers(200, list[SlotOut]),
+            summary="Reception times with a seat free, from now on")
+def capacity(request: HttpRequest, filters: Query[CapacityFilters]) -> QuerySet[Slot]:
+    get_object_or_404(Rooftop, pk=filters.rooftop_id)
+    start = filters.date_from or timezone.localdate()
+    slots = Slot.objects.filter(rooftop_id=filters.rooftop_id, starts_at__date__gte=start,
+                                starts_at__date__lt=start + timedelta(days=filters.days),
+                                starts_at__gt=timezone.now(), booked__lt=F("capacity"))
+    if filters.online:
+        slots = slots.filter(online_booked__lt=F("online_capacity"))
+    return slots.order_by("starts_at", "pk")
+
+
+class AppointmentOut(Schema):
+    id: int
+    rooftop_id: int
+    slot_id: int
+    starts_at: datetime
+    service_type_id: int
+    vehicle_id: int
+    customer_id: int | None = Field(alias="person_id")
+    advisor_id: int | None
+    status: str
+    channel: str
+    labour_hours: Decimal
+    comment: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_starts_at(appointment: Appointment) -> datetime:
+        return appointment.slot.starts_at
+
+
+class AppointmentIn(Schema):
+    slot_id: int
+    service_type_id: int
+    vehicle_id: int
+    customer_id: int | None = None
+    comment: str = Field(default="", max_length=1000)
+    online: bool = Field(False, description="Take the seat from the online share, as the owners' site does.")
+
+
+class AppointmentChange(Schema):
+    status: Literal[tuple(s for s in Appointment.Status.values if s != "booked")]  # type: ignore[valid-type]
+
+
+class AppointmentFilters(FilterSchema):
+    rooftop_id: int | None = None
+    status: Literal[tuple(Appointment.Status.values)] | None = None  # type: ignore[valid-type]
+    customer_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    ordering: Literal["id", "-id", "starts_at", "-starts_at"] = "starts_at"
+
+
+def _appointments() -> QuerySet[Appointment]:
+    return Appointment.objects.select_related("slot")
+
+
+@router.get("/appointments", response=answers(200, list[AppointmentOut]), summary="List appointments")
+@paginate
+def appointment_list(request: HttpRequest, filters: Query[AppointmentFilters]) -> QuerySet[Appointment]:
+    appointments = _appointments()
+    for name, lookup in (("rooftop_id", "rooftop_id"), ("status", "status"), ("customer_id", "person_id")):
+        if getattr(filters, name) is not None:
+            appointments = appointments.filter(**{lookup: getattr(filters, name)})
+    if filters.date_from is not None:
+        appointments = appointments.filter(slot__starts_at__date__gte=filters.date_from)
+    if filters.date_to is not None:
+        appointments = appointments.filter(slot__starts_at__date__lte=filters.date_to)
+    order = {"starts_at": "slot__starts_at", "-starts_at": "-slot__starts_at"}.get(filters.ordering, filters.ordering)
+    return appointments.order_by(order, "pk")
+
+
+@router.get("/appointments/{int:appointment_id}", response=answers(200, AppointmentOut), summary="An appointment")
+def appointment_detail(request: HttpRequest, appointment_id: int) -> Appointment:
+    return get_object_or_404(_appointments(), pk=appointment_id)
+
+
+@router.post("/appointments", response=answers(201, AppointmentOut), summary="Book an appointment",
+             description="Takes a seat of the slot and the day's labour hours for the service, as booking at the "
+                         "counter does; 409 when the slot or the day is full.")
+def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Status:
+    slot = Slot.objects.select_related("rooftop").filter(pk=payload.slot_id).first()
+    service_type = ServiceType.objects.filter(pk=payload.service_type_id).first()
+    vehicle = Vehicle.objects.filter(pk=payload.vehicle_id).first()
+    for value, field in ((slot, "slot_id"), (service_type, "service_type_id"), (vehicle, "vehicle_id")):
+        if value is None:
+            raise ApiError(422, "invalid", _("No such record."), field)
+    person = None
+    if payload.customer_id is not None:
+        person = Person.objects.filter(pk=payload.customer_id).first()
+        if person is None:
+            raise ApiError(422, "invalid", _("No such customer."), "customer_id")
+        person = sync.survivor(person)
+    channel = Appointment.Channel.ONLINE if payload.online else Appointment.Channel.CRM
+    try:
+        appointment = appointment_book(slot=slot, service_type=service_type, vehicle=vehicle, by=None, person=person,
+                                       channel=channel, comment=payload.comment)
+    except Full as full:
+        raise ApiError(409, "full", full.messages[0], "slot_id") from None
+    return Status(201, _appointments().get(pk=appointment.pk))
+
+
+@router.patch("/appointments/{int:appointment_id}", response=answers(200, AppointmentOut),
+              summary="Move an appointment on: confirmed, arrived, in progress, done, no-show or cancelled")
+def appointment_change(request: HttpRequest, appointment_id: int, payload: AppointmentChange) -> Appointment:
+    appointment = get_object_or_404(Appointment, pk=appointment_id)
+    appointment_move(appointment=appointment, status=payload.status, by=None)
+    return _appointments().get(pk=appointment.pk)
