@@ -11,4 +11,5 @@ urlpatterns = [
     path("analytics/", include("crm.analytics.urls")),
     path("surveys/", include("crm.surveys.urls")),
     path("settings/", include("crm.dealerships.urls")),
+    path("settings/", include("crm.integrations.urls")),
 ]

@@ -41,6 +41,9 @@ MIDDLEWARE = [
     "crm.integrations.idempotency.IdempotencyMiddleware",
 ]
 
+# Webhooks go to public HTTPS addresses only; development and the tests post to servers on this machine.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
+
 # The integration API (/api/v1/): 50 records a page unless asked, at most 200.
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 200

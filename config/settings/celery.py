@@ -47,6 +47,16 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
 # One entry per job; tenant jobs fan out one task per tenant, staggered (tenants.tasks.fan_out).
 # Beat sends from the public schema, so an entry naming a task directly runs there.
 CELERY_BEAT_SCHEDULE = {
+    "webhooks-resend-due": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["crm.integrations.tasks.webhooks_resend_due"],
+        "schedule": crontab(minute="*/30"),
+    },
+    "integrations-purge": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["crm.integrations.tasks.integrations_purge"],
+        "schedule": crontab(minute=50, hour=3),
+    },
     "clear-expired-sessions": {
         "task": "tenants.tasks.fan_out",
         "args": ["accounts.tasks.clear_expired_sessions"],

@@ -8,3 +8,4 @@ from .base import *  # noqa: F403
 from .env import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+WEBHOOK_ALLOW_PRIVATE_HOSTS = True

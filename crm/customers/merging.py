@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from crm.integrations.models import WebhookEvent
+from crm.integrations.webhooks import webhook_emit
 
 from .models import (
     AuditEntry,
@@ -152,6 +154,8 @@ def customers_merge(*, survivor: Person, others: list[Person], by: User | None, 
                                  author=by, summary=_("Merged with %(names)s") % {"names": names})
     AuditEntry.objects.create(person=survivor, actor=by, action="merged",
                               changes={"merged": other_ids, "filled_from": filled, "merge": record.pk})
+    webhook_emit(WebhookEvent.CUSTOMER_MERGED, Person.objects.prefetch_related("phones", "emails", "external_refs")
+                 .get(pk=survivor.pk), merged_ids=other_ids)
     return record
 
 

@@ -15,6 +15,8 @@ from accounts.models import StaffRole, User
 from crm.customers.models import Person, TimelineEntry, Vehicle, VehicleLink
 from crm.customers.services import customers_handover, vehicle_link_add
 from crm.dealerships.models import Rooftop
+from crm.integrations.models import WebhookEvent
+from crm.integrations.webhooks import webhook_emit
 
 from .models import (
     OPEN_STAGES,
@@ -174,6 +176,7 @@ def prospect_create(*, person: Person, by: User | None, level: str, fields: dict
         prospect.save(update_fields=["next_contact_on"])
     if salesperson is not None and person.salesperson_id is None:
         Person.objects.filter(pk=person.pk).update(salesperson=salesperson)
+    webhook_emit(WebhookEvent.PROSPECT_CREATED, prospect)
     return prospect
 
 

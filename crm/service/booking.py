@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from accounts.models import StaffRole, User
 from crm.customers.models import Person, TimelineEntry, Vehicle
 from crm.dealerships.models import Rooftop
+from crm.integrations.models import WebhookEvent
+from crm.integrations.webhooks import webhook_emit
 
 from .models import (
     DEFAULT_ADVISOR_APPOINTMENTS,
@@ -119,6 +121,7 @@ def appointment_book(*, slot: Slot, service_type: ServiceType, vehicle: Vehicle,
         advisor=advisor, channel=channel, labour_hours=hours, comment=comment, created_by=by, declined=declined)
     if declined is not None:
         DeclinedRecommendation.objects.filter(pk=declined.pk).update(status=DeclinedRecommendation.Status.BOOKED)
+    webhook_emit(WebhookEvent.APPOINTMENT_CREATED, appointment)
     from config.celery import enqueue_on_commit
 
     from .tasks import appointment_confirmation_send
@@ -173,6 +176,7 @@ def appointment_move(*, appointment: Appointment, status: str, by: User | None) 
         if appointment.advisor_id:
             day = appointment.slot.starts_at.astimezone(zoneinfo.ZoneInfo(appointment.rooftop.timezone)).date()
             AdvisorDay.objects.filter(advisor_id=appointment.advisor_id, day=day).update(booked=F("booked") - 1)
+    webhook_emit(WebhookEvent.APPOINTMENT_CHANGED, appointment)
     return appointment
 
 

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from crm.customers.models import MileageReading, Person, TimelineEntry, Vehicle, VehicleLink
 from crm.dealerships.models import Rooftop
+from crm.integrations.models import WebhookEvent
+from crm.integrations.webhooks import webhook_emit
 
 from .models import REPEAT_WINDOW_DAYS, DeclinedRecommendation, JobLine, ServiceVisit
 
@@ -99,6 +101,7 @@ def visit_close(*, visit: ServiceVisit, by: User | None, closed_on: date | None 
 
         enqueue_on_commit(survey_invite_send, "csi_service", visit.person_id, f"service:visit:{visit.pk}",
                           visit.rooftop_id, visit.advisor_id)
+    webhook_emit(WebhookEvent.VISIT_CLOSED, visit)
     return visit
 
 
