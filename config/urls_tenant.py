@@ -6,6 +6,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from crm.integrations.api.base import not_found as api_not_found
 from crm.integrations.api.urls import api
 from crm.marketing import views as marketing_views
 from portal import views as portal_views
@@ -25,6 +26,7 @@ urlpatterns = [
     path("_util/login/", to_account_login),
     path("crm/", include("crm.urls")),
     path("api/v1/", api.urls),
+    re_path(r"^api/(?P<path>.*)$", api_not_found),
     path("my/", include("portal.urls")),
     path("r/<str:code>/", portal_views.referral, name="referral_landing"),
     path("billing/", include("tenants.billing.urls")),

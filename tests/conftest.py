@@ -7,9 +7,11 @@ they may create anything; the cast itself is committed once.
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,3 +226,38 @@ def scratch(cast: Cast, django_db_blocker: pytest.FixtureRequest) -> Iterator[Sc
             connection.set_schema_to_public()
             tenant.delete(force_drop=True)
             shutil.rmtree(Path(settings.MEDIA_ROOT) / tenant.schema_name, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_url(cast: Cast) -> Iterator[str]:
+    """``http://{host}:PORT`` of a server process on the test database; format in a tenant host."""
+    port = _free_port()
+    env = test_process_env("test-server")
+    log = open(BASE_DIR / ".data" / "test-server.log", "wb")  # noqa: SIM115 - closed at teardown
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"],
+        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    health = urllib.request.Request(f"http://127.0.0.1:{port}/health/", headers={"Host": settings.APP_DOMAIN})
+    deadline = time.monotonic() + 60
+    up = False
+    while not up and time.monotonic() < deadline and server.poll() is None:
+        try:
+            up = urllib.request.urlopen(health, timeout=2).status == 200  # noqa: S310 - loopback only
+        except OSError:
+            time.sleep(0.3)
+    if not up:
+        server.kill()
+        server.wait()
+        log.close()
+        pytest.fail("the test server did not start; see .data/test-server.log")
+    yield f"http://{{host}}:{port}"
+    server.terminate()
+    server.wait(timeout=20)
+    log.close()

@@ -44,8 +44,8 @@ MIDDLEWARE = [
 # Webhooks go to public HTTPS addresses only; development and the tests post to servers on this machine.
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
 
-# The integration API (/api/v1/): 50 records a page unless asked, at most 200.
-NINJA_PAGINATION_PER_PAGE = 50
+# The integration API (/api/v1/) pages its lists by limit and offset (crm.integrations.api.base.Pages).
+NINJA_PAGINATION_CLASS = "crm.integrations.api.base.Pages"
 NINJA_PAGINATION_MAX_LIMIT = 200
 
 TEMPLATES = [

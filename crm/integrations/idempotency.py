@@ -66,6 +66,8 @@ class IdempotencyMiddleware:
                                   _("This Idempotency-Key was used for another request."))
                 return _replay(record)
             response = self.get_response(request)
+            if transaction.get_rollback():  # a statement failed: the whole request is undone, the key free again
+                return response
             if response.status_code >= 500 or response.status_code in NOT_KEPT:
                 transaction.set_rollback(True)
                 return response

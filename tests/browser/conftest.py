@@ -6,19 +6,13 @@ what the browser sees is committed data and nothing is flushed after the tests.
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connections
 
-from tests.conftest import BASE_DIR, Cast, test_process_env
+from tests.conftest import BASE_DIR
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -28,12 +22,6 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = BASE_DIR / ".data" / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def sign_in(page: object, base: str, email: str, password: str, *, lands_on: str) -> None:
     """Sign in through the real login form on ``base`` and wait for the page it leads to."""
     page.goto(f"{base}/accounts/login/")
@@ -41,35 +29,6 @@ def sign_in(page: object, base: str, email: str, password: str, *, lands_on: str
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}{lands_on}")
-
-
-@pytest.fixture(scope="session")
-def server_url(cast: Cast) -> Iterator[str]:
-    """``http://{host}:PORT`` of a server process on the test database; format in a tenant host."""
-    port = _free_port()
-    env = test_process_env("test-server")
-    log = open(BASE_DIR / ".data" / "test-server.log", "wb")  # noqa: SIM115 - closed at teardown
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"],
-        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    health = urllib.request.Request(f"http://127.0.0.1:{port}/health/", headers={"Host": settings.APP_DOMAIN})
-    deadline = time.monotonic() + 60
-    up = False
-    while not up and time.monotonic() < deadline and server.poll() is None:
-        try:
-            up = urllib.request.urlopen(health, timeout=2).status == 200  # noqa: S310 - loopback only
-        except OSError:
-            time.sleep(0.3)
-    if not up:
-        server.kill()
-        server.wait()
-        log.close()
-        pytest.fail("the test server did not start; see .data/test-server.log")
-    yield f"http://{{host}}:{port}"
-    server.terminate()
-    server.wait(timeout=20)
-    log.close()
 
 
 @pytest.fixture(scope="session")

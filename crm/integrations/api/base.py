@@ -4,19 +4,64 @@ Every error is ``{"errors": [{"code": …, "message": …, "field": … | null}]
 never a 500.
 """
 
-from typing import Any
+import re
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Annotated, Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.pagination import LimitOffsetPagination
+from ninja.schema import DjangoGetter
 from ninja.security import HttpBearer
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, model_validator
 
 from crm.integrations.keys import key_authenticate, rate_take
 from crm.integrations.models import Access, ApiKey
+
+_NUMBER = re.compile(r"[+-]?[\d.]+")
+
+
+def _iso(value: Any) -> Any:
+    """Dates and times as ISO 8601 text only: pydantic would also read 0 or "0.5" as a Unix time."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError(_("Give it in ISO 8601, e.g. 2026-11-23 or 2026-11-23T09:30:00+01:00."))
+    return value
+
+
+# Types for what clients send: exactly what the schema says (no 1 for true, no number for a date).
+Date = Annotated[date, BeforeValidator(_iso)]
+def _utc(value: datetime) -> datetime:
+    """In UTC: PostgreSQL takes offsets up to 15:59 only, and a naive time is the dealer's."""
+    try:
+        return (timezone.make_aware(value) if timezone.is_naive(value) else value).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError(_("This time is out of range.")) from None
+
+
+DateTime = Annotated[datetime, BeforeValidator(_iso), AfterValidator(_utc)]
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+
+
+class Input(Schema):
+    """A request body: a JSON object, whatever the fields."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, data: Any) -> Any:
+        # ninja hands its schemas the data wrapped for attribute access
+        if not isinstance(data._obj if isinstance(data, DjangoGetter) else data, dict):
+            raise ValueError(_("Send a JSON object."))
+        return data
 
 
 class ErrorItem(Schema):
@@ -37,7 +82,7 @@ class ApiError(Exception):
 
 
 # Error statuses every operation may answer, declared in the schema so clients (and schemathesis) know them.
-ERRORS = {401: Errors, 403: Errors, 404: Errors, 409: Errors, 422: Errors, 429: Errors}
+ERRORS = {400: Errors, 401: Errors, 403: Errors, 404: Errors, 409: Errors, 422: Errors, 429: Errors}
 
 
 def answers(status: int, schema: Any) -> dict[int, Any]:
@@ -63,11 +108,45 @@ class KeyAuth(HttpBearer):
         if wait:
             raise ApiError(429, "rate_limited", _("Too many requests for this key: try again in %(seconds)d s.")
                            % {"seconds": wait}, headers={"Retry-After": str(wait)})
+        _query_check(request)
         access = Access.READ if request.method in ("GET", "HEAD", "OPTIONS") else Access.WRITE
         if self.module and not key.allows(self.module, access):
             raise ApiError(403, "scope_missing", _("This key may not %(access)s %(module)s.")
                            % {"access": _("read") if access == Access.READ else _("change"), "module": self.module})
         return key
+
+
+_ROUTE_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+@cache
+def _query_parameters() -> dict[tuple[str, str], frozenset[str]]:
+    """(path as in the schema, method) → the query parameters the operation takes."""
+    paths = api.get_openapi_schema(path_prefix="/")["paths"]
+    return {(path, method.upper()): frozenset(p["name"] for p in operation.get("parameters", ()) if p["in"] == "query")
+            for path, operations in paths.items() for method, operation in operations.items()}
+
+
+def _query_check(request: HttpRequest) -> None:
+    """A parameter the operation does not take is refused by name: a typo (``updated_after``) would otherwise
+    return everything, unfiltered."""
+    match = request.resolver_match
+    if match is None or not request.GET:
+        return
+    path = "/" + _ROUTE_PARAMETER.sub(r"{\1}", match.route.removeprefix("api/v1/"))
+    allowed = _query_parameters().get((path, request.method))
+    unknown = sorted(set(request.GET) - allowed) if allowed is not None else []
+    if unknown:
+        raise ApiError(422, "unknown_parameter", _("This operation takes no parameter “%(name)s”.")
+                       % {"name": unknown[0]}, unknown[0])
+
+
+class Pages(LimitOffsetPagination):
+    """50 records a page unless asked, at most 200, from at most the millionth."""
+
+    class Input(Schema):
+        limit: int = Field(50, ge=1, le=200)
+        offset: int = Field(0, ge=0, le=1_000_000)
 
 
 def _errors(status: int, items: list[dict[str, Any]], headers: dict[str, str] | None = None) -> HttpResponse:
@@ -130,6 +209,26 @@ def _missing(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_exception_handler(ObjectDoesNotExist, _missing)
 
 
+def _abandon() -> None:
+    """The statement failed inside a transaction (the Idempotency-Key's): nothing of it may commit."""
+    if connection.in_atomic_block:
+        transaction.set_rollback(True)
+
+
+@api.exception_handler(DataError)
+def _unstorable(request: HttpRequest, exc: DataError) -> HttpResponse:
+    _abandon()
+    return _errors(422, [{"code": "invalid", "field": None,
+                          "message": _("A value is out of range or holds characters that cannot be stored.")}])
+
+
+@api.exception_handler(IntegrityError)
+def _conflict(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+    _abandon()
+    return _errors(409, [{"code": "conflict", "field": None,
+                          "message": _("This conflicts with a record the CRM already has.")}])
+
+
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return _errors(403, [{"code": "forbidden", "message": str(exc) or _("Not allowed."), "field": None}])
@@ -139,3 +238,10 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _errors(exc.status_code, [{"code": "bad_request" if exc.status_code < 500 else "error",
                                       "message": str(exc), "field": None}])
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any other address under /api/: the API's error shape, not the site's page."""
+    return _errors(404, [{"code": "not_found", "message": _("No such address in the API; see /api/v1/docs."),
+                          "field": None}])

@@ -28,7 +28,7 @@ from crm.dealerships.models import Rooftop
 from crm.integrations import sync
 from crm.integrations.models import Module
 
-from .base import ApiError, KeyAuth, answers
+from .base import ApiError, Bool, Date, DateTime, Input, Int, KeyAuth, answers
 
 router = Router(auth=KeyAuth(Module.CUSTOMERS), tags=["customers"])
 
@@ -78,15 +78,15 @@ class CustomerOut(Schema):
         return person.archived_at is not None
 
 
-class CustomerIn(Schema):
+class CustomerIn(Input):
     family_name: str = Text
     given_name: str = Text
     middle_name: str = Text
     gender: Literal["", "f", "m", "x"] = ""
-    birth_date: date | None = None
+    birth_date: Date | None = None
     address: str = Field(default="", max_length=300)
     preferred_language: Literal["", "en", "ru", "zh-hans"] = ""
-    rooftop_id: int | None = None
+    rooftop_id: Int | None = None
     phones: list[str] = Field(default=[], max_length=10)
     emails: list[Annotated[str, StringConstraints(max_length=254)]] = Field(default=[], max_length=10)
 
@@ -114,7 +114,7 @@ class CustomerFilters(FilterSchema):
     q: str | None = Field(None, max_length=100, description="Name in any script, phone, VIN or plate, as in the CRM.")
     rooftop_id: int | None = None
     archived: bool = False
-    updated_since: datetime | None = Field(None, description="For incremental syncs.")
+    updated_since: DateTime | None = Field(None, description="For incremental syncs.")
     ordering: Literal["id", "-id", "updated_at", "-updated_at", "family_name", "-family_name"] = "id"
 
 
@@ -162,13 +162,13 @@ class ConsentOut(Schema):
     expires_at: datetime | None
 
 
-class ConsentIn(Schema):
+class ConsentIn(Input):
     channel: Literal[tuple(ConsentChannel.values)]  # type: ignore[valid-type]
     purpose: Literal[tuple(ConsentPurpose.values)]  # type: ignore[valid-type]
-    granted: bool
+    granted: Bool
     source: str = Field(..., min_length=1, max_length=120, description="Where it was given, e.g. “DMS contract”.")
     proof: str = Field(default="", max_length=2000)
-    expires_at: datetime | None = None
+    expires_at: DateTime | None = None
 
 
 @router.get("/customers/{int:customer_id}/consents", response=answers(200, list[ConsentOut]),
@@ -220,17 +220,17 @@ class CompanyOut(Schema):
         return company.archived_at is not None
 
 
-class CompanyIn(Schema):
+class CompanyIn(Input):
     legal_name: str = Field(..., min_length=1, max_length=300)
     tax_id: str = Field(default="", max_length=40)
-    fleet_size: int | None = Field(default=None, ge=0, le=1_000_000)
+    fleet_size: Int | None = Field(default=None, ge=0, le=1_000_000)
     address: str = Field(default="", max_length=300)
     email: str = Field(default="", max_length=254)
 
 
 class CompanyFilters(FilterSchema):
     tax_id: str | None = Field(None, max_length=40)
-    updated_since: datetime | None = None
+    updated_since: DateTime | None = None
     ordering: Literal["id", "-id", "legal_name", "-legal_name", "updated_at", "-updated_at"] = "id"
 
 
@@ -289,24 +289,24 @@ class VehicleOut(Schema):
         return list(vehicle.current_links)
 
 
-class VehicleIn(Schema):
+class VehicleIn(Input):
     make: str = Field(default="", max_length=60)
     model: str = Field(default="", max_length=80)
-    year: int | None = Field(default=None, ge=1900, le=2100)
+    year: Int | None = Field(default=None, ge=1900, le=2100)
     plate: str = Field(default="", max_length=20)
     colour: str = Field(default="", max_length=40)
-    purchase_date: date | None = None
-    warranty_end: date | None = None
-    owner_customer_id: int | None = Field(default=None, description="The owner now, if the other system knows.")
-    owner_company_id: int | None = None
-    owner_since: date | None = None
+    purchase_date: Date | None = None
+    warranty_end: Date | None = None
+    owner_customer_id: Int | None = Field(default=None, description="The owner now, if the other system knows.")
+    owner_company_id: Int | None = None
+    owner_since: Date | None = None
 
 
 class VehicleFilters(FilterSchema):
     vin: str | None = Field(None, max_length=17)
     plate: str | None = Field(None, max_length=20)
     customer_id: int | None = Field(None, description="Cars the customer holds now.")
-    updated_since: datetime | None = None
+    updated_since: DateTime | None = None
     ordering: Literal["id", "-id", "updated_at", "-updated_at", "year", "-year"] = "id"
 
 

@@ -16,7 +16,7 @@ from crm.integrations.models import Module
 from crm.marketing.events import member_answer
 from crm.marketing.models import Campaign, Event, EventInvitation
 
-from .base import ApiError, KeyAuth, answers
+from .base import ApiError, Bool, DateTime, Input, Int, KeyAuth, answers
 
 router = Router(auth=KeyAuth(Module.MARKETING), tags=["marketing"])
 
@@ -76,7 +76,7 @@ class EventOut(Schema):
 
 class EventFilters(FilterSchema):
     kind: Literal[tuple(Event.Kind.values)] | None = None  # type: ignore[valid-type]
-    starts_after: datetime | None = None
+    starts_after: DateTime | None = None
     ordering: Literal["id", "-id", "starts_at", "-starts_at"] = "starts_at"
 
 
@@ -111,10 +111,10 @@ class RsvpOut(Schema):
     checked_in_at: datetime | None
 
 
-class RsvpIn(Schema):
-    customer_id: int
-    coming: bool
-    guests: int = Field(0, ge=0, le=4)
+class RsvpIn(Input):
+    customer_id: Int
+    coming: Bool
+    guests: Int = Field(0, ge=0, le=4)
 
 
 @router.get("/events/{int:event_id}/rsvps", response=answers(200, list[RsvpOut]),

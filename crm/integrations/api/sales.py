@@ -18,7 +18,7 @@ from crm.integrations.models import Module
 from crm.sales.models import WORKED_LEVELS, Condition, Level, Opportunity, Prospect, Source, Stage
 from crm.sales.services import ProspectHeld, prospect_create
 
-from .base import ApiError, KeyAuth, answers
+from .base import ApiError, Bool, Date, Input, Int, KeyAuth, answers
 
 router = Router(auth=KeyAuth(Module.SALES), tags=["sales"])
 
@@ -42,17 +42,17 @@ class ProspectOut(Schema):
     created_at: datetime
 
 
-class ProspectIn(Schema):
-    customer_id: int
+class ProspectIn(Input):
+    customer_id: Int
     level: Literal[tuple(str(level) for level in WORKED_LEVELS)] = "C"  # type: ignore[valid-type]
     source: Literal[tuple(Source.values)]  # type: ignore[valid-type]
     source_detail: str = Field(default="", max_length=200)
     model_interest: str = Field(default="", max_length=120)
     condition: Literal[tuple(Condition.values)] = Condition.NEW  # type: ignore[valid-type]
-    trade_in: bool = False
-    financing: bool = False
+    trade_in: Bool = False
+    financing: Bool = False
     notes: str = Field(default="", max_length=4000)
-    rooftop_id: int | None = None
+    rooftop_id: Int | None = None
 
 
 class ProspectFilters(FilterSchema):
@@ -61,7 +61,7 @@ class ProspectFilters(FilterSchema):
     rooftop_id: int | None = None
     salesperson_id: int | None = None
     customer_id: int | None = None
-    registered_since: date | None = None
+    registered_since: Date | None = None
     ordering: Literal["id", "-id", "registered_on", "-registered_on", "next_contact_on", "-next_contact_on"] = "id"
 
 
@@ -126,7 +126,7 @@ class OpportunityOut(Schema):
 class OpportunityFilters(FilterSchema):
     stage: Literal[tuple(Stage.values)] | None = None  # type: ignore[valid-type]
     prospect_id: int | None = None
-    expected_close_before: date | None = None
+    expected_close_before: Date | None = None
     ordering: Literal["id", "-id", "expected_close", "-expected_close", "stage_changed_at", "-stage_changed_at"] = "id"
 
 

@@ -19,7 +19,7 @@ from crm.integrations.models import Module
 from crm.service.booking import Full, appointment_book, appointment_move
 from crm.service.models import Appointment, ServiceType, ServiceVisit, Slot
 
-from .base import ApiError, KeyAuth, answers
+from .base import ApiError, Bool, Date, Input, Int, KeyAuth, answers
 
 router = Router(auth=KeyAuth(Module.SERVICE), tags=["service"])
 reference = Router(auth=KeyAuth(None), tags=["reference"])
@@ -79,14 +79,14 @@ class VisitOut(Schema):
 Money = Field(default=None, ge=0, le=Decimal("9999999.99"), max_digits=9, decimal_places=2)
 
 
-class VisitIn(Schema):
+class VisitIn(Input):
     vin: str = Field(..., min_length=11, max_length=17, pattern=r"^[A-Za-z0-9]+$")
-    customer_id: int | None = None
-    rooftop_id: int | None = None
+    customer_id: Int | None = None
+    rooftop_id: Int | None = None
     order_number: str = Field(default="", max_length=40)
-    opened_on: date
-    closed_on: date | None = Field(default=None, description="Set once the order is closed; the visit closes then.")
-    mileage: int | None = Field(default=None, ge=0, le=3_000_000)
+    opened_on: Date
+    closed_on: Date | None = Field(default=None, description="Set once the order is closed; the visit closes then.")
+    mileage: Int | None = Field(default=None, ge=0, le=3_000_000)
     labour_amount: Decimal | None = Money
     parts_amount: Decimal | None = Money
     total_amount: Decimal | None = Money
@@ -97,7 +97,7 @@ class VisitFilters(FilterSchema):
     rooftop_id: int | None = None
     customer_id: int | None = None
     vehicle_id: int | None = None
-    closed_since: date | None = None
+    closed_since: Date | None = None
     ordering: Literal["id", "-id", "opened_on", "-opened_on", "closed_on", "-closed_on"] = "id"
 
 
@@ -163,7 +163,7 @@ class SlotOut(Schema):
 
 class CapacityFilters(FilterSchema):
     rooftop_id: int
-    date_from: date | None = Field(None, description="Default: today.")
+    date_from: Date | None = Field(None, description="Default: today.")
     days: int = Field(7, ge=1, le=31)
     online: bool = Field(False, description="Only times with a seat left for online bookings.")
 
@@ -201,16 +201,16 @@ class AppointmentOut(Schema):
         return appointment.slot.starts_at
 
 
-class AppointmentIn(Schema):
-    slot_id: int
-    service_type_id: int
-    vehicle_id: int
-    customer_id: int | None = None
+class AppointmentIn(Input):
+    slot_id: Int
+    service_type_id: Int
+    vehicle_id: Int
+    customer_id: Int | None = None
     comment: str = Field(default="", max_length=1000)
-    online: bool = Field(False, description="Take the seat from the online share, as the owners' site does.")
+    online: Bool = Field(False, description="Take the seat from the online share, as the owners' site does.")
 
 
-class AppointmentChange(Schema):
+class AppointmentChange(Input):
     status: Literal[tuple(s for s in Appointment.Status.values if s != "booked")]  # type: ignore[valid-type]
 
 
@@ -218,8 +218,8 @@ class AppointmentFilters(FilterSchema):
     rooftop_id: int | None = None
     status: Literal[tuple(Appointment.Status.values)] | None = None  # type: ignore[valid-type]
     customer_id: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: Date | None = None
+    date_to: Date | None = None
     ordering: Literal["id", "-id", "starts_at", "-starts_at"] = "starts_at"
 
 
