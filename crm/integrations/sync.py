@@ -6,6 +6,7 @@ name (in any script) who shares a phone or an e-mail address is that customer; o
 for duplicate review like any other.
 """
 
+import copy
 from datetime import date
 from typing import Any
 
@@ -106,10 +107,13 @@ def vehicle_upsert(*, vin: str, fields: dict[str, Any], owner: Person | Company 
     """A car by its VIN: its details updated, and its owner changed when the other system says so (the
     previous owner's link ends that day, as at the counter)."""
     vin = vin.strip().upper()
-    Vehicle(**fields, vin=vin).full_clean(validate_unique=False)
     _lock("vehicle", vin)
     vehicle = Vehicle.objects.filter(vin=vin).first()
     created = vehicle is None
+    candidate = copy.copy(vehicle) if vehicle else Vehicle(vin=vin)
+    for name, value in fields.items():
+        setattr(candidate, name, value)
+    candidate.full_clean(validate_unique=False)
     if vehicle is not None and fields:
         vehicle_update(vehicle=vehicle, by=None, fields=fields)
     if owner is not None:
