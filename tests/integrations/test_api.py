@@ -14,6 +14,7 @@ from crm.customers.models import ExternalRef, Person
 from crm.customers.services import person_create
 from crm.integrations.keys import SCOPES, key_create, key_revoke
 from crm.integrations.models import ApiKey
+from tenants.models import DealerGroup
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +131,12 @@ def test_requests_beyond_the_keys_rate_are_refused_until_the_next_minute(cast):
     assert statuses[:3] == [200, 200, 200] and statuses[3] == 429
     with schema_context(cast.a.schema_name):
         assert ApiKey.objects.get(prefix=plain.split("_", 2)[1]).last_used_at > timezone.now() - timedelta(minutes=1)
+
+
+def test_a_suspended_group_answers_the_api_in_its_error_shape(cast):
+    _key_a, plain = _key(cast)
+    DealerGroup.objects.filter(pk=cast.a.pk).update(status="suspended", suspended_at=timezone.now())
+    refused = _api(cast.a, plain).get("/api/v1/customers")
+    assert refused.status_code == 402 and refused.json()["errors"][0]["code"] == "subscription_suspended"
+    missing = _api(cast.a, plain).get("/api/v2/customers")  # and any other address under /api/ is JSON too
+    assert missing.status_code == 402 and missing["Content-Type"].startswith("application/json")

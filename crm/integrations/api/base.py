@@ -25,7 +25,7 @@ from ninja.security import HttpBearer
 from pydantic import AfterValidator, BeforeValidator, Field, Strict, model_validator
 
 from crm.integrations.keys import key_authenticate, rate_take
-from crm.integrations.models import Access, ApiKey
+from crm.integrations.models import Access, ApiKey, Module
 
 _NUMBER = re.compile(r"[+-]?[\d.]+")
 
@@ -111,8 +111,9 @@ class KeyAuth(HttpBearer):
         _query_check(request)
         access = Access.READ if request.method in ("GET", "HEAD", "OPTIONS") else Access.WRITE
         if self.module and not key.allows(self.module, access):
-            raise ApiError(403, "scope_missing", _("This key may not %(access)s %(module)s.")
-                           % {"access": _("read") if access == Access.READ else _("change"), "module": self.module})
+            module = Module(self.module).label
+            raise ApiError(403, "scope_missing", (_("This key may not read: %(module)s.") if access == Access.READ
+                                                  else _("This key may not change: %(module)s.")) % {"module": module})
         return key
 
 

@@ -132,6 +132,7 @@ class Command(BaseCommand):
             write(f"    Dealer site      {base}/")
             write(f"    CRM              {base}/crm/")
             write(f"    CMS (Wagtail)    {base}/cms/")
+            write(f"    API docs         {base}/api/v1/docs   (keys: CRM → Settings → API keys, as dealer admin)")
             write(f"    Sign in          {base}/accounts/login/")
             for role in demo.roles:
                 write(f"    {demo_email(role, demo):<34} {StaffRole(role).label}")
