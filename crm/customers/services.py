@@ -253,6 +253,7 @@ def vehicle_link_add(*, party: "Person | Company", by: User | None, kind: str, v
                                              occurred_at=timezone.now(), author=by,
                                              summary=_("%(vehicle)s passed to another owner") % {"vehicle": vehicle})
     link = VehicleLink.objects.create(vehicle=vehicle, kind=kind, started_on=since, **side)
+    Vehicle.objects.filter(pk=vehicle.pk).update(updated_at=timezone.now())  # who holds it is part of the car
     if kilometres is not None:
         MileageReading.objects.get_or_create(vehicle=vehicle, read_on=timezone.localdate(), kilometres=kilometres,
                                              defaults={"source": "crm"})
@@ -269,6 +270,7 @@ def vehicle_link_add(*, party: "Person | Company", by: User | None, kind: str, v
 def vehicle_link_end(*, link: VehicleLink, by: User | None, ended_on: date | None = None) -> None:
     link.ended_on = ended_on or timezone.localdate()
     link.save(update_fields=["ended_on"])
+    Vehicle.objects.filter(pk=link.vehicle_id).update(updated_at=timezone.now())
     if link.person_id:
         TimelineEntry.objects.create(
             person_id=link.person_id, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(), author=by,

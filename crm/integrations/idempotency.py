@@ -11,10 +11,11 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tenants.utils import get_public_schema_name
 
 from .keys import key_authenticate
 from .models import IdempotentRequest
@@ -42,7 +43,8 @@ class IdempotencyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         key = request.headers.get("Idempotency-Key")
-        if request.method != "POST" or not key or not request.path.startswith("/api/"):
+        if (request.method != "POST" or not key or not request.path.startswith("/api/")
+                or connection.schema_name == get_public_schema_name()):
             return self.get_response(request)
         if len(key) > 255:
             return _error(422, "invalid", _("An Idempotency-Key has at most 255 characters."))

@@ -30,7 +30,8 @@ from .models import ApiKey
 def _lock(*parts: str) -> None:
     """Serialise writers of the same outside record (two sync workers, a retried request) until commit."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ["\x1f".join(parts)])
+        # Advisory locks are database-wide: the schema keeps two groups' "RO-1001" apart.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ["\x1f".join((connection.schema_name, *parts))])
 
 
 def survivor(person: Person) -> Person:
@@ -64,7 +65,10 @@ def customer_upsert(*, api_key: ApiKey, system: str, key: str, fields: dict[str,
     _lock("person", system, key)
     phones = phones_normalize(list(phones or []), tenant_region())
     emails = [normalize.email_normalize(address) for address in emails or [] if address.strip()]
-    ref = ExternalRef.objects.filter(system=system, key=key, person__isnull=False).select_related("person").first()
+    ref = ExternalRef.objects.filter(system=system, key=key).select_related("person").first()
+    if ref is not None and ref.person is None:
+        raise ValidationError({"key": ValidationError(
+            _("This number belongs to a company in the CRM, not to a person."), code="conflict")})
     person = survivor(ref.person) if ref else _strong_match(fields, phones, emails)
     if person is None:
         person = person_create(by=None, fields=fields, phones=phones, emails=emails,
@@ -86,7 +90,10 @@ def customer_upsert(*, api_key: ApiKey, system: str, key: str, fields: dict[str,
 def company_upsert(*, system: str, key: str, fields: dict[str, Any]) -> tuple[Company, bool]:
     """A company by the other system's number, else by its tax id, else new."""
     _lock("company", system, key)
-    ref = ExternalRef.objects.filter(system=system, key=key, company__isnull=False).select_related("company").first()
+    ref = ExternalRef.objects.filter(system=system, key=key).select_related("company").first()
+    if ref is not None and ref.company is None:
+        raise ValidationError({"key": ValidationError(
+            _("This number belongs to a person in the CRM, not to a company."), code="conflict")})
     company = ref.company if ref else None
     if company is None and fields.get("tax_id"):
         company = Company.objects.filter(tax_id=fields["tax_id"], archived_at__isnull=True).order_by("pk").first()
@@ -97,7 +104,7 @@ def company_upsert(*, system: str, key: str, fields: dict[str, Any]) -> tuple[Co
     company.full_clean()
     company.save()
     if ref is None:
-        ExternalRef.objects.get_or_create(system=system, key=key, defaults={"company": company})
+        ExternalRef.objects.create(system=system, key=key, company=company)
     return company, created
 
 
@@ -138,7 +145,7 @@ def visit_upsert(*, order_ref: str, vehicle: Vehicle, person: Person | None, roo
     """A repair order by the DMS's reference: opened once, its amounts and mileage kept current, and closed
     (timeline, repeat-repair flag, survey, webhook) once, when the DMS first says it is closed."""
     _lock("visit", order_ref)
-    visit = ServiceVisit.objects.filter(source_ref=order_ref).first()
+    visit = ServiceVisit.objects.select_for_update().filter(source_ref=order_ref).first()
     created = visit is None
     if visit is None:
         visit = visit_open(vehicle=vehicle, rooftop=rooftop, opened_on=opened_on, by=None, person=person,
@@ -148,10 +155,13 @@ def visit_upsert(*, order_ref: str, vehicle: Vehicle, person: Person | None, roo
         raise ValidationError({"vin": _("This repair order is for another car.")})
     for name, value in fields.items():
         setattr(visit, name, value)
+    changed = set(fields) | ({"source_ref"} if created else set())
     if {"labour_amount", "parts_amount"} & fields.keys() and "total_amount" not in fields:
         visit.total_amount = (visit.labour_amount or 0) + (visit.parts_amount or 0)
+        changed.add("total_amount")
     visit.full_clean(exclude=["vehicle", "person", "rooftop", "company", "advisor", "repeat_of"])
-    visit.save()
+    if changed:
+        visit.save(update_fields=sorted(changed))  # never the status: closing is visit_close's
     if closed_on is not None and visit.status != ServiceVisit.Status.CLOSED:
         visit = visit_close(visit=visit, by=None, closed_on=closed_on)
     return visit, created

@@ -10,20 +10,32 @@ from .models import IdempotentRequest, WebhookDelivery
 DELIVERIES_KEPT = timedelta(days=90)
 
 
+# While an attempt runs, its delivery is not due: a duplicate message or the sweep leaves it alone.
+LEASE = timedelta(minutes=2)
+
+
 @shared_task(acks_late=True)
 def webhook_deliver(delivery_id: int, *, replay: bool = False) -> str:
     """One attempt at a delivery; a failed one is sent again after its backoff by Celery's countdown.
-    Idempotent: a delivery already delivered (or not due, unless replayed) is left alone."""
+    Idempotent: a delivery already delivered, or not due (unless replayed), or being tried is left alone;
+    one whose webhook is paused is marked failed (a dealer admin can send it again)."""
     from .webhooks import attempt
 
-    with transaction.atomic():
+    now = timezone.now()
+    with transaction.atomic():  # claim it: a short lease, committed before the post
         delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True).select_related("endpoint")
                     .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING).first())
         if delivery is None:
             return "not pending"
-        if not replay and delivery.next_attempt_at and delivery.next_attempt_at > timezone.now():
+        if not replay and delivery.next_attempt_at and delivery.next_attempt_at > now:
             return "not due"
-        delivered = attempt(delivery)
+        if not delivery.endpoint.is_active:
+            delivery.status, delivery.last_error, delivery.next_attempt_at = (
+                WebhookDelivery.Status.FAILED, "webhook paused", None)
+            delivery.save(update_fields=["status", "last_error", "next_attempt_at"])
+            return delivery.status
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=now + LEASE)
+    delivered = attempt(delivery)
     if not delivered and delivery.status == WebhookDelivery.Status.PENDING:
         countdown = max((delivery.next_attempt_at - timezone.now()).total_seconds(), 0)
         webhook_deliver.apply_async(args=[delivery.pk], countdown=countdown,

@@ -21,9 +21,14 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -90,36 +95,84 @@ def url_check(url: str) -> None:
         raise ValidationError(_("This address is inside a private network; give a public one."))
 
 
+class _PublicOnly:
+    """Checks the address a connection actually reached, before a byte is sent: a host that resolved to a
+    public address for ``url_check`` and to an internal one a moment later (DNS rebinding) is refused."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        peer = sock.getpeername()[0]
+        if not settings.WEBHOOK_ALLOW_PRIVATE_HOSTS and not ipaddress.ip_address(peer.split("%")[0]).is_global:
+            sock.close()
+            raise NewConnectionError(self, f"refused: {peer} is not a public address")
+        return sock
+
+
+class _HTTPConnection(_PublicOnly, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_PublicOnly, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _Adapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def _post(url: str, body: str, headers: dict[str, str]) -> int:
+    """One POST; only the status line and headers are read (the body is never needed)."""
+    with requests.Session() as session:
+        session.mount("http://", _Adapter())
+        session.mount("https://", _Adapter())
+        response = session.post(url, data=body.encode(), headers=headers, timeout=(5, TIMEOUT),
+                                allow_redirects=False, stream=True)
+        response.close()
+        return response.status_code
+
+
 def attempt(delivery: WebhookDelivery) -> bool:
-    """Post the delivery once and record the outcome; True when the receiver took it."""
+    """Post the delivery once and record the outcome; True when the receiver took it. Called outside any
+    transaction: a slow receiver holds no row lock. ``last_error`` is technical, as in a server log."""
     endpoint = delivery.endpoint
     now = timezone.now()
     status_code, error = None, ""
     try:
         url_check(endpoint.url)
         stamp = int(time.time())
-        response = requests.post(endpoint.url, data=delivery.body.encode(), timeout=TIMEOUT, allow_redirects=False,
-                                 headers={"Content-Type": "application/json; charset=utf-8",
-                                          "User-Agent": "DealerCRM-Webhooks/1",
-                                          "Webhook-Id": str(delivery.event_id), "Webhook-Timestamp": str(stamp),
-                                          "Webhook-Signature": sign(endpoint.secret, stamp, delivery.body)})
-        status_code = response.status_code
+        status_code = _post(endpoint.url, delivery.body, {
+            "Content-Type": "application/json; charset=utf-8", "User-Agent": "DealerCRM-Webhooks/1",
+            "Webhook-Id": str(delivery.event_id), "Webhook-Timestamp": str(stamp),
+            "Webhook-Signature": sign(endpoint.secret, stamp, delivery.body)})
         if not 200 <= status_code < 300:
-            error = _("The receiver answered %(status)s.") % {"status": status_code}
+            error = f"HTTP {status_code}"
     except ValidationError as refused:
         error = refused.messages[0]
     except requests.RequestException as failed:
         error = type(failed).__name__
-    delivery.attempts += 1
-    delivery.last_attempt_at, delivery.last_status_code, delivery.last_error = now, status_code, error[:300]
-    if not error:
-        delivery.status, delivery.delivered_at, delivery.next_attempt_at = WebhookDelivery.Status.DELIVERED, now, None
-    elif delivery.attempts > len(BACKOFF):
-        delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
-    else:
-        delivery.next_attempt_at = now + timedelta(seconds=BACKOFF[delivery.attempts - 1])
-    delivery.save(update_fields=["attempts", "last_attempt_at", "last_status_code", "last_error", "status",
-                                 "delivered_at", "next_attempt_at"])
+    with transaction.atomic():
+        WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).first()
+        delivery.attempts += 1
+        delivery.last_attempt_at, delivery.last_status_code, delivery.last_error = now, status_code, error[:300]
+        if not error:
+            delivery.status, delivery.delivered_at, delivery.next_attempt_at = (
+                WebhookDelivery.Status.DELIVERED, now, None)
+        elif delivery.attempts > len(BACKOFF):
+            delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
+        else:
+            delivery.next_attempt_at = now + timedelta(seconds=BACKOFF[delivery.attempts - 1])
+        delivery.save(update_fields=["attempts", "last_attempt_at", "last_status_code", "last_error", "status",
+                                     "delivered_at", "next_attempt_at"])
     return not error
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from crm.customers.models import ExternalRef, Person
+from crm.customers.models import Company, ExternalRef, Person
 from crm.customers.services import person_create
 from crm.integrations.keys import SCOPES, key_create, key_revoke
 from crm.integrations.models import ApiKey
@@ -104,10 +104,15 @@ def test_upserts_by_the_dms_number_never_duplicate_and_find_an_existing_customer
     new = _put(api, "/api/v1/customers/by-ref/dms/K-1002", {"family_name": "Neumann"})
     assert new.status_code == 201
     assert _put(api, "/api/v1/customers/by-ref/dms/K-1002", {"family_name": "Neumann"}).status_code == 200
+    as_company = _put(api, "/api/v1/companies/by-ref/dms/K-1002", {"legal_name": "Neumann GmbH"})
+    assert as_company.status_code == 409 and as_company.json()["errors"][0]["field"] == "key"  # a person's number
+    website = _put(api, "/api/v1/customers/by-ref/web/K-1002", {"family_name": "Neumann"})
+    assert website.status_code == 403 and website.json()["errors"][0]["code"] == "system_not_allowed"
     with schema_context(cast.a.schema_name):
         assert Person.objects.filter(family_name="Wagner").count() == 1
         assert Person.objects.filter(family_name="Neumann").count() == 1
         assert ExternalRef.objects.filter(system="dms").count() == 2
+        assert not Company.objects.exists()
 
 
 def test_bad_input_gets_a_structured_error_with_the_field(cast):

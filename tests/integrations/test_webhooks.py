@@ -143,3 +143,16 @@ def test_nothing_is_sent_for_work_rolled_back_nor_to_another_tenants_endpoint(ca
     with schema_context(cast.b.schema_name):
         assert not WebhookDelivery.objects.exists()
     assert server.received == []
+
+
+def test_a_paused_webhook_gets_nothing_more(cast, receiver, django_capture_on_commit_callbacks):
+    server = receiver([])
+    with schema_context(cast.a.schema_name):
+        endpoint = WebhookEndpoint.objects.create(url=server.url, events=["visit.closed"], secret="p")
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            visit_close(visit=_visit(), by=None)
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False)
+        run_as_the_worker(callbacks)
+        delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+        assert delivery.status == "failed" and delivery.last_error == "webhook paused"
+    assert server.received == []

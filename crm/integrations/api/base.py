@@ -192,7 +192,8 @@ def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpRespo
 
 @api.exception_handler(DjangoValidationError)
 def _refused(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
-    return _errors(422, django_errors(exc))
+    errors = django_errors(exc)
+    return _errors(409 if any(error["code"] == "conflict" for error in errors) else 422, errors)
 
 
 @api.exception_handler(AuthenticationError)

@@ -99,6 +99,13 @@ def _fields(payload: CustomerIn) -> dict:
     return values
 
 
+def _own_system(request: HttpRequest, system: str) -> None:
+    """A key writes the numbers of its own system only: the website's key cannot rewrite the DMS's."""
+    if system != request.api_key.system:
+        raise ApiError(403, "system_not_allowed", _("This key keeps numbers of “%(system)s” only.")
+                       % {"system": request.api_key.system}, "system")
+
+
 def _rooftop(pk: int) -> Rooftop:
     rooftop = Rooftop.objects.filter(pk=pk).first()
     if rooftop is None:
@@ -114,14 +121,19 @@ class CustomerFilters(FilterSchema):
     q: str | None = Field(None, max_length=100, description="Name in any script, phone, VIN or plate, as in the CRM.")
     rooftop_id: int | None = None
     archived: bool = False
-    updated_since: DateTime | None = Field(None, description="For incremental syncs.")
+    updated_since: DateTime | None = Field(None, description="For incremental syncs: every record changed since, "
+                                                             "archived and merged ones included.")
     ordering: Literal["id", "-id", "updated_at", "-updated_at", "family_name", "-family_name"] = "id"
 
 
 @router.get("/customers", response=answers(200, list[CustomerOut]), summary="List customers")
 @paginate
 def customer_list(request: HttpRequest, filters: Query[CustomerFilters]) -> QuerySet[Person]:
-    people = customer_search(filters.q or "", region=tenant_region(), archived=filters.archived)
+    if filters.updated_since is not None and not filters.q:
+        # An incremental sync sees every change, archiving and merging included (merged_into_id says where to).
+        people = Person.objects.all()
+    else:
+        people = customer_search(filters.q or "", region=tenant_region(), archived=filters.archived)
     if filters.rooftop_id is not None:
         people = people.filter(rooftop_id=filters.rooftop_id)
     if filters.updated_since is not None:
@@ -137,7 +149,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> Person:
 @router.post("/customers", response=answers(201, CustomerOut), summary="Create a customer")
 def customer_create(request: HttpRequest, payload: CustomerIn) -> Status:
     person = person_create(by=None, fields=_fields(payload), phones=payload.phones, emails=payload.emails,
-                           source=f"API: {request.api_key.name}")
+                           source=_("API: %(key)s") % {"key": request.api_key.name})
     return Status(201, _customers().get(pk=person.pk))
 
 
@@ -147,6 +159,7 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> Status:
                         "sent are added to the ones the CRM knows.")
 def customer_upsert(request: HttpRequest, system: SystemName, key: RecordNumber,
                     payload: CustomerIn) -> Status:
+    _own_system(request, system)
     person, created = sync.customer_upsert(api_key=request.api_key, system=system, key=key, fields=_fields(payload),
                                            phones=payload.phones, emails=payload.emails)
     return Status(201 if created else 200, _customers().get(pk=person.pk))
@@ -260,6 +273,7 @@ def company_detail(request: HttpRequest, company_id: int) -> Company:
             summary="Create or update a company by another system's number")
 def company_upsert(request: HttpRequest, system: SystemName, key: RecordNumber,
                    payload: CompanyIn) -> Status:
+    _own_system(request, system)
     company, created = sync.company_upsert(system=system, key=key, fields=payload.dict(exclude_unset=True))
     return Status(201 if created else 200, _companies().get(pk=company.pk))
 
