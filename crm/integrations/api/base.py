@@ -12,11 +12,12 @@ from typing import Annotated, Any
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from ninja import NinjaAPI, Schema
+from ninja import FilterSchema, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination
@@ -24,6 +25,8 @@ from ninja.schema import DjangoGetter
 from ninja.security import HttpBearer
 from pydantic import AfterValidator, BeforeValidator, Field, Strict, model_validator
 
+from crm.customers.models import Person
+from crm.integrations import sync
 from crm.integrations.keys import key_authenticate, rate_take
 from crm.integrations.models import Access, ApiKey, Module
 
@@ -140,6 +143,38 @@ def _query_check(request: HttpRequest) -> None:
     if unknown:
         raise ApiError(422, "unknown_parameter", _("This operation takes no parameter “%(name)s”.")
                        % {"name": unknown[0]}, unknown[0])
+
+
+class Listing(FilterSchema):
+    """A list's query: each field a lookup (``FilterLookup``, or a ``filter_<name>`` method), applied only when
+    given; ``ordering`` orders and never filters."""
+
+    ordering: str
+
+    def filter_ordering(self, value: str) -> Q:
+        return Q()
+
+    def order(self) -> tuple[Any, ...]:
+        return (self.ordering, "pk")
+
+    def apply(self, queryset: QuerySet) -> QuerySet:
+        return self.filter(queryset).order_by(*self.order())
+
+
+def referenced(model: type[Model], pk: int | None, field: str, message: str | None = None) -> Any:
+    """The record a request names by id, or a 422 naming the field (None when no id was sent)."""
+    if pk is None:
+        return None
+    found = model._default_manager.filter(pk=pk).first()
+    if found is None:
+        raise ApiError(422, "invalid", message or _("No such record."), field)
+    return found
+
+
+def referenced_customer(pk: int | None, field: str = "customer_id") -> Person | None:
+    """The customer a request names, followed to the survivor of any merge since."""
+    person = referenced(Person, pk, field, _("No such customer."))
+    return None if person is None else sync.survivor(person)
 
 
 class Pages(LimitOffsetPagination):

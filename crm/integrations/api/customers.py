@@ -3,11 +3,11 @@
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, FilterSchema, Path, Query, Router, Schema, Status
+from ninja import Field, FilterLookup, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import StringConstraints
 
@@ -28,7 +28,7 @@ from crm.dealerships.models import Rooftop
 from crm.integrations import sync
 from crm.integrations.models import Module
 
-from .base import ApiError, Bool, Date, DateTime, Input, Int, KeyAuth, answers
+from .base import ApiError, Bool, Date, DateTime, Input, Int, KeyAuth, Listing, answers, referenced, referenced_customer
 
 router = Router(auth=KeyAuth(Module.CUSTOMERS), tags=["customers"])
 
@@ -94,8 +94,7 @@ class CustomerIn(Input):
 def _fields(payload: CustomerIn) -> dict:
     values = payload.dict(exclude_unset=True, exclude={"phones", "emails"})
     if "rooftop_id" in values:
-        rooftop_id = values.pop("rooftop_id")
-        values["rooftop"] = None if rooftop_id is None else _rooftop(rooftop_id)
+        values["rooftop"] = referenced(Rooftop, values.pop("rooftop_id"), "rooftop_id", _("No such rooftop."))
     return values
 
 
@@ -106,24 +105,23 @@ def _own_system(request: HttpRequest, system: str) -> None:
                        % {"system": request.api_key.system}, "system")
 
 
-def _rooftop(pk: int) -> Rooftop:
-    rooftop = Rooftop.objects.filter(pk=pk).first()
-    if rooftop is None:
-        raise ApiError(422, "invalid", _("No such rooftop."), "rooftop_id")
-    return rooftop
-
-
 def _customers() -> QuerySet[Person]:
     return Person.objects.prefetch_related("phones", "emails", "external_refs")
 
 
-class CustomerFilters(FilterSchema):
+class CustomerFilters(Listing):
     q: str | None = Field(None, max_length=100, description="Name in any script, phone, VIN or plate, as in the CRM.")
     rooftop_id: int | None = None
     archived: bool = False
-    updated_since: DateTime | None = Field(None, description="For incremental syncs: every record changed since, "
-                                                             "archived and merged ones included.")
+    updated_since: Annotated[DateTime | None, FilterLookup("updated_at__gte")] = Field(
+        None, description="For incremental syncs: every record changed since, archived and merged ones included.")
     ordering: Literal["id", "-id", "updated_at", "-updated_at", "family_name", "-family_name"] = "id"
+
+    def filter_q(self, value: str | None) -> Q:
+        return Q()  # the search chooses the records (customer_search), not a lookup
+
+    def filter_archived(self, value: bool) -> Q:
+        return Q()
 
 
 @router.get("/customers", response=answers(200, list[CustomerOut]), summary="List customers")
@@ -134,11 +132,7 @@ def customer_list(request: HttpRequest, filters: Query[CustomerFilters]) -> Quer
         people = Person.objects.all()
     else:
         people = customer_search(filters.q or "", region=tenant_region(), archived=filters.archived)
-    if filters.rooftop_id is not None:
-        people = people.filter(rooftop_id=filters.rooftop_id)
-    if filters.updated_since is not None:
-        people = people.filter(updated_at__gte=filters.updated_since)
-    return people.prefetch_related("phones", "emails", "external_refs").order_by(filters.ordering, "pk")
+    return filters.apply(people.prefetch_related("phones", "emails", "external_refs"))
 
 
 @router.get("/customers/{int:customer_id}", response=answers(200, CustomerOut), summary="A customer")
@@ -241,10 +235,13 @@ class CompanyIn(Input):
     email: str = Field(default="", max_length=254)
 
 
-class CompanyFilters(FilterSchema):
+class CompanyFilters(Listing):
     tax_id: str | None = Field(None, max_length=40)
-    updated_since: DateTime | None = None
+    updated_since: Annotated[DateTime | None, FilterLookup("updated_at__gte")] = None
     ordering: Literal["id", "-id", "legal_name", "-legal_name", "updated_at", "-updated_at"] = "id"
+
+    def filter_tax_id(self, value: str | None) -> Q:
+        return Q(tax_id=value) if value else Q()
 
 
 def _companies() -> QuerySet[Company]:
@@ -255,12 +252,7 @@ def _companies() -> QuerySet[Company]:
 @router.get("/companies", response=answers(200, list[CompanyOut]), summary="List companies")
 @paginate
 def company_list(request: HttpRequest, filters: Query[CompanyFilters]) -> QuerySet[Company]:
-    companies = _companies().filter(archived_at__isnull=True)
-    if filters.tax_id:
-        companies = companies.filter(tax_id=filters.tax_id)
-    if filters.updated_since is not None:
-        companies = companies.filter(updated_at__gte=filters.updated_since)
-    return companies.order_by(filters.ordering, "pk")
+    return filters.apply(_companies().filter(archived_at__isnull=True))
 
 
 @router.get("/companies/{int:company_id}", response=answers(200, CompanyOut),
@@ -316,12 +308,21 @@ class VehicleIn(Input):
     owner_since: Date | None = None
 
 
-class VehicleFilters(FilterSchema):
+class VehicleFilters(Listing):
     vin: str | None = Field(None, max_length=17)
     plate: str | None = Field(None, max_length=20)
     customer_id: int | None = Field(None, description="Cars the customer holds now.")
-    updated_since: DateTime | None = None
+    updated_since: Annotated[DateTime | None, FilterLookup("updated_at__gte")] = None
     ordering: Literal["id", "-id", "updated_at", "-updated_at", "year", "-year"] = "id"
+
+    def filter_vin(self, value: str | None) -> Q:
+        return Q(vin=value.strip().upper()) if value else Q()
+
+    def filter_plate(self, value: str | None) -> Q:
+        return Q(plate_key=plate_key(value)) if value else Q()
+
+    def filter_customer_id(self, value: int | None) -> Q:
+        return Q(links__person_id=value, links__ended_on__isnull=True)
 
 
 def _vehicles() -> QuerySet[Vehicle]:
@@ -332,16 +333,7 @@ def _vehicles() -> QuerySet[Vehicle]:
 @router.get("/vehicles", response=answers(200, list[VehicleOut]), summary="List vehicles")
 @paginate
 def vehicle_list(request: HttpRequest, filters: Query[VehicleFilters]) -> QuerySet[Vehicle]:
-    vehicles = _vehicles()
-    if filters.vin:
-        vehicles = vehicles.filter(vin=filters.vin.strip().upper())
-    if filters.plate:
-        vehicles = vehicles.filter(plate_key=plate_key(filters.plate))
-    if filters.customer_id is not None:
-        vehicles = vehicles.filter(links__person_id=filters.customer_id, links__ended_on__isnull=True)
-    if filters.updated_since is not None:
-        vehicles = vehicles.filter(updated_at__gte=filters.updated_since)
-    return vehicles.order_by(filters.ordering, "pk").distinct()
+    return filters.apply(_vehicles()).distinct()
 
 
 @router.get("/vehicles/{int:vehicle_id}", response=answers(200, VehicleOut), summary="A vehicle")
@@ -353,20 +345,12 @@ def vehicle_detail(request: HttpRequest, vehicle_id: int) -> Vehicle:
             summary="Create or update a vehicle by its VIN, and its owner")
 def vehicle_upsert(request: HttpRequest, vin: Vin, payload: VehicleIn) -> Status:
     values = payload.dict(exclude_unset=True)
-    owner = None
     customer_id, company_id = values.pop("owner_customer_id", None), values.pop("owner_company_id", None)
     since = values.pop("owner_since", None)
     if customer_id is not None and company_id is not None:
         raise ApiError(422, "invalid", _("Give the owner as a customer or as a company, not both."), "owner_company_id")
-    if customer_id is not None:
-        owner = Person.objects.filter(pk=customer_id).first()
-        if owner is None:
-            raise ApiError(422, "invalid", _("No such customer."), "owner_customer_id")
-        owner = sync.survivor(owner)
-    elif company_id is not None:
-        owner = Company.objects.filter(pk=company_id).first()
-        if owner is None:
-            raise ApiError(422, "invalid", _("No such company."), "owner_company_id")
+    owner = (referenced_customer(customer_id, "owner_customer_id")
+             or referenced(Company, company_id, "owner_company_id", _("No such company.")))
     vehicle, created = sync.vehicle_upsert(vin=vin, fields=values, owner=owner, owner_since=since)
     return Status(201 if created else 200, _vehicles().get(pk=vehicle.pk))
 

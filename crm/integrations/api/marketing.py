@@ -1,22 +1,19 @@
 """Campaigns (read), events and the customers' answers to them (RSVPs)."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
-from ninja import Field, FilterSchema, Query, Router, Schema, Status
+from ninja import Field, FilterLookup, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from crm.customers.models import Person
-from crm.integrations import sync
 from crm.integrations.models import Module
 from crm.marketing.events import member_answer
 from crm.marketing.models import Campaign, Event, EventInvitation
 
-from .base import ApiError, Bool, DateTime, Input, Int, KeyAuth, answers
+from .base import Bool, DateTime, Input, Int, KeyAuth, Listing, answers, referenced_customer
 
 router = Router(auth=KeyAuth(Module.MARKETING), tags=["marketing"])
 
@@ -35,7 +32,7 @@ class CampaignOut(Schema):
         return campaign.template.channel
 
 
-class CampaignFilters(FilterSchema):
+class CampaignFilters(Listing):
     status: Literal[tuple(Campaign.Status.values)] | None = None  # type: ignore[valid-type]
     ordering: Literal["id", "-id", "scheduled_at", "-scheduled_at"] = "-id"
 
@@ -43,10 +40,7 @@ class CampaignFilters(FilterSchema):
 @router.get("/campaigns", response=answers(200, list[CampaignOut]), summary="List campaigns")
 @paginate
 def campaign_list(request: HttpRequest, filters: Query[CampaignFilters]) -> QuerySet[Campaign]:
-    campaigns = Campaign.objects.select_related("template")
-    if filters.status is not None:
-        campaigns = campaigns.filter(status=filters.status)
-    return campaigns.order_by(filters.ordering, "pk")
+    return filters.apply(Campaign.objects.select_related("template"))
 
 
 @router.get("/campaigns/{int:campaign_id}", response=answers(200, CampaignOut), summary="A campaign")
@@ -74,9 +68,9 @@ class EventOut(Schema):
         return event.cancelled_at is not None
 
 
-class EventFilters(FilterSchema):
+class EventFilters(Listing):
     kind: Literal[tuple(Event.Kind.values)] | None = None  # type: ignore[valid-type]
-    starts_after: DateTime | None = None
+    starts_after: Annotated[DateTime | None, FilterLookup("starts_at__gte")] = None
     ordering: Literal["id", "-id", "starts_at", "-starts_at"] = "starts_at"
 
 
@@ -89,12 +83,7 @@ def _events() -> QuerySet[Event]:
 @router.get("/events", response=answers(200, list[EventOut]), summary="List events")
 @paginate
 def event_list(request: HttpRequest, filters: Query[EventFilters]) -> QuerySet[Event]:
-    events = _events()
-    if filters.kind is not None:
-        events = events.filter(kind=filters.kind)
-    if filters.starts_after is not None:
-        events = events.filter(starts_at__gte=filters.starts_after)
-    return events.order_by(filters.ordering, "pk")
+    return filters.apply(_events())
 
 
 @router.get("/events/{int:event_id}", response=answers(200, EventOut), summary="An event")
@@ -131,8 +120,6 @@ def rsvp_list(request: HttpRequest, event_id: int) -> QuerySet[EventInvitation]:
                          "invitation link; \"no\" frees the seat for the waiting list.")
 def rsvp_answer(request: HttpRequest, event_id: int, payload: RsvpIn) -> Status:
     event = get_object_or_404(Event, pk=event_id)
-    person = Person.objects.filter(pk=payload.customer_id).first()
-    if person is None:
-        raise ApiError(422, "invalid", _("No such customer."), "customer_id")
-    invitation = member_answer(event=event, person=sync.survivor(person), coming=payload.coming, guests=payload.guests)
+    invitation = member_answer(event=event, person=referenced_customer(payload.customer_id), coming=payload.coming,
+                               guests=payload.guests)
     return Status(201, invitation)

@@ -2,23 +2,21 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, FilterSchema, Query, Router, Schema, Status
+from ninja import Field, FilterLookup, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from crm.customers.models import Person
 from crm.dealerships.models import Rooftop
-from crm.integrations import sync
 from crm.integrations.models import Module
 from crm.sales.models import WORKED_LEVELS, Condition, Level, Opportunity, Prospect, Source, Stage
 from crm.sales.services import ProspectHeld, prospect_create
 
-from .base import ApiError, Bool, Date, Input, Int, KeyAuth, answers
+from .base import ApiError, Bool, Date, Input, Int, KeyAuth, Listing, answers, referenced, referenced_customer
 
 router = Router(auth=KeyAuth(Module.SALES), tags=["sales"])
 
@@ -55,27 +53,20 @@ class ProspectIn(Input):
     rooftop_id: Int | None = None
 
 
-class ProspectFilters(FilterSchema):
+class ProspectFilters(Listing):
     level: Literal[tuple(Level.values)] | None = None  # type: ignore[valid-type]
     source: Literal[tuple(Source.values)] | None = None  # type: ignore[valid-type]
     rooftop_id: int | None = None
     salesperson_id: int | None = None
-    customer_id: int | None = None
-    registered_since: Date | None = None
+    customer_id: Annotated[int | None, FilterLookup("person_id")] = None
+    registered_since: Annotated[Date | None, FilterLookup("registered_on__gte")] = None
     ordering: Literal["id", "-id", "registered_on", "-registered_on", "next_contact_on", "-next_contact_on"] = "id"
 
 
 @router.get("/prospects", response=answers(200, list[ProspectOut]), summary="List prospects")
 @paginate
 def prospect_list(request: HttpRequest, filters: Query[ProspectFilters]) -> QuerySet[Prospect]:
-    prospects = Prospect.objects.all()
-    for name, lookup in (("level", "level"), ("source", "source"), ("rooftop_id", "rooftop_id"),
-                         ("salesperson_id", "salesperson_id"), ("customer_id", "person_id")):
-        if getattr(filters, name) is not None:
-            prospects = prospects.filter(**{lookup: getattr(filters, name)})
-    if filters.registered_since is not None:
-        prospects = prospects.filter(registered_on__gte=filters.registered_since)
-    return prospects.order_by(filters.ordering, "pk")
+    return filters.apply(Prospect.objects.all())
 
 
 @router.get("/prospects/{int:prospect_id}", response=answers(200, ProspectOut), summary="A prospect")
@@ -88,17 +79,11 @@ def prospect_detail(request: HttpRequest, prospect_id: int) -> Prospect:
              description="Routed to the rooftop's next salesperson in turn, with a first contact due within a day. "
                          "A customer with an open prospect gets 409 with the open one's id in the message.")
 def prospect_register(request: HttpRequest, payload: ProspectIn) -> Status:
-    person = Person.objects.filter(pk=payload.customer_id).first()
-    if person is None:
-        raise ApiError(422, "invalid", _("No such customer."), "customer_id")
+    person = referenced_customer(payload.customer_id)
+    rooftop = referenced(Rooftop, payload.rooftop_id, "rooftop_id", _("No such rooftop."))
     values = payload.dict(exclude={"customer_id", "level", "rooftop_id"})
-    rooftop = None
-    if payload.rooftop_id is not None:
-        rooftop = Rooftop.objects.filter(pk=payload.rooftop_id).first()
-        if rooftop is None:
-            raise ApiError(422, "invalid", _("No such rooftop."), "rooftop_id")
     try:
-        prospect = prospect_create(person=sync.survivor(person), by=None, level=payload.level, fields=values,
+        prospect = prospect_create(person=person, by=None, level=payload.level, fields=values,
                                    rooftop=rooftop, route=True)
     except ProspectHeld as held:
         raise ApiError(409, "prospect_open", _("This customer already has an open prospect (%(id)s).")
@@ -123,24 +108,17 @@ class OpportunityOut(Schema):
     created_at: datetime
 
 
-class OpportunityFilters(FilterSchema):
+class OpportunityFilters(Listing):
     stage: Literal[tuple(Stage.values)] | None = None  # type: ignore[valid-type]
     prospect_id: int | None = None
-    expected_close_before: Date | None = None
+    expected_close_before: Annotated[Date | None, FilterLookup("expected_close__lte")] = None
     ordering: Literal["id", "-id", "expected_close", "-expected_close", "stage_changed_at", "-stage_changed_at"] = "id"
 
 
 @router.get("/opportunities", response=answers(200, list[OpportunityOut]), summary="List deals")
 @paginate
 def opportunity_list(request: HttpRequest, filters: Query[OpportunityFilters]) -> QuerySet[Opportunity]:
-    deals = Opportunity.objects.all()
-    if filters.stage is not None:
-        deals = deals.filter(stage=filters.stage)
-    if filters.prospect_id is not None:
-        deals = deals.filter(prospect_id=filters.prospect_id)
-    if filters.expected_close_before is not None:
-        deals = deals.filter(expected_close__lte=filters.expected_close_before)
-    return deals.order_by(filters.ordering, "pk")
+    return filters.apply(Opportunity.objects.all())
 
 
 @router.get("/opportunities/{int:opportunity_id}", response=answers(200, OpportunityOut), summary="A deal")

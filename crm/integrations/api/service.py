@@ -2,24 +2,24 @@
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, FilterSchema, Path, Query, Router, Schema, Status
+from ninja import Field, FilterLookup, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from crm.customers.models import Person, Vehicle
+from crm.customers.models import Vehicle
 from crm.dealerships.models import Rooftop
 from crm.integrations import sync
 from crm.integrations.models import Module
 from crm.service.booking import Full, appointment_book, appointment_move
 from crm.service.models import Appointment, ServiceType, ServiceVisit, Slot
 
-from .base import ApiError, Bool, Date, Input, Int, KeyAuth, answers
+from .base import ApiError, Bool, Date, Input, Int, KeyAuth, Listing, answers, referenced, referenced_customer
 
 router = Router(auth=KeyAuth(Module.SERVICE), tags=["service"])
 reference = Router(auth=KeyAuth(None), tags=["reference"])
@@ -92,27 +92,23 @@ class VisitIn(Input):
     total_amount: Decimal | None = Money
 
 
-class VisitFilters(FilterSchema):
+class VisitFilters(Listing):
     status: Literal["open", "closed"] | None = None
     rooftop_id: int | None = None
-    customer_id: int | None = None
+    customer_id: Annotated[int | None, FilterLookup("person_id")] = None
     vehicle_id: int | None = None
-    closed_since: Date | None = None
+    closed_since: Annotated[Date | None, FilterLookup("closed_on__gte")] = None
     ordering: Literal["id", "-id", "opened_on", "-opened_on", "closed_on", "-closed_on"] = "id"
+
+    def order(self) -> tuple[Any, ...]:
+        field = F(self.ordering.lstrip("-"))  # open visits have no closing day: last either way
+        return (field.desc(nulls_last=True) if self.ordering.startswith("-") else field.asc(nulls_last=True), "pk")
 
 
 @router.get("/visits", response=answers(200, list[VisitOut]), summary="List service visits")
 @paginate
 def visit_list(request: HttpRequest, filters: Query[VisitFilters]) -> QuerySet[ServiceVisit]:
-    visits = ServiceVisit.objects.all()
-    for name, lookup in (("status", "status"), ("rooftop_id", "rooftop_id"), ("customer_id", "person_id"),
-                         ("vehicle_id", "vehicle_id")):
-        if getattr(filters, name) is not None:
-            visits = visits.filter(**{lookup: getattr(filters, name)})
-    if filters.closed_since is not None:
-        visits = visits.filter(closed_on__gte=filters.closed_since)
-    return visits.order_by(F(filters.ordering.lstrip("-")).desc(nulls_last=True) if filters.ordering.startswith("-")
-                           else F(filters.ordering).asc(nulls_last=True), "pk")
+    return filters.apply(ServiceVisit.objects.all())
 
 
 @router.get("/visits/{int:visit_id}", response=answers(200, VisitOut), summary="A service visit")
@@ -129,17 +125,8 @@ def visit_upsert(request: HttpRequest, order_ref: Annotated[str, Path(max_length
     vehicle = Vehicle.objects.filter(vin=payload.vin.upper()).first()
     if vehicle is None:
         raise ApiError(422, "invalid", _("No car with this VIN: send it to /vehicles/by-vin/ first."), "vin")
-    person = None
-    if payload.customer_id is not None:
-        person = Person.objects.filter(pk=payload.customer_id).first()
-        if person is None:
-            raise ApiError(422, "invalid", _("No such customer."), "customer_id")
-        person = sync.survivor(person)
-    rooftop = None
-    if payload.rooftop_id is not None:
-        rooftop = Rooftop.objects.filter(pk=payload.rooftop_id).first()
-        if rooftop is None:
-            raise ApiError(422, "invalid", _("No such rooftop."), "rooftop_id")
+    person = referenced_customer(payload.customer_id)
+    rooftop = referenced(Rooftop, payload.rooftop_id, "rooftop_id", _("No such rooftop."))
     if payload.opened_on > timezone.localdate():
         raise ApiError(422, "invalid", _("A visit cannot be opened in the future."), "opened_on")
     if payload.closed_on is not None and payload.closed_on < payload.opened_on:
@@ -161,7 +148,7 @@ class SlotOut(Schema):
     online_booked: int
 
 
-class CapacityFilters(FilterSchema):
+class CapacityFilters(Schema):
     rooftop_id: int
     date_from: Date | None = Field(None, description="Default: today.")
     days: int = Field(7, ge=1, le=31)
@@ -214,13 +201,16 @@ class AppointmentChange(Input):
     status: Literal[tuple(s for s in Appointment.Status.values if s != "booked")]  # type: ignore[valid-type]
 
 
-class AppointmentFilters(FilterSchema):
+class AppointmentFilters(Listing):
     rooftop_id: int | None = None
     status: Literal[tuple(Appointment.Status.values)] | None = None  # type: ignore[valid-type]
-    customer_id: int | None = None
-    date_from: Date | None = None
-    date_to: Date | None = None
+    customer_id: Annotated[int | None, FilterLookup("person_id")] = None
+    date_from: Annotated[Date | None, FilterLookup("slot__starts_at__date__gte")] = None
+    date_to: Annotated[Date | None, FilterLookup("slot__starts_at__date__lte")] = None
     ordering: Literal["id", "-id", "starts_at", "-starts_at"] = "starts_at"
+
+    def order(self) -> tuple[Any, ...]:
+        return (self.ordering.replace("starts_at", "slot__starts_at"), "pk")
 
 
 def _appointments() -> QuerySet[Appointment]:
@@ -230,16 +220,7 @@ def _appointments() -> QuerySet[Appointment]:
 @router.get("/appointments", response=answers(200, list[AppointmentOut]), summary="List appointments")
 @paginate
 def appointment_list(request: HttpRequest, filters: Query[AppointmentFilters]) -> QuerySet[Appointment]:
-    appointments = _appointments()
-    for name, lookup in (("rooftop_id", "rooftop_id"), ("status", "status"), ("customer_id", "person_id")):
-        if getattr(filters, name) is not None:
-            appointments = appointments.filter(**{lookup: getattr(filters, name)})
-    if filters.date_from is not None:
-        appointments = appointments.filter(slot__starts_at__date__gte=filters.date_from)
-    if filters.date_to is not None:
-        appointments = appointments.filter(slot__starts_at__date__lte=filters.date_to)
-    order = {"starts_at": "slot__starts_at", "-starts_at": "-slot__starts_at"}.get(filters.ordering, filters.ordering)
-    return appointments.order_by(order, "pk")
+    return filters.apply(_appointments())
 
 
 @router.get("/appointments/{int:appointment_id}", response=answers(200, AppointmentOut), summary="An appointment")
@@ -251,18 +232,10 @@ def appointment_detail(request: HttpRequest, appointment_id: int) -> Appointment
              description="Takes a seat of the slot and the day's labour hours for the service, as booking at the "
                          "counter does; 409 when the slot or the day is full.")
 def appointment_create(request: HttpRequest, payload: AppointmentIn) -> Status:
-    slot = Slot.objects.select_related("rooftop").filter(pk=payload.slot_id).first()
-    service_type = ServiceType.objects.filter(pk=payload.service_type_id).first()
-    vehicle = Vehicle.objects.filter(pk=payload.vehicle_id).first()
-    for value, field in ((slot, "slot_id"), (service_type, "service_type_id"), (vehicle, "vehicle_id")):
-        if value is None:
-            raise ApiError(422, "invalid", _("No such record."), field)
-    person = None
-    if payload.customer_id is not None:
-        person = Person.objects.filter(pk=payload.customer_id).first()
-        if person is None:
-            raise ApiError(422, "invalid", _("No such customer."), "customer_id")
-        person = sync.survivor(person)
+    slot = referenced(Slot, payload.slot_id, "slot_id")
+    service_type = referenced(ServiceType, payload.service_type_id, "service_type_id")
+    vehicle = referenced(Vehicle, payload.vehicle_id, "vehicle_id")
+    person = referenced_customer(payload.customer_id)
     channel = Appointment.Channel.ONLINE if payload.online else Appointment.Channel.CRM
     try:
         appointment = appointment_book(slot=slot, service_type=service_type, vehicle=vehicle, by=None, person=person,
