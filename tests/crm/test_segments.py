@@ -1,6 +1,7 @@
 """Segments on crafted histories: RFM quintiles, value × churn risk and its action, car age, lost."""
 
-from datetime import date, timedelta
+import zoneinfo
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,12 @@ from crm.service.models import ServiceVisit
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture(autouse=True)
+def _today(time_machine):
+    """The screens recompute for the day it is: make that TODAY, the day the histories are counted back from."""
+    time_machine.move_to(datetime(2026, 11, 22, 11, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")))
 
 
 def _customer(name, *, year, visits):
