@@ -1,20 +1,25 @@
 """Tenant isolation: nothing of tenant A is reachable from tenant B's host or schema."""
 
 import json
+import re
 import time
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django_tenants.utils import schema_context
 from wagtail.models import Site
 
 from cms.models import ContentPage
 from config.celery import enqueue_on_commit
+from crm.customers.services import person_create
+from portal.models import CustomerLink
 from tests.celery_tasks import probe
+from tests.conftest import run_as_the_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +203,64 @@ def test_enqueue_on_commit_sends_nothing_when_the_transaction_rolls_back(cast, c
         time.sleep(0.2)
     assert committed.exists()
     assert not rolled_back.exists()
+
+
+# --- Signed and hashed values: minted in B, refused on A's host -----------------------------------------------
+# SECRET_KEY is the same for every schema and ids repeat in every schema: a value signed over an id in B names
+# a row of A too, unless what is signed (or where it is looked up) carries the schema.
+
+def _same_next_id(cast, model) -> None:
+    """Make the next row of ``model`` get the same id in A and in B, as ids line up for anyone who creates a
+    few rows on the side that is behind. Sequences only move forward: nothing already made is touched."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        sequences = []
+        for schema in (cast.a.schema_name, cast.b.schema_name):
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [f'"{schema}".{table}'])
+            sequence = cursor.fetchone()[0]
+            cursor.execute(f"SELECT last_value FROM {sequence}")  # noqa: S608 - a name PostgreSQL gave
+            sequences.append((sequence, cursor.fetchone()[0]))
+        last = max(value for _sequence, value in sequences)
+        for sequence, _value in sequences:
+            cursor.execute("SELECT setval(%s, %s)", [sequence, last])
+
+
+def _mails_sent(callbacks, mailoutbox) -> str:
+    """Run the e-mail tasks a request queued, as the worker would; the last message's body."""
+    run_as_the_worker(callbacks)
+    return mailoutbox[-1].body
+
+
+def test_an_email_confirmation_key_from_b_confirms_nothing_on_a(cast, mailoutbox,
+                                                                django_capture_on_commit_callbacks):
+    """The attack reproduced twice: someone opens an owner account on A's host with the address of A's customer
+    Vera, and on B's host an account with their own address whose row has the same id; the key B mails them
+    is opened on A's host. It must confirm nothing there, so the account never becomes Vera's."""
+    with schema_context(cast.a.schema_name):
+        vera = person_create(by=None, fields={"family_name": "Opfer", "given_name": "Vera"},
+                             emails=["vera@example.de"], phones=["+49 30 7654321"])
+    _same_next_id(cast, EmailAddress)
+    on_a, on_b = cast.client(cast.a), cast.client(cast.b)
+    password = "a-long-secret-42"
+    assert on_a.post("/accounts/signup/", {"email": "vera@example.de", "password1": password,
+                                           "password2": password}).status_code == 302
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert on_b.post("/accounts/signup/", {"email": "mallory@example.net", "password1": password,
+                                               "password2": password}).status_code == 302
+    key = re.search(r"/accounts/confirm-email/([^/\s]+)/", _mails_sent(callbacks, mailoutbox))[1]
+    with schema_context(cast.a.schema_name):
+        address = EmailAddress.objects.get(email="vera@example.de")
+    with schema_context(cast.b.schema_name):
+        assert EmailAddress.objects.get(email="mallory@example.net").pk == address.pk  # the ids line up
+
+    with django_capture_on_commit_callbacks(execute=True):
+        on_a.post(f"/accounts/confirm-email/{key}/")
+
+    with schema_context(cast.a.schema_name):
+        assert not EmailAddress.objects.get(pk=address.pk).verified
+        assert not CustomerLink.objects.filter(person=vera).exists()
+    assert "Opfer" not in on_a.get("/my/profile/export/").text
+    # B's own key still confirms B's address on B's host.
+    on_b.post(f"/accounts/confirm-email/{key}/")
+    with schema_context(cast.b.schema_name):
+        assert EmailAddress.objects.get(email="mallory@example.net").verified
