@@ -43,9 +43,9 @@ def _shot(page, name: str) -> None:
 
 
 def _texted_code(claim_pk: int, schema: str) -> str:
-    """The code the worker texted (the SMS file backend, keyed like the provider). Claim numbers start
-    again in every scratch tenant, so an earlier run's file for the same key is dropped first."""
-    path = Path(settings.SMS_FILE_PATH) / f"{hashlib.sha256(f'claim:{claim_pk}'.encode()).hexdigest()[:32]}.json"
+    """The code the worker texted (the SMS file backend, keyed like the provider: by schema and claim)."""
+    key = f"claim:{schema}:{claim_pk}"
+    path = Path(settings.SMS_FILE_PATH) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if path.exists():
