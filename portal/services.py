@@ -12,12 +12,13 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, When
 from django.utils import timezone, translation
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
+from accounts import tenant_signing
 from accounts.mail import email_message_to_dict
 from accounts.models import User
 from config.celery import enqueue_on_commit
@@ -78,7 +79,7 @@ PHONE_CODES_PER_NUMBER_DAY = 5
 
 
 def _phone_code_hash(user_id: int, number: str, code: str) -> str:
-    return salted_hmac("portal.phone-check", f"{user_id}:{number}:{code}").hexdigest()
+    return tenant_signing.keyed_hash("portal.phone-check", f"{user_id}:{number}:{code}")
 
 
 @transaction.atomic
@@ -105,7 +106,8 @@ def phone_check_start(*, user: User, raw_number: str) -> PhoneCheck:
     with translation.override(user.preferred_language or tenant_language()):
         text = _("Your code to confirm this number: %(code)s. It is valid for 15 minutes. If you did not ask for "
                  "it, ignore this message.") % {"code": code}
-    enqueue_on_commit(claim_code_sms, number, text, f"phone:{check.pk}")
+    # The provider's idempotency key names the schema: check ids repeat in every dealer group.
+    enqueue_on_commit(claim_code_sms, number, text, f"phone:{connection.schema_name}:{check.pk}")
     return check
 
 
@@ -145,7 +147,7 @@ def _link_by_phone(check: PhoneCheck) -> CustomerLink | None:
 # --- Claiming a car ------------------------------------------------------------------------------------------
 
 def _code_hash(claim_user_id: int, vehicle_id: int, code: str) -> str:
-    return salted_hmac("portal.vehicle-claim", f"{claim_user_id}:{vehicle_id}:{code}").hexdigest()
+    return tenant_signing.keyed_hash("portal.vehicle-claim", f"{claim_user_id}:{vehicle_id}:{code}")
 
 
 def _masked_email(address: str) -> str:
@@ -210,7 +212,7 @@ def claim_start(*, user: User, vin: str) -> VehicleClaim:
 
         enqueue_on_commit(email_send, email_message_to_dict(EmailMessage(subject, text, to=[email])))
     else:
-        enqueue_on_commit(claim_code_sms, phone.number, text, f"claim:{claim.pk}")
+        enqueue_on_commit(claim_code_sms, phone.number, text, f"claim:{connection.schema_name}:{claim.pk}")
     return claim
 
 

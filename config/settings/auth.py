@@ -25,6 +25,11 @@ ACCOUNT_UNIQUE_EMAIL = True
 # Staff accounts are made by their dealer admin, so an address is verified when it is changed, not
 # before the first sign-in.
 ACCOUNT_EMAIL_VERIFICATION = "optional"
+# Confirmation keys are random and stored in the schema's own table, not allauth's default HMAC of the
+# EmailAddress id: every schema shares SECRET_KEY and the ids repeat, so a key mailed by one dealer group
+# confirmed the address with the same id in every other (issue 19). Codes are not an option: allauth allows
+# them only with mandatory verification.
+ACCOUNT_EMAIL_CONFIRMATION_HMAC = False
 # Codes rather than links: links cannot be built from a Celery task, which has no request.
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
 # Car owners may sign in with a one-time code sent to their address instead of a password.
@@ -33,6 +38,9 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 # Login throttling is allauth's default ACCOUNT_RATE_LIMITS (failed logins: 10 a minute per IP,
 # 5 per 5 minutes per account), counted in the schema-keyed cache.
+
+# Django's message cookie is signed for the schema too (accounts.tenant_signing).
+MESSAGE_STORAGE = "accounts.tenant_signing.MessageStorage"
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="DealerCRM")

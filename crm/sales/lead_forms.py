@@ -10,13 +10,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from accounts import tenant_signing
 from crm.customers import normalize
 from crm.customers.services import tenant_region
 from crm.dealerships.models import Rooftop
@@ -29,23 +29,20 @@ HONEYPOT = "website"
 MIN_SECONDS = 3
 MAX_SECONDS = 24 * 3600
 TEST_DRIVE_DAYS_AHEAD = 180
-
-
-def _signer() -> signing.Signer:
-    # Per dealer group: a token fetched from one group's page is worthless on another's.
-    return signing.Signer(salt=f"crm.sales.enquiry:{connection.schema_name}")
+ENQUIRY_PURPOSE = "crm.sales.enquiry"
 
 
 def form_token(issued_at: float | None = None) -> str:
     """The signed time the form was handed out (now, unless given)."""
-    return _signer().sign(str(int(time.time() if issued_at is None else issued_at)))
+    # Per dealer group: a token fetched from one group's page is worthless on another's.
+    return tenant_signing.signer(ENQUIRY_PURPOSE).sign(str(int(time.time() if issued_at is None else issued_at)))
 
 
 def token_age(token: str, now: float | None = None) -> float | None:
     """Seconds since the token was issued; None when it is missing, forged or from another group."""
     try:
-        issued = int(_signer().unsign(token or ""))
-    except (signing.BadSignature, ValueError):
+        issued = int(tenant_signing.signer(ENQUIRY_PURPOSE).unsign(token or ""))
+    except (tenant_signing.BadSignature, ValueError):
         return None
     return (time.time() if now is None else now) - issued
 

@@ -5,10 +5,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.forms import Form, modelformset_factory
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import tenant_signing
 from accounts.models import StaffRole, User
 from crm.core.access import staff_required
 from crm.customers import normalize
@@ -342,19 +342,19 @@ def care_done(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- Collisions: transfer requests ------------------------------------------------------------------
 
-def _transfer_salt() -> str:
-    return f"sales-transfer:{connection.schema_name}"
+TRANSFER_PURPOSE = "sales-transfer"
 
 
 def _transfer_token(prospect: Prospect, user: User) -> str:
-    """Given with a collision refusal: the right to ask for that prospect, for that user, for a day."""
-    return signing.dumps([prospect.pk, user.pk], salt=_transfer_salt())
+    """Given with a collision refusal: the right to ask for that prospect, for that user, for a day, in this
+    dealer group only (the ids repeat in every group)."""
+    return tenant_signing.dumps([prospect.pk, user.pk], purpose=TRANSFER_PURPOSE)
 
 
 def _transfer_allowed(token: str, prospect_pk: int, user: User) -> bool:
     try:
-        return signing.loads(token, salt=_transfer_salt(), max_age=86400) == [prospect_pk, user.pk]
-    except signing.BadSignature:
+        return tenant_signing.loads(token, purpose=TRANSFER_PURPOSE, max_age=86400) == [prospect_pk, user.pk]
+    except tenant_signing.BadSignature:
         return False
 
 

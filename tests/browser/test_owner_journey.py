@@ -43,10 +43,9 @@ def _shot(page, name: str) -> None:
 
 
 def _texted_code(claim_pk: int, schema: str) -> str:
-    """The code the worker texted (the SMS file backend, keyed like the provider). Claim numbers start
-    again in every scratch tenant, so an earlier run's file for the same car is dropped before the claim: any
-    file with the car in it is this run's."""
-    path = Path(settings.SMS_FILE_PATH) / f"{hashlib.sha256(f'claim:{claim_pk}'.encode()).hexdigest()[:32]}.json"
+    """The code the worker texted (the SMS file backend, keyed like the provider: by schema and claim)."""
+    key = f"claim:{schema}:{claim_pk}"
+    path = Path(settings.SMS_FILE_PATH) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if path.exists():
@@ -92,7 +91,7 @@ def test_an_owner_signs_up_claims_books_refers_joins_and_answers(scratch, server
     # Add the car: the code goes to the phone on file, not to the new account's address.
     page.click("main >> text=Add my car")
     page.fill("input[name=vin]", VIN)
-    for stale in Path(settings.SMS_FILE_PATH).glob("*.json"):  # same keys in every scratch tenant
+    for stale in Path(settings.SMS_FILE_PATH).glob("*.json"):  # a scratch name an earlier run had
         if VIN in stale.read_text(encoding="utf-8"):
             stale.unlink()
     page.click("main button[type=submit]")

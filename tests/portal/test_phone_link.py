@@ -19,8 +19,8 @@ from tests.conftest import run_as_the_worker
 pytestmark = pytest.mark.django_db
 
 
-def _texted_code(check_pk: int) -> str:
-    name = hashlib.sha256(f"phone:{check_pk}".encode()).hexdigest()[:32]
+def _texted_code(tenant, check_pk: int) -> str:
+    name = hashlib.sha256(f"phone:{tenant.schema_name}:{check_pk}".encode()).hexdigest()[:32]
     body = json.loads((Path(settings.SMS_FILE_PATH) / f"{name}.json").read_text(encoding="utf-8"))["body"]
     return re.search(r"\b(\d{6})\b", body).group(1)
 
@@ -52,9 +52,9 @@ def test_the_texted_code_links_the_one_customer_with_that_number(cast, owner, dj
     assert response.url == f"/my/phone/{check.pk}/" and check.number == "+4915155501234"
     page = owner.get(response.url)
     assert "•••234" in page.text and "55501234" not in page.text
-    wrong = owner.post(response.url, {"code": "000000" if _texted_code(check.pk) != "000000" else "111111"})
+    wrong = owner.post(response.url, {"code": "000000" if _texted_code(cast.a, check.pk) != "000000" else "111111"})
     assert wrong.status_code == 400 and "Attempts left: 4" in wrong.text
-    assert owner.post(response.url, {"code": _texted_code(check.pk)}).url == "/my/"
+    assert owner.post(response.url, {"code": _texted_code(cast.a, check.pk)}).url == "/my/"
     with schema_context(cast.a.schema_name):
         link = CustomerLink.objects.get(user__email="phone.owner@alpha.test")
         assert (link.person, link.proof) == (pia, "phone")
@@ -68,7 +68,7 @@ def test_a_shared_number_or_a_customer_with_an_account_links_nobody(cast, owner,
     response = _ask(owner, "+4915155509999", django_capture_on_commit_callbacks)
     with schema_context(cast.a.schema_name):
         check = PhoneCheck.objects.get(user__email="phone.owner@alpha.test")
-    answer = owner.post(response.url, {"code": _texted_code(check.pk)}, follow=True)
+    answer = owner.post(response.url, {"code": _texted_code(cast.a, check.pk)}, follow=True)
     assert "could not tell which customer record is yours" in answer.text
     with schema_context(cast.a.schema_name):
         assert not CustomerLink.objects.filter(user__email="phone.owner@alpha.test").exists()
@@ -85,5 +85,5 @@ def test_codes_and_tries_are_limited_and_checks_are_private(cast, owner, django_
         User.objects.create_user("nosy@alpha.test", cast.password)
     for _attempt in range(5):
         owner.post(f"/my/phone/{check.pk}/", {"code": "999999"})
-    assert "Too many wrong codes" in owner.post(f"/my/phone/{check.pk}/", {"code": _texted_code(check.pk)}).text
+    assert "Too many wrong codes" in owner.post(f"/my/phone/{check.pk}/", {"code": _texted_code(cast.a, check.pk)}).text
     assert cast.signed_in(cast.a, "nosy@alpha.test").get(f"/my/phone/{check.pk}/").status_code == 404
