@@ -1,14 +1,29 @@
-"""Customer lists as CSV or XLSX: the rows of the current search, streamed in batches."""
+"""Customer lists as CSV or XLSX: the rows of the current search, streamed in batches; and the record
+of every download in the audit trail (who, when, which filter, how many rows), with the rule of who may.
+
+Who may download is one rule, ``crm.dealerships.selectors.customers_export_allowed``: dealer admins and
+the roles they choose (sales and service managers until they change it).
+"""
 
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from .models import Person
+from accounts.models import StaffRole, User
+from crm.dealerships.models import PrivacyRules
+
+from .models import AuditEntry, Person
+
+EXPORTED = "customers_exported"
+EXPORT_ROLES_CHANGED = "export_roles_changed"
 
 BATCH = 2000
 
@@ -70,3 +85,67 @@ def xlsx_bytes(people: QuerySet[Person]) -> bytes:
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()
+
+
+def customers_export_record(*, by: User, file_format: str, search: str, rooftop: str, archived: bool,
+                            rows: int) -> AuditEntry:
+    """Every download of a customer list leaves its row in the audit trail, before the file goes out (a
+    download cut short still counts): who, when, the filter as the list showed it, how many rows."""
+    return AuditEntry.objects.create(person=None, actor=by, action=EXPORTED, changes={
+        "format": file_format, "search": search, "rooftop": rooftop, "archived": archived, "rows": rows})
+
+
+@transaction.atomic
+def export_roles_set(*, roles: Iterable[str], by: User) -> PrivacyRules:
+    """Choose the roles besides dealer admins that may download customer lists; a change is audited."""
+    roles = sorted(set(roles) - {StaffRole.DEALER_ADMIN})
+    if unknown := [role for role in roles if role not in StaffRole.values]:
+        raise ValidationError(_("Unknown role: %(role)s.") % {"role": ", ".join(unknown)})
+    rules, _created = PrivacyRules.objects.select_for_update().get_or_create(pk=1)
+    before = sorted(rules.export_roles)
+    if before != roles:
+        rules.export_roles = roles
+        rules.save(update_fields=["export_roles", "updated_at"])
+        AuditEntry.objects.create(person=None, actor=by, action=EXPORT_ROLES_CHANGED,
+                                  changes={"export_roles": [before, roles]})
+    return rules
+
+
+@dataclass(frozen=True)
+class LogLine:
+    at: datetime
+    actor: User | None
+    what: str
+    rows: int | None
+
+
+def _roles_text(roles: Iterable[str]) -> str:
+    labels = dict(StaffRole.choices)
+    return ", ".join(str(labels.get(role, role)) for role in roles) or _("dealer admins only")
+
+
+def export_description(changes: dict) -> str:
+    """A download's filter as a reader says it: "CSV — search “Müller”, rooftop Hamburg, archived"."""
+    parts = []
+    if changes.get("search"):
+        parts.append(_("search “%(text)s”") % {"text": changes["search"]})
+    if changes.get("rooftop"):
+        parts.append(_("rooftop %(name)s") % {"name": changes["rooftop"]})
+    if changes.get("archived"):
+        parts.append(_("archived customers"))
+    return f"{str(changes.get('format', '')).upper()} \u2014 {', '.join(parts) or _('all customers')}"
+
+
+def exports_log(limit: int = 100) -> list[LogLine]:
+    """The latest downloads of customer lists and changes of who may make them, newest first; one query."""
+    entries = (AuditEntry.objects.filter(person__isnull=True, action__in=(EXPORTED, EXPORT_ROLES_CHANGED))
+               .select_related("actor").order_by("-at", "-pk")[:limit])
+    lines = []
+    for entry in entries:
+        if entry.action == EXPORTED:
+            lines.append(LogLine(entry.at, entry.actor, export_description(entry.changes), entry.changes.get("rows")))
+        else:
+            before, after = entry.changes.get("export_roles", [[], []])
+            lines.append(LogLine(entry.at, entry.actor, _("Who may download: %(before)s → %(after)s") % {
+                "before": _roles_text(before), "after": _roles_text(after)}, None))
+    return lines

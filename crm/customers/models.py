@@ -442,6 +442,9 @@ class TimelineEntry(models.Model):
     rooftop = models.ForeignKey(Rooftop, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Where an entry from another system came from (a DMS repair order, a sale): recorded once.
     source_ref = models.CharField(max_length=200, blank=True, editable=False)
+    # ``<kind>:<id>`` of a record with readers of its own (a prospect's notes: its holder and the sales
+    # managers): only they read this entry's text; everyone else sees that it exists (``timeline.py``).
+    restricted_to = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("timeline entry")

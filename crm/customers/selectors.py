@@ -11,6 +11,8 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.models import User
+
 from . import normalize
 from .households import household_suggestions, households_of
 from .models import (
@@ -24,6 +26,7 @@ from .models import (
     Vehicle,
     VehicleLink,
 )
+from .timeline import timeline_for
 
 TIMELINE_PAGE = 50
 _DIGITS = re.compile(r"\D")
@@ -105,8 +108,9 @@ class Customer360:
     household_suggestions: list
 
 
-def customer_360(person: Person) -> Customer360:
-    """Everything the customer page shows, in a fixed number of queries whatever the history size."""
+def customer_360(person: Person, *, viewer: User) -> Customer360:
+    """Everything the customer page shows ``viewer``, in a fixed number of queries whatever the history
+    size; timeline entries they may not read are sealed (``timeline.timeline_for``)."""
     phones = list(person.phones.all())
     emails = list(person.emails.all())
     links = list(
@@ -114,7 +118,7 @@ def customer_360(person: Person) -> Customer360:
             Prefetch("vehicle__mileage_readings", to_attr="readings")
         ).order_by(CURRENT_FIRST, "-started_on", "-pk")
     )
-    timeline = list(person.timeline.select_related("author", "rooftop")[: TIMELINE_PAGE + 1])
+    timeline = timeline_for(viewer, person.timeline.select_related("author", "rooftop")[: TIMELINE_PAGE + 1])
     ledger = list(person.consents.order_by("-recorded_at", "-pk"))
     consents = []
     for channel in ConsentChannel.values:

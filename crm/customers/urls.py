@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import company_views, import_views, quality_views, vehicle_views, views
+from . import company_views, import_views, privacy_views, quality_views, vehicle_views, views
 
 app_name = "customers"
 
@@ -34,6 +34,7 @@ urlpatterns = [
     path("imports/<int:pk>/rejected-rows.csv", import_views.import_problems, name="import_problems"),
     path("imports/profiles/<int:pk>/delete/", import_views.import_profile_delete, name="import_profile_delete"),
     re_path(r"^export\.(?P<file_format>csv|xlsx)$", views.customer_export, name="export"),
+    path("data-access/", privacy_views.data_access, name="data_access"),
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/notes/", views.note_create, name="note_create"),

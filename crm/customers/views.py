@@ -15,6 +15,7 @@ from accounts.models import StaffRole
 from config.celery import enqueue_on_commit
 from crm.core.access import staff_required
 from crm.dealerships.models import Rooftop
+from crm.dealerships.selectors import customers_export_allowed, export_roles
 
 from . import exports, households, selectors, services
 from .forms import (
@@ -58,13 +59,22 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "page": page, "query": query, "rooftops": Rooftop.objects.filter(is_active=True),
         "rooftop_id": rooftop_id, "active_module": "customers", "can_hand_over": request.user.role in HANDOVER_ALLOWED,
         "can_import": request.user.role in IMPORTERS, "archived": request.GET.get("archived") == "1",
+        "can_export": customers_export_allowed(request.user),
     })
 
 
 @staff_required()
 def customer_export(request: HttpRequest, file_format: str) -> HttpResponse:
-    """The list as it is searched and filtered, every page of it."""
-    _query, _rooftop, people = _listed(request)
+    """The list as it is searched and filtered, every page of it: for the roles the dealer admin allows
+    (403 with the reason for anyone else), each download recorded in the audit trail first."""
+    if not customers_export_allowed(request.user):
+        return render(request, "customers/export_denied.html", status=403, context={
+            "active_module": "customers", "roles": [StaffRole(role).label for role in export_roles()]})
+    query, rooftop_id, people = _listed(request)
+    rooftop = Rooftop.objects.filter(pk=int(rooftop_id)).first() if rooftop_id.isdecimal() else None
+    exports.customers_export_record(by=request.user, file_format=file_format, search=query,
+                                    rooftop=rooftop.name if rooftop else "", rows=people.count(),
+                                    archived=request.GET.get("archived") == "1")
     stamp = timezone.localdate().isoformat()
     if file_format == "xlsx":
         response = HttpResponse(exports.xlsx_bytes(people), content_type=XLSX_TYPE)
@@ -81,7 +91,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _detail(request: HttpRequest, person: Person, *, vehicle_form: "VehicleLinkForm | None" = None,
             household_form: HouseholdMemberForm | None = None, status: int = 200) -> HttpResponse:
-    view = selectors.customer_360(person)
+    view = selectors.customer_360(person, viewer=request.user)
     return render(request, "customers/detail.html", status=status, context={
         "vehicle_form": vehicle_form or VehicleLinkForm(), "today": timezone.localdate(),
         "household_form": household_form or HouseholdMemberForm(person=person),

@@ -95,3 +95,13 @@ class StaffEditForm(forms.ModelForm):
         model = User
         fields = ["first_name", "last_name", "role", "is_active"]
         labels = {"is_active": _("Can sign in")}
+
+
+class ExportRolesForm(forms.Form):
+    """Which roles besides dealer admins may download customer lists."""
+
+    roles = forms.MultipleChoiceField(
+        label=_("Who may download customer lists (CSV, Excel)"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(role.value, role.label) for role in StaffRole if role != StaffRole.DEALER_ADMIN],
+        help_text=_("Dealer admins always may. Everyone else can still search and open customers; only the "
+                    "download of whole lists is limited."))

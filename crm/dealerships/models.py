@@ -1,9 +1,12 @@
 import zoneinfo
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from accounts.models import StaffRole
 
 
 def validate_timezone(value: str) -> None:
@@ -64,3 +67,29 @@ class OpeningHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.opens:%H:%M}\u2013{self.closes:%H:%M}"
+
+
+def export_roles_default() -> list[str]:
+    return [StaffRole.SALES_MANAGER.value, StaffRole.SERVICE_MANAGER.value]
+
+
+class PrivacyRules(models.Model):
+    """The dealer group's rules for who may take its customer data away (one row). Dealer admins always
+    may: they set these rules."""
+
+    export_roles = ArrayField(
+        models.CharField(max_length=32, choices=StaffRole.choices), default=export_roles_default, blank=True,
+        verbose_name=_("roles that may download customer lists"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("privacy rules")
+        verbose_name_plural = _("privacy rules")
+
+    def __str__(self) -> str:
+        return str(_("Privacy rules"))
+
+    @classmethod
+    def current(cls) -> "PrivacyRules":
+        """The row, or the defaults until a dealer admin saves it (no write on a read)."""
+        return cls.objects.order_by("pk").first() or cls()

@@ -78,8 +78,8 @@ def merge_values(person: Person, channel: str, purpose: str) -> dict[str, str]:
             "unsubscribe_url": unsubscribe_url(person, channel, purpose)}
 
 
-# A message left "sending" this long ago was interrupted (the worker died): it is delivered again
-# with the same key, which the SMS providers and the file backend honour as one message.
+# A message left "sending" this long ago was interrupted (the worker died): it passes the gate again and
+# is delivered with the same key, which the SMS providers and the file backend honour as one message.
 def stale_sending() -> timedelta:
     return timedelta(seconds=settings.MESSAGE_RESEND_AFTER_SECONDS)
 
@@ -104,43 +104,68 @@ def _deliver(message: Message, unsubscribe: str, rules: SendingRules) -> Message
     return message
 
 
-def _refusal(person: Person, template: MessageTemplate, address: str, now: datetime,
-             cap: SendingRules | None) -> str:
-    """Why this message may not go, or "". Without ``cap`` rules, the weekly cap is not asked."""
+def _lock_customer(person: Person) -> None:
+    """Until the transaction ends, this customer's messages are decided one at a time."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                       [f"message:{connection.schema_name}:{person.pk}"])
+
+
+def _refusal(person: Person, channel: str, purpose: str, address: str, now: datetime,
+             cap: SendingRules | None, resumed: Message | None = None) -> str:
+    """Why this message may not go, or "". Without ``cap`` rules, the weekly cap is not asked. A
+    ``resumed`` message does not count against itself."""
     if not address:
         return Message.Reason.NO_ADDRESS
-    if not consent_allows(person, channel=CONSENT_CHANNEL[template.channel], purpose=template.purpose, at=now):
+    if not consent_allows(person, channel=CONSENT_CHANNEL[channel], purpose=purpose, at=now):
         return Message.Reason.NO_CONSENT
-    if cap is not None and template.purpose == ConsentPurpose.MARKETING and Message.objects.filter(
+    if cap is not None and purpose == ConsentPurpose.MARKETING and Message.objects.filter(
             person=person, purpose=ConsentPurpose.MARKETING).filter(
             Q(status=Message.Status.SENT, sent_at__gt=now - timedelta(days=7))
-            | Q(status=Message.Status.SENDING)).count() >= cap.weekly_cap:
+            | Q(status=Message.Status.SENDING)).exclude(pk=getattr(resumed, "pk", None)).count() >= cap.weekly_cap:
         return Message.Reason.FREQUENCY_CAP
     return ""
+
+
+def _resume(message: Message, person: Person, now: datetime, rules: SendingRules, capped: bool) -> Message | Deferred:
+    """Finish a message a dead run left "sending", through the same gate as a new one, as things are now:
+    the customer may have withdrawn consent or lost the address, the night may have come, other messages
+    may have reached the weekly cap since it was recorded. Claimed by one run only (a conditional update
+    under the customer's lock); refused with its reason, or deferred until quiet hours end (still
+    "sending", so a later run finishes it)."""
+    if (until := quiet_until(now, rules)) is not None:
+        return Deferred(until)
+    with transaction.atomic():
+        _lock_customer(person)
+        claimed = Message.objects.filter(pk=message.pk, status=Message.Status.SENDING,
+                                         created_at=message.created_at).update(created_at=timezone.now())
+        message.refresh_from_db()
+        if not claimed:
+            return message  # another run took it meanwhile
+        message.address = address_of(person, message.channel)
+        message.reason = _refusal(person, message.channel, message.purpose, message.address, now,
+                                  rules if capped else None, resumed=message)
+        if message.reason:
+            message.status = Message.Status.REFUSED
+        message.save(update_fields=["address", "reason", "status"])
+    if message.status == Message.Status.REFUSED:
+        return message
+    return _deliver(message, unsubscribe_url(person, message.channel, message.purpose), rules)
 
 
 def message_send(*, person: Person, template: MessageTemplate, key: str, now: datetime | None = None,
                  extra: dict[str, str] | None = None, rules: SendingRules | None = None,
                  capped: bool = True) -> Message | Deferred:
     """Send ``template`` to ``person`` once for the occasion ``key``; a second call returns the first
-    outcome (or finishes an interrupted one). Refusals are recorded with their reason; quiet hours
-    return ``Deferred`` and record nothing. A run sending many passes the group's ``rules`` read once.
-    ``capped=False`` (automations) sends past the weekly cap, though the message still counts towards it."""
+    outcome (or finishes an interrupted one, asking the gate again at that moment). Refusals are recorded
+    with their reason; quiet hours return ``Deferred`` and record nothing. A run sending many passes the
+    group's ``rules`` read once. ``capped=False`` (automations) sends past the weekly cap, though the
+    message still counts towards it."""
     now = now or timezone.now()
     existing = Message.objects.filter(key=key).first()
     if existing is not None:
         if existing.status == Message.Status.SENDING and existing.created_at < timezone.now() - stale_sending():
-            # Claimed by one run only (a conditional update), and only if the customer still agrees.
-            claimed = Message.objects.filter(pk=existing.pk, status=Message.Status.SENDING,
-                                             created_at=existing.created_at).update(created_at=timezone.now())
-            if claimed:
-                existing.refresh_from_db()
-                if not consent_allows(person, channel=CONSENT_CHANNEL[existing.channel], purpose=existing.purpose):
-                    existing.status, existing.reason = Message.Status.REFUSED, Message.Reason.NO_CONSENT
-                    existing.save(update_fields=["status", "reason"])
-                    return existing
-                return _deliver(existing, unsubscribe_url(person, existing.channel, existing.purpose),
-                                rules or SendingRules.current())
+            return _resume(existing, person, now, rules or SendingRules.current(), capped)
         return existing
     rules = rules or SendingRules.current()
     if (until := quiet_until(now, rules)) is not None:
@@ -152,9 +177,7 @@ def message_send(*, person: Person, template: MessageTemplate, key: str, now: da
         # One customer's messages are recorded one at a time, whatever sends them (the weekly cap counts
         # messages being sent too, so two campaigns reaching the customer at once cannot overrun it).
         # The row is committed before sending: whoever comes next knows this occasion is taken.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                           [f"message:{connection.schema_name}:{person.pk}"])
+        _lock_customer(person)
         if (taken := Message.objects.filter(key=key).first()) is not None:
             return taken
         unsubscribe = _record(message, person, template, now, rules if capped else None, extra)
@@ -168,7 +191,7 @@ def _record(message: Message, person: Person, template: MessageTemplate, now: da
     """Decide (refused with its reason, or to be sent with its text merged) and save; returns the
     unsubscribe link the e-mail carries."""
     channel, purpose = message.channel, message.purpose
-    message.reason = _refusal(person, template, message.address, now, cap)
+    message.reason = _refusal(person, channel, purpose, message.address, now, cap)
     text = None if message.reason else text_for(template, person.preferred_language)
     if text is None and not message.reason:
         message.reason = Message.Reason.NO_TEXT

@@ -9,9 +9,12 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         from crm.customers.merging import follows_merges
+        from crm.customers.timeline import restricted_readers
 
         from .models import CareTask, Prospect
+        from .selectors import prospect_notes_sealed
         from .services import merge_refusal
 
         follows_merges(Prospect, merge_refusal)
         follows_merges(CareTask)
+        restricted_readers("prospect", prospect_notes_sealed)

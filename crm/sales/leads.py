@@ -256,14 +256,14 @@ def enquiry_receive(*, enquiry: Enquiry) -> Received:
             chosen = enquiry.rooftop if enquiry.rooftop != prospect.rooftop else None
             notes = enquiry_text(enquiry, rooftop=chosen)
         history_add(prospect, History.Kind.ENQUIRY, None, to_value=enquiry.source, note=notes)
-        timeline_add(prospect, None, summary, kind=TimelineEntry.Kind.MESSAGE, body=notes)
+        timeline_add(prospect, None, summary, kind=TimelineEntry.Kind.MESSAGE, body=notes, notes=True)
         _plan_today(prospect)
         if prospect.salesperson is not None:
             _mail([prospect.salesperson], HELD_SUBJECT, HELD_BODY, enquiry, prospect)
         else:
             _mail(_managers(), UNASSIGNED_SUBJECT, UNASSIGNED_BODY, enquiry, prospect)
         return Received(person=person, prospect=prospect, new_customer=new_customer, new_prospect=False)
-    timeline_add(prospect, None, summary, kind=TimelineEntry.Kind.MESSAGE, body=notes)
+    timeline_add(prospect, None, summary, kind=TimelineEntry.Kind.MESSAGE, body=notes, notes=True)
     if prospect.salesperson is None:
         _mail(_managers(), UNASSIGNED_SUBJECT, UNASSIGNED_BODY, enquiry, prospect)
     return Received(person=person, prospect=prospect, new_customer=new_customer, new_prospect=True)

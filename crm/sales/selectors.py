@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 
@@ -40,6 +41,33 @@ def prospects_for(user: User) -> QuerySet[Prospect]:
     if user.role in SELLERS:
         return prospects.filter(salesperson=user)
     raise PermissionDenied
+
+
+def prospect_readable(user: User, prospect: Prospect) -> bool:
+    """``prospects_for`` for one prospect already loaded: may this user open it?"""
+    return sees_all(user) or (user.role in SELLERS and prospect.salesperson_id == user.pk)
+
+
+def prospect_notes_sealed(viewer: User, ids: list[int]) -> dict[int, str]:
+    """For the customer's timeline (registered with ``customers.timeline``): of these prospects, those whose
+    notes ``viewer`` may not read — whoever cannot open the prospect (``prospects_for``): a colleague
+    salesperson, service, marketing — with what they see instead: who holds it, at which level. One query;
+    none for managers."""
+    if sees_all(viewer):
+        return {}
+    # A prospect gone since (its customer deleted) stays closed too.
+    sealed = dict.fromkeys(ids, _("Notes of a prospect: for its salesperson and the sales managers."))
+    for prospect in Prospect.objects.select_related("salesperson").filter(pk__in=ids):
+        if prospect_readable(viewer, prospect):
+            del sealed[prospect.pk]
+            continue
+        holder = prospect.salesperson or _("nobody yet")
+        sealed[prospect.pk] = (
+            _("Notes of a prospect held by %(holder)s (level %(level)s): for them and the sales managers.")
+            if prospect.is_open else
+            _("Notes of a closed prospect of %(holder)s: for them and the sales managers.")
+        ) % {"holder": holder, "level": prospect.level}
+    return sealed
 
 
 def day_start(day: date) -> datetime:

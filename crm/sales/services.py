@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import StaffRole, User
 from crm.customers.models import Person, TimelineEntry, Vehicle, VehicleLink
 from crm.customers.services import customers_handover, vehicle_link_add
+from crm.customers.timeline import restricted_ref
 from crm.dealerships.models import Rooftop
 from crm.integrations.models import WebhookEvent
 from crm.integrations.webhooks import webhook_emit
@@ -77,10 +78,19 @@ def history_add(prospect: Prospect, kind: str, by: User | None, *, from_value: s
                                   to_value=str(to_value)[:40], note=note, by=by, at=timezone.now())
 
 
+def notes_of(prospect: Prospect) -> str:
+    """``TimelineEntry.restricted_to`` for what was said in working this prospect (contacts, level reasons,
+    enquiries): on the customer's timeline only whoever may open the prospect reads it (``selectors``)."""
+    return restricted_ref("prospect", prospect.pk)
+
+
 def timeline_add(prospect: Prospect, by: User | None, summary: str, *, kind: str = TimelineEntry.Kind.SYSTEM,
-              body: str = "") -> None:
+                 body: str = "", notes: bool = False) -> None:
+    """Put a step of this prospect on the customer's timeline; ``notes=True`` for what was said (see ``notes_of``);
+    otherwise every colleague reads it (who holds the customer, at which level: no two salespeople on one)."""
     TimelineEntry.objects.create(person_id=prospect.person_id, kind=kind, occurred_at=timezone.now(), author=by,
-                                 summary=summary[:300], body=body, rooftop_id=prospect.rooftop_id)
+                                 summary=summary[:300], body=body, rooftop_id=prospect.rooftop_id,
+                                 restricted_to=notes_of(prospect) if notes else "")
 
 
 def open_prospect_of(person: Person) -> Prospect | None:
@@ -236,7 +246,8 @@ def contact_log(*, prospect: Prospect, by: User | None, kind: str, outcome: str,
     if contact.next_step:
         summary += " — " + _("next: %(step)s") % {"step": contact.next_step}
     TimelineEntry.objects.create(person_id=prospect.person_id, kind=TimelineEntry.Kind.CONTACT, occurred_at=done_at,
-                                 author=by, summary=summary[:300], body=contact.note, rooftop_id=prospect.rooftop_id)
+                                 author=by, summary=summary[:300], body=contact.note, rooftop_id=prospect.rooftop_id,
+                                 restricted_to=notes_of(prospect))
     return contact
 
 
@@ -287,7 +298,8 @@ def level_change(*, prospect: Prospect, by: User | None, level: str, note: str, 
         prospect.next_contact_on = planned
     prospect.save()
     history_add(prospect, History.Kind.LEVEL, by, from_value=previous, to_value=level, note=note)
-    timeline_add(prospect, by, _("Prospect level %(from)s → %(to)s") % {"from": previous, "to": level}, body=note)
+    timeline_add(prospect, by, _("Prospect level %(from)s → %(to)s") % {"from": previous, "to": level}, body=note,
+                 notes=True)
     return prospect
 
 

@@ -225,7 +225,7 @@ def test_the_list_page_costs_the_same_queries_for_one_customer_or_a_full_page(ca
 
 
 def test_the_searched_list_exports_to_csv_and_xlsx_with_every_page(cast):
-    client = cast.signed_in(cast.a, cast.a_salesperson)
+    client = cast.signed_in(cast.a, cast.a_admin)
     with schema_context(cast.a.schema_name):
         for n in range(30):
             person_create(by=None, fields={"family_name": f"Export {n}", "given_name": "Мария"},

@@ -8,10 +8,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
+from django.core.mail.backends.base import BaseEmailBackend
+from django.test import override_settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -246,3 +250,103 @@ def test_a_second_run_of_a_campaign_leaves_while_the_first_holds_it(cast):
             outcome = campaigns.campaign_send(campaign.pk, sleep=lambda seconds: None)
             time.sleep(0.05)
         assert outcome == "done"
+
+
+# --- A run that dies between recording a message and handing it over -------------------------------------
+
+class _WorkerDies(BaseException):
+    """What a killed worker amounts to for the code: nothing after the provider call runs (not even
+    the ``except Exception`` that records a failed message)."""
+
+
+class _DyingBackend(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        raise _WorkerDies
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _crashed_campaign(person_count: int = 1):
+    """A campaign as a worker killed mid-send leaves it: the message recorded "sending", its recipient still
+    pending, the campaign "sending" with a heartbeat that will stop."""
+    hamburg = Rooftop.objects.get(name="Alpha Hamburg")
+    people = _customers(hamburg, person_count, prefix="Absturz")
+    campaign = campaigns.campaign_create(name="Crash", template=_template(), criteria={"rooftop": hamburg}, by=None)
+    campaigns.audience_freeze(campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending", heartbeat_at=timezone.now())
+    with override_settings(EMAIL_BACKEND=f"{__name__}._DyingBackend"), pytest.raises(_WorkerDies):
+        campaigns.campaign_send(campaign.pk, sleep=lambda seconds: None)
+    message = Message.objects.get(key=f"campaign:{campaign.pk}:{people[0].pk}")
+    assert (message.status, Recipient.objects.get(campaign=campaign, person=people[0]).status) == (
+        "sending", "pending")
+    return campaign, people[0], message
+
+
+def _resume(campaign: Campaign) -> str:
+    """What the beat job does once the dead run's heartbeat has stopped."""
+    assert campaigns.campaigns_due(timezone.now()) == [campaign.pk]
+    return campaigns.campaign_send(campaign.pk, sleep=lambda seconds: None)
+
+
+@db
+def test_a_message_resumed_after_a_crash_is_not_sent_once_the_customer_withdrew_consent(cast, mailoutbox):
+    with schema_context(cast.a.schema_name), time_machine.travel(datetime(2026, 3, 10, 11, 0, tzinfo=BERLIN),
+                                                                 tick=False) as clock:
+        _quiet_hours_off()
+        campaign, person, message = _crashed_campaign()
+        clock.shift(timedelta(minutes=1))
+        consent_record(person=person, by=None, channel="email", purpose="marketing", granted=False,
+                       source="unsubscribe link")
+        clock.shift(timedelta(minutes=5))
+
+        assert _resume(campaign) == "done"
+
+        message.refresh_from_db()
+        assert (message.status, message.reason) == ("refused", "no_consent")
+        assert Recipient.objects.get(campaign=campaign, person=person).status == "refused"
+    assert mailoutbox == []
+
+
+@db
+def test_a_message_resumed_after_a_crash_waits_for_the_end_of_quiet_hours(cast, mailoutbox):
+    with schema_context(cast.a.schema_name), time_machine.travel(datetime(2026, 3, 10, 20, 57, tzinfo=BERLIN),
+                                                                 tick=False) as clock:
+        SendingRules.objects.update_or_create(pk=1, defaults={"quiet_from": "21:00", "quiet_until": "09:00"})
+        campaign, _person, message = _crashed_campaign()  # recorded at 20:57, before the quiet hours
+        clock.shift(timedelta(minutes=8))  # 21:05: the dead run is noticed in the quiet hours
+
+        assert _resume(campaign) == "deferred"
+        message.refresh_from_db()
+        assert message.status == "sending" and mailoutbox == []
+
+        clock.move_to(datetime(2026, 3, 11, 9, 1, tzinfo=BERLIN))
+        assert campaigns.campaign_send(campaign.pk, sleep=lambda seconds: None) == "done"
+        message.refresh_from_db()
+        assert message.status == "sent"
+        assert timezone.localtime(message.sent_at, BERLIN) == datetime(2026, 3, 11, 9, 1, tzinfo=BERLIN)
+    assert [email.to for email in mailoutbox] == [["absturz0@example.de"]]
+
+
+@db
+def test_a_message_resumed_after_a_crash_respects_the_weekly_cap_reached_meanwhile(cast, mailoutbox):
+    from crm.marketing.channels import message_send
+
+    with schema_context(cast.a.schema_name), time_machine.travel(datetime(2026, 3, 10, 11, 0, tzinfo=BERLIN),
+                                                                 tick=False) as clock:
+        SendingRules.objects.update_or_create(pk=1, defaults={"quiet_from": "00:00", "quiet_until": "00:00",
+                                                              "weekly_cap": 2})
+        campaign, person, message = _crashed_campaign()
+        clock.shift(timedelta(minutes=1))
+        # While the run is dead, two automations' messages go out: they pass the cap, and count towards it.
+        greeting = message_send(person=person, template=_template(), key="automation:greeting", capped=False)
+        thanks = message_send(person=person, template=_template(), key="automation:thanks", capped=False)
+        assert (greeting.status, thanks.status) == ("sent", "sent")
+        clock.shift(timedelta(minutes=5))
+
+        assert _resume(campaign) == "done"
+
+        message.refresh_from_db()
+        assert (message.status, message.reason) == ("refused", "frequency_cap")
+        assert Recipient.objects.get(campaign=campaign, person=person).status == "refused"
+    assert len(mailoutbox) == 2  # the two automation messages, not the campaign's third in the week

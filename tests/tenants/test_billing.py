@@ -113,6 +113,34 @@ def test_the_same_event_delivered_ten_times_has_one_effect(cast, stripe_plans, d
     assert "update the card" in mail.outbox[0].body
 
 
+def test_an_event_run_again_after_it_was_applied_changes_nothing(cast, stripe_plans):
+    """The task is acknowledged late, and the nightly sweep applies what looks unprocessed: one event can
+    reach ``stripe_event_process`` twice. The second time must do nothing, even though Stripe says
+    something else by then."""
+    group = _subscribe(cast.a)
+    client().v1.subscriptions.update(group.stripe_subscription_id,
+                                     params={"trial_end": int(time.time()) + 2 * 86400})
+    _webhook("customer.subscription.trial_will_end", {"object": "subscription", "id": group.stripe_subscription_id},
+             event_id="evt_trial_ends")
+    assert stripe_event_process("evt_trial_ends") == "processed"
+    first_end = DealerGroup.objects.get(pk=group.pk).trial_ends_at
+    processed_at = StripeEvent.objects.get(pk="evt_trial_ends").processed_at
+    # The dealer called after the warning; support extended the trial by a month, and the group synced.
+    client().v1.subscriptions.update(group.stripe_subscription_id,
+                                     params={"trial_end": int(time.time()) + 30 * 86400})
+    subscription_sync(group)
+
+    again = stripe_event_process("evt_trial_ends")  # the same event, again
+
+    warnings = BillingEmail.objects.filter(dealer_group=group, kind=BillingEmail.Kind.TRIAL_ENDING)
+    assert list(warnings.values_list("key", flat=True)) == [first_end.date().isoformat()]
+    for warning in warnings:
+        billing_email_send(warning.pk)
+    assert len(mail.outbox) == 1  # told once that the trial ends, not a month early a second time
+    assert StripeEvent.objects.get(pk="evt_trial_ends").processed_at == processed_at
+    assert again == "already processed"
+
+
 def test_an_old_event_arriving_late_does_not_undo_a_newer_state(cast, stripe_plans):
     group = _subscribe(cast.a, trial=False)
     created_then = as_dict(client().v1.subscriptions.retrieve(group.stripe_subscription_id))
