@@ -93,7 +93,9 @@ def _deliver(message: Message, unsubscribe: str, rules: SendingRules) -> Message
             email.attach_alternative(tracking.email_html(message, track=rules.track_email), "text/html")
             email.send()
         else:
-            sms.backend().send(sms.Sms(to=message.address, body=message.body, key=message.key))
+            # Message keys repeat in every group: the provider's idempotency key names the group's schema.
+            sms.backend().send(sms.Sms(to=message.address, body=message.body,
+                                       key=f"{connection.schema_name}:{message.key}"))
     except sms.SmsError as error:
         message.status, message.error = Message.Status.FAILED, str(error)[:1000]
     except Exception as error:  # noqa: BLE001 - any provider or header error fails this message, not the run

@@ -183,7 +183,7 @@ def test_a_campaign_whose_worker_is_killed_mid_send_resumes_and_messages_everyon
             os.killpg(first.pid, signal.SIGKILL)
 
     keys = {json.loads(path.read_text(encoding="utf-8"))["key"] for path in outbox.glob("*.json")}
-    assert keys == {f"campaign:{campaign.pk}:{pk}" for pk in person_ids}  # everyone, once each
+    assert keys == {f"{schema}:campaign:{campaign.pk}:{pk}" for pk in person_ids}  # everyone, once each
     attempts = Counter((outbox / "attempts.log").read_text().split())
     # Only the message in flight when the worker died may have been handed to the backend again
     # (with its key: the provider sends it once); nobody else was even attempted twice.

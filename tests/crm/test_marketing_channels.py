@@ -122,8 +122,26 @@ def test_text_messages_go_through_the_configured_backend_once_per_key(cast, cust
         message = message_send(person=customer, template=_template("sms"), key="s:1", now=_at(12))
     files = [json.loads(path.read_text(encoding="utf-8")) for path in tmp_path.glob("*.json")]
     assert message.status == "sent"
-    assert [(sms["to"], sms["key"]) for sms in files] == [("+4915155501234", "s:1")]
+    assert [(sms["to"], sms["key"]) for sms in files] == [("+4915155501234", f"{cast.a.schema_name}:s:1")]
     assert files[0]["body"].startswith("Hello Mia")
+
+
+def test_a_text_with_the_same_key_in_another_group_is_sent_too(cast, customer, tmp_path, settings):
+    """Message keys ("campaign:<id>:<person>") repeat in every group: the provider's idempotency key names the
+    group, or a provider honouring keys would swallow the second group's text as a repeat of the first's."""
+    settings.SMS_FILE_PATH = str(tmp_path)
+    with schema_context(cast.a.schema_name):
+        consent_record(person=customer, by=None, channel="sms", purpose="marketing", granted=True, source="form")
+        alpha = message_send(person=customer, template=_template("sms"), key="campaign:1:1", now=_at(12))
+    with schema_context(cast.b.schema_name):
+        boris = person_create(by=None, fields={"family_name": "Браво", "given_name": "Борис"},
+                              phones=["+79161234567"])
+        consent_record(person=boris, by=None, channel="sms", purpose="marketing", granted=True, source="form")
+        bravo = message_send(person=boris, template=_template("sms"), key="campaign:1:1", now=_at(12))
+
+    texts = sorted(json.loads(path.read_text(encoding="utf-8"))["to"] for path in tmp_path.glob("*.json"))
+    assert (alpha.status, bravo.status) == ("sent", "sent")
+    assert texts == ["+4915155501234", "+79161234567"]
 
 
 class _FakeTwilio(BaseHTTPRequestHandler):
