@@ -259,6 +259,21 @@ def smoke(run: Run, *, database_url: str, cache_url: str, broker_url: str) -> No
 
     if not run.check("fresh virtualenv from requirements/base.txt", venv):
         return
+
+    def locked() -> str:
+        # base.txt is the lock: a package pip had to add (a dependency pinned nowhere) or a version it
+        # changed would make the image differ from what was tested.
+        def normal(line: str) -> str:
+            return line.strip().lower().replace("_", "-")
+
+        wanted = {normal(line) for line in (run.app / "requirements" / "base.txt").read_text().splitlines()
+                  if line.strip() and not line.startswith("#")}
+        frozen = {normal(line) for line in run.run(str(run.bin / "pip"), "freeze", env=base_env).splitlines()}
+        assert frozen == wanted, f"not in base.txt: {sorted(frozen - wanted)}; not installed: {sorted(wanted - frozen)}"
+        run.run(str(run.bin / "pip"), "check", env=base_env)
+        return f"{len(frozen)} packages, exactly base.txt"
+
+    run.check("the virtualenv is exactly requirements/base.txt (pip freeze, pip check)", locked)
     if not run.check("build steps: translations, collectstatic with production settings, no runtime secret",
                      lambda: quiet(run.run("sh", "platform/build.sh", env=base_env))):
         return
