@@ -9,8 +9,10 @@ import os
 from typing import Any
 
 from celery import Task
-from celery.signals import task_postrun, task_prerun
+from celery.signals import beat_init, task_postrun, task_prerun, worker_init
 from tenant_schemas_celery.app import CeleryApp
+
+from .checks import production_environment_verify
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -33,6 +35,19 @@ def enqueue_on_commit(task: Task, *args: Any, countdown: float | None = None, **
             args=args, kwargs=kwargs, countdown=countdown, headers={"_schema_name": schema}
         )
     )
+
+
+@worker_init.connect
+@beat_init.connect
+def _environment_verify(**_: Any) -> None:
+    """Worker and beat refuse to start on an incomplete production environment, as the web process
+    does. SystemExit, because Celery logs and ignores any Exception a signal handler raises."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        production_environment_verify()
+    except ImproperlyConfigured as error:
+        raise SystemExit(f"ImproperlyConfigured: {error}") from error
 
 
 @task_prerun.connect

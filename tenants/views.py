@@ -1,8 +1,7 @@
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
@@ -10,20 +9,6 @@ from django.views.static import serve
 @require_GET
 def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "tenants/landing.html")
-
-
-@never_cache
-@require_GET
-def health(request: HttpRequest) -> JsonResponse:
-    """For load balancers and container health checks: the process is up and reaches the database."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        database = "ok"
-    except Exception:  # noqa: BLE001 - any failure means unhealthy, and is reported as such
-        database = "unavailable"
-    status = 200 if database == "ok" else 503
-    return JsonResponse({"status": "ok" if status == 200 else "error", "database": database}, status=status)
 
 
 # Public by nature: the images of the dealer's site, which Wagtail validated as images on upload.

@@ -1,314 +1,172 @@
-"""The production shape: Dockerfile, platform/compose.yaml and platform/gunicorn.conf.py, read as files.
+"""The production shape: /health/, the image's build steps, what processes demand when they start, gunicorn.
 
-Docker does not run here, so these tests check what the files say: every assertion would fail if the
-file it reads stopped doing its job. No database is used.
+The whole shape runs for real in CI, after the suite (``python -m config.smoke``, called by .ci/run):
+a fresh virtualenv from requirements/base.txt alone, the image's build steps, migrate_all, gunicorn,
+a Celery worker and beat on Redis, a task round-trip, and the image build where Docker runs.
 """
 
 import json
 import os
-import re
 import runpy
-import shlex
+import socket
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
+from django.test import Client, override_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PLATFORM_DIR = BASE_DIR / "platform"
-COMPOSE = PLATFORM_DIR / "compose.yaml"
 GUNICORN_CONF = PLATFORM_DIR / "gunicorn.conf.py"
-DOCKERFILE = BASE_DIR / "Dockerfile"
 
-APP_SERVICES = ("web", "worker", "beat")
-REQUIRED_REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*:\?[^}]+\}$")
+# What production needs at run time, none of which the image's build may see.
+RUNTIME_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DJANGO_SECRET_KEY": "x" * 30 + "-a-long-random-production-secret-value-from-the-environment",
+    "DATABASE_URL": "postgres://dealercrm@127.0.0.1:1/dealercrm",
+    "REDIS_URL": "redis://127.0.0.1:1/0",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:1/1",
+    "STRIPE_SECRET_KEY": "sk_live_from_the_environment",
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_from_the_environment",
+    "STRIPE_WEBHOOK_SECRET": "whsec_from_the_environment",
+}
+# platform/build.sh's placeholders: the two values Django cannot import its settings without.
+BUILD_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DJANGO_SECRET_KEY": "build-only-not-a-secret",
+    "DATABASE_URL": "postgres://build@build.invalid/build",
+    "CELERY_BROKER_URL": "memory://",
+}
+
 
+def clean_env(**env: str) -> dict[str, str]:
+    ours = ("DJANGO_", "DATABASE_URL", "APP_DOMAIN", "REDIS_URL", "CELERY_", "STRIPE_", "TEST_WORKER")
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(ours)}, **env}
 
-# --- helpers ----------------------------------------------------------------------------------------
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
-def compose() -> dict:
-    return yaml.safe_load(COMPOSE.read_text())
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A loopback port that accepts connections and never answers: a server that hangs."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+def health(host: str = "localhost", method: str = "get") -> tuple[int, dict[str, str] | bytes]:
+    response = getattr(Client(HTTP_HOST=host), method)("/health/")
+    return response.status_code, (json.loads(response.content) if response.content else response.content)
+
+
+# --- /health/ ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_health_answers_get_and_head_on_any_host_when_database_cache_and_broker_answer():
+    # given the database, the cache and the broker this process is configured with
+    # when a load balancer asks, with GET or HEAD, on the platform's host or by address as a probe does
+    # then all three are reported as answering, and HEAD gets the status without a body
+    assert health() == (200, {"status": "ok", "database": "ok", "cache": "ok", "broker": "ok"})
+    assert health("10.0.0.7:8000") == (200, {"status": "ok", "database": "ok", "cache": "ok", "broker": "ok"})
+    assert health(method="head") == (200, b"")
+    assert Client(HTTP_HOST="localhost").post("/health/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_health_is_503_naming_the_cache_when_the_cache_cannot_be_reached():
+    # given a cache at an address where nothing listens
+    unreachable = {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                   "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+                   "KEY_FUNCTION": "django_tenants.cache.make_key"}
+
+    # when a load balancer asks
+    with override_settings(CACHES={"default": unreachable}):
+        status, report = health()
+        head_status, _ = health(method="head")
+
+    # then it is told the cache is down, and that only the cache is
+    assert (status, report) == (503, {"status": "error", "database": "ok", "cache": "unavailable", "broker": "ok"})
+    assert head_status == 503
+
+
+@pytest.mark.parametrize("broker", ["refused", "silent"])
+@pytest.mark.django_db
+def test_health_is_503_naming_the_broker_within_seconds_when_the_broker_is_down_or_hangs(broker, silent_server):
+    # given a broker that refuses connections, or one that accepts them and never answers
+    port = closed_port() if broker == "refused" else silent_server
+
+    # when a load balancer asks
+    started = time.monotonic()
+    with override_settings(CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0"):
+        status, report = health()
+
+    # then it is told the broker is down, in seconds rather than when its own probe times out
+    assert (status, report) == (503, {"status": "error", "database": "ok", "cache": "ok", "broker": "unavailable"})
+    assert time.monotonic() - started < 5
+
+
+def test_health_is_503_naming_the_database_when_the_database_cannot_be_reached():
+    # given a process whose database is at an address where nothing listens (a process of its own:
+    # this one's connection is the test database's)
+    code = ("from django.test import Client; r = Client(HTTP_HOST='localhost').get('/health/'); "
+            "print(r.status_code, r.content.decode())")
+    env = clean_env(DJANGO_SETTINGS_MODULE="config.settings.test",
+                    DATABASE_URL=f"postgres://postgres@127.0.0.1:{closed_port()}/nowhere")
 
+    # when a load balancer asks
+    result = subprocess.run([sys.executable, "manage.py", "shell", "--command", code], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=120)
 
-def service(name: str) -> dict:
-    return compose()["services"][name]
+    # then it gets a 503 that names the database, not a 500 from resolving the tenant
+    assert result.returncode == 0, result.stderr
+    status, body = result.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert (int(status), json.loads(body)) == (
+        503, {"status": "error", "database": "unavailable", "cache": "ok", "broker": "ok"})
 
 
-def environment(svc: dict) -> dict[str, str | None]:
-    env = svc.get("environment") or {}
-    if isinstance(env, list):
-        return dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
-    return {key: None if value is None else str(value) for key, value in env.items()}
+# --- the image's build steps and what a process demands when it starts ------------------------------
 
 
-def argv(command: str | list[str]) -> list[str]:
-    return shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+def test_the_image_build_steps_run_the_production_settings_without_any_runtime_secret():
+    # given the production settings with only platform/build.sh's placeholders: no Stripe key, no Redis
+    env = clean_env(**BUILD_ENV)
 
+    # when collectstatic runs as in the image's build (a dry run: nothing is written)
+    result = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "--dry-run"],
+                            cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300)
 
-def healthcheck_argv(test: str | list[str]) -> list[str]:
-    """The command of a compose healthcheck, without its CMD / CMD-SHELL marker."""
-    parts = argv(test)
-    return parts[1:] if parts and parts[0] in ("CMD", "CMD-SHELL") else parts
+    # then it succeeds
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "static files copied" in result.stdout
 
 
-def named_volume_mounts(svc: dict) -> dict[str, str]:
-    """Container path -> named volume (bind mounts, which start with . / or ~, are left out)."""
-    mounts = {}
-    for volume in svc.get("volumes", []):
-        if isinstance(volume, dict):
-            source, target = volume.get("source", ""), volume["target"]
-            if volume.get("type", "volume") != "volume":
-                continue
-        else:
-            source, target = volume.split(":")[:2]
-        if source and not source.startswith((".", "/", "~")):
-            mounts[target] = source
-    return mounts
+@pytest.mark.parametrize("process", ["web", "worker"])
+def test_production_processes_refuse_to_start_without_the_stripe_keys(process):
+    # given the production environment without Stripe's keys
+    env = clean_env(**{k: v for k, v in RUNTIME_ENV.items() if not k.startswith("STRIPE_")})
+    command = {
+        "web": [sys.executable, "-c", "import config.wsgi"],
+        "worker": [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "--without-mingle",
+                   "--without-gossip"],
+    }[process]
 
+    # when the web process (what gunicorn imports) or the Celery worker starts
+    result = subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
 
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
-    instructions, pending = [], ""
-    for raw in DOCKERFILE.read_text().splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if pending and line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        full = (pending + line).strip()
-        pending = ""
-        keyword, _, rest = full.partition(" ")
-        instructions.append((keyword.upper(), rest.strip()))
-    return instructions
-
-
-def final_stage() -> list[tuple[str, str]]:
-    instructions = dockerfile_instructions()
-    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
-    return instructions[last_from:]
-
-
-def healthcheck_code() -> str:
-    """The Python the image's HEALTHCHECK runs (exec form, so no shell stands between)."""
-    (args,) = [rest for keyword, rest in final_stage() if keyword == "HEALTHCHECK"]
-    command = json.loads(args[args.index("CMD") + len("CMD"):].strip())
-    assert command[:2] == ["python", "-c"]
-    return command[2]
-
-
-# --- compose ----------------------------------------------------------------------------------------
-
-
-def test_compose_runs_web_worker_beat_postgres_and_redis():
-    assert {"web", "worker", "beat", "postgres", "redis"} <= set(compose()["services"])
-
-
-def test_compose_web_serves_the_wsgi_app_with_the_gunicorn_config():
-    command = argv(service("web")["command"])
-
-    assert command[0] == "gunicorn"
-    assert command[command.index("--config") + 1] == "platform/gunicorn.conf.py"
-    assert "config.wsgi:application" in command
-
-
-def test_compose_web_health_check_asks_health_on_the_app_domain():
-    check = service("web")["healthcheck"]
-
-    assert not check.get("disable")
-    command = " ".join(healthcheck_argv(check["test"]))
-    assert "127.0.0.1:8000/health/" in command
-    assert "APP_DOMAIN" in command, "an unknown Host is a 404: the check must ask for the public site"
-
-
-@pytest.mark.parametrize(("name", "role"), [("worker", "worker"), ("beat", "beat")])
-def test_compose_worker_and_beat_start_celery_on_the_config_app(name, role):
-    command = argv(service(name)["command"])
-
-    assert command[0] == "celery"
-    assert command[command.index("-A") + 1] == "config"
-    assert role in command
-
-
-def test_compose_beat_keeps_its_schedule_file_where_the_app_user_may_write():
-    command = argv(service("beat")["command"])
-
-    assert command[command.index("-s") + 1].startswith("/tmp/")  # noqa: S108 - what the test is about
-
-
-@pytest.mark.parametrize("name", ["worker", "beat"])
-def test_compose_worker_and_beat_do_not_inherit_the_web_health_check(name):
-    check = service(name).get("healthcheck")
-
-    assert check is not None, "without an override the image's HTTP check marks every Celery container unhealthy"
-    assert check.get("disable") or "8000" not in " ".join(healthcheck_argv(check["test"]))
-
-
-@pytest.mark.parametrize("name", APP_SERVICES)
-def test_compose_app_services_wait_for_healthy_postgres_and_redis(name):
-    depends_on = service(name)["depends_on"]
-
-    assert depends_on["postgres"]["condition"] == "service_healthy"
-    assert depends_on["redis"]["condition"] == "service_healthy"
-
-
-@pytest.mark.parametrize("name", APP_SERVICES)
-def test_compose_app_services_start_after_migrate_all_succeeded(name):
-    assert service(name)["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    assert argv(service("migrate")["command"])[-1] == "migrate_all"
-
-
-@pytest.mark.parametrize(("name", "probe"), [("postgres", "pg_isready"), ("redis", "redis-cli ping")])
-def test_compose_postgres_and_redis_report_health(name, probe):
-    assert probe in " ".join(healthcheck_argv(service(name)["healthcheck"]["test"]))
-
-
-@pytest.mark.parametrize("name", APP_SERVICES)
-def test_compose_app_services_reach_postgres_and_redis_by_service_name(name):
-    env = environment(service(name))
-
-    assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
-    assert re.fullmatch(r"postgres(ql)?://dealercrm:\$\{[^}]+\}@postgres:5432/dealercrm", env["DATABASE_URL"])
-    assert env["REDIS_URL"].startswith("redis://redis:6379/")
-    assert env["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
-    assert env["APP_DOMAIN"]
-
-
-def test_compose_hard_codes_no_secret():
-    services = compose()["services"]
-    for name in (*APP_SERVICES, "migrate"):
-        assert REQUIRED_REFERENCE.match(environment(services[name])["DJANGO_SECRET_KEY"]), name
-    assert REQUIRED_REFERENCE.match(environment(services["postgres"])["POSTGRES_PASSWORD"])
-    for name, svc in services.items():
-        for key, value in environment(svc).items():
-            if value and re.search(r"SECRET|PASSWORD|TOKEN|API_KEY", key):
-                assert value.startswith("${"), f"{name}: {key} is written in the file"
-
-
-def test_compose_keeps_postgres_data_and_media_on_named_volumes():
-    spec = compose()
-    declared = set(spec["volumes"])
-
-    postgres_mounts = named_volume_mounts(spec["services"]["postgres"])
-    assert postgres_mounts.get("/var/lib/postgresql/data") in declared
-
-    media_volumes = set()
-    for name in ("web", "worker"):
-        svc = spec["services"][name]
-        media_root = environment(svc)["MEDIA_ROOT"]
-        mounts = named_volume_mounts(svc)
-        assert media_root in mounts, f"{name} must keep uploads on a volume at MEDIA_ROOT"
-        media_volumes.add(mounts[media_root])
-    assert len(media_volumes) == 1, "web and worker must see the same media"
-    assert media_volumes <= declared
-
-
-# --- Dockerfile -------------------------------------------------------------------------------------
-
-
-def test_dockerfile_builds_from_python_311_slim():
-    bases = [rest.split()[0] for keyword, rest in dockerfile_instructions() if keyword == "FROM"]
-
-    assert bases[-1].startswith("python:3.11") and bases[-1].endswith("-slim")
-
-
-def test_dockerfile_runs_as_a_non_root_user():
-    users = [rest for keyword, rest in final_stage() if keyword == "USER"]
-
-    assert users, "the runtime stage has no USER"
-    user = users[-1].split(":")[0]
-    assert user not in ("root", "0")
-
-
-def test_dockerfile_installs_the_runtime_requirements_only():
-    instructions = " ".join(rest for _, rest in dockerfile_instructions())
-    installs = [rest for keyword, rest in dockerfile_instructions() if keyword == "RUN" and "pip install" in rest]
-
-    assert any("requirements/base.txt" in rest for rest in installs)
-    assert "dev.txt" not in instructions and "dev.in" not in instructions
-
-
-def test_dockerfile_uses_production_settings_and_bakes_in_no_secret():
-    stage = final_stage()
-    env_lines = " ".join(rest for keyword, rest in stage if keyword in ("ENV", "ARG"))
-
-    assert "DJANGO_SETTINGS_MODULE=config.settings.production" in env_lines
-    assert "DJANGO_SECRET_KEY" not in env_lines and "DATABASE_URL" not in env_lines
-    secret_runs = [rest for keyword, rest in stage if keyword == "RUN" and "DJANGO_SECRET_KEY" in rest]
-    assert len(secret_runs) == 1 and "collectstatic --noinput" in secret_runs[0]
-
-
-def test_dockerfile_compiles_translations_and_collects_static_files():
-    runs = [rest for keyword, rest in final_stage() if keyword == "RUN"]
-
-    assert any("python -m config.devstack messages" in rest for rest in runs)
-    assert any("manage.py collectstatic --noinput" in rest for rest in runs)
-
-
-def test_dockerfile_serves_gunicorn_with_the_platform_config_on_port_8000():
-    stage = final_stage()
-    (cmd,) = [rest for keyword, rest in stage if keyword == "CMD"]
-    command = json.loads(cmd)
-
-    assert command[0] == "gunicorn"
-    assert command[command.index("--config") + 1] == "platform/gunicorn.conf.py"
-    assert "config.wsgi:application" in command
-    assert any(keyword == "EXPOSE" and "8000" in rest.split() for keyword, rest in stage)
-
-
-def test_dockerfile_health_check_asks_health_on_the_app_domain():
-    code = healthcheck_code()
-
-    assert "http://127.0.0.1:8000/health/" in code
-    assert "APP_DOMAIN" in code
-
-
-class _HealthStub(BaseHTTPRequestHandler):
-    status = 200
-    hosts: list[str] = []
-
-    def do_GET(self):
-        type(self).hosts.append(self.headers["Host"])
-        self.send_response(self.status if self.path == "/health/" else 404)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, False)])
-def test_dockerfile_health_check_sends_the_app_domain_and_fails_on_an_error(status, healthy):
-    handler = type("Handler", (_HealthStub,), {"status": status, "hosts": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        code = healthcheck_code().replace("127.0.0.1:8000", f"127.0.0.1:{server.server_port}")
-        env = {key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")}
-        env["APP_DOMAIN"] = "crm.example.test"
-        result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=30)
-    finally:
-        server.shutdown()
-        server.server_close()
-
-    assert (result.returncode == 0) is healthy, result.stderr.decode()
-    assert handler.hosts == ["crm.example.test"]
-
-
-def test_dockerignore_keeps_local_state_and_tests_out_of_the_image():
-    patterns = {
-        line.strip().strip("/") for line in (BASE_DIR / ".dockerignore").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    }
-
-    assert {".venv", ".data", ".git", "tests", "staticfiles"} <= patterns
-    assert not patterns & {"platform", "config", "requirements", "manage.py", "static", "templates"}
+    # then it refuses, naming every missing key
+    assert result.returncode != 0
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
+        assert name in result.stderr
 
 
 # --- platform/ and gunicorn -------------------------------------------------------------------------
@@ -357,14 +215,14 @@ def test_gunicorn_accepts_every_setting_the_config_file_makes(monkeypatch):
     """Gunicorn ignores unknown names silently, so a misspelt setting would just not apply."""
     from gunicorn.config import Config
 
-    settings = {
+    settings_made = {
         name: value for name, value in _gunicorn_config(monkeypatch).items()
         if not name.startswith("_") and name.islower() and not callable(value) and not hasattr(value, "__file__")
     }
     config = Config()
-    unknown = set(settings) - set(config.settings)
+    unknown = set(settings_made) - set(config.settings)
     assert not unknown
-    for name, value in settings.items():
+    for name, value in settings_made.items():
         config.set(name, value)  # runs gunicorn's own validator for each value
-    assert config.workers == settings["workers"]
+    assert config.workers == settings_made["workers"]
     assert config.address == [("0.0.0.0", 8000)]  # noqa: S104 - inside a container, by design

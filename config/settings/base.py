@@ -6,6 +6,7 @@ from .auth import *  # noqa: F403
 from .billing import *  # noqa: F403
 from .celery import *  # noqa: F403
 from .env import BASE_DIR, env
+from .security import *  # noqa: F403
 from .tenancy import *  # noqa: F403
 from .tenancy import SHARED_APPS, TENANT_APPS
 from .wagtail import *  # noqa: F403
@@ -20,11 +21,17 @@ ALLOWED_HOSTS = [APP_DOMAIN, f".{APP_DOMAIN}", *env.list("DJANGO_EXTRA_ALLOWED_H
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 MIDDLEWARE = [
-    # Resolves the tenant from the host once per request and sets the schema; must come first.
+    # Outermost, touching no database: HTTPS redirect and security headers on every response (security.py),
+    # then /health/, which must answer "database down" before resolving the tenant needs the database.
+    "django.middleware.security.SecurityMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "tenants.health.HealthCheckMiddleware",
+    # Resolves the tenant from the host once per request and sets the schema, before anything that
+    # reads the database.
     "django_tenants.middleware.main.TenantMainMiddleware",
     # Dates and times in the dealer group's time zone.
     "accounts.middleware.TenantTimezoneMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

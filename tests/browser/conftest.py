@@ -52,12 +52,32 @@ def browser() -> Iterator[object]:
         connections.close_all()
 
 
+def csp_violations_watch(page: object) -> list[str]:
+    """Every Content-Security-Policy violation the page (any frame, any navigation) reports from now on.
+
+    Two witnesses: the ``securitypolicyviolation`` event, from a script Playwright injects outside the
+    page's policy, and Chromium's console message for what it refused.
+    """
+    violations: list[str] = []
+    page.expose_function("__cspViolation", lambda text: violations.append(text))
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (e) => window.__cspViolation("
+        "`${e.effectiveDirective} refused ${e.blockedURI || 'inline'} on ${e.documentURI}`));"
+    )
+    page.on("console", lambda message: "Content Security Policy" in message.text
+            and violations.append(f"console: {message.text}"))
+    return violations
+
+
 @pytest.fixture
 def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
-    """A fresh browser context (no cookies) per test; a screenshot of the last page is kept."""
+    """A fresh browser context (no cookies) per test; a screenshot of the last page is kept. A test
+    during which any page reported a Content-Security-Policy violation fails."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     page = context.new_page()
+    violations = csp_violations_watch(page)
     yield page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
