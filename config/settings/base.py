@@ -25,6 +25,7 @@ MIDDLEWARE = [
     # Dates and times in the dealer group's time zone.
     "accounts.middleware.TenantTimezoneMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "accounts.bad_input.NulCharacterMiddleware",  # before the session: NUL in a path, query, cookie or form is 400
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
