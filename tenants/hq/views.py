@@ -135,17 +135,23 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 # The dealer admin's choice (tenant host) ---------------------------------------------------------------
 
+def _posted_id(request: HttpRequest, name: str) -> int:
+    """The id posted as ``name``; 0 (nothing has it) when what came is not an id."""
+    value = request.POST.get(name, "")
+    return int(value) if value.isascii() and value.isdecimal() else 0
+
+
 @admin_required
 def sharing(request: HttpRequest) -> HttpResponse:
     group = DealerGroup.objects.get(pk=connection.tenant.pk)
     if request.method == "POST":
         try:
             if request.POST.get("withdraw"):
-                share = get_object_or_404(HqShare, pk=request.POST["withdraw"], dealer_group=group)
+                share = get_object_or_404(HqShare, pk=_posted_id(request, "withdraw"), dealer_group=group)
                 services.share_withdraw(share=share, by_email=request.user.email)
                 messages.success(request, _("%(hq)s no longer receives your figures.") % {"hq": share.organisation})
             else:
-                organisation = get_object_or_404(HqOrganisation, pk=request.POST.get("organisation") or 0)
+                organisation = get_object_or_404(HqOrganisation, pk=_posted_id(request, "organisation"))
                 services.share_grant(dealer_group=group, organisation=organisation, by_email=request.user.email)
                 messages.success(request, _("%(hq)s now receives your figures.") % {"hq": organisation})
         except ValidationError as error:

@@ -142,3 +142,12 @@ def test_the_csv_makes_a_formula_like_group_name_text_and_keeps_numbers_numbers(
     assert header[0] == "dealer_group"
     assert row[0] == "'" + name
     assert row[header.index("nps")] == "-12.50"  # a negative figure stays a number
+
+
+def test_sharing_answers_a_posted_id_that_is_not_one_with_not_found(cast):
+    admin = cast.signed_in(cast.a, cast.a_admin)
+
+    withdrawn = admin.post("/hq-sharing/", {"withdraw": "x1"})
+    granted = admin.post("/hq-sharing/", {"organisation": "1 OR 1"})
+
+    assert withdrawn.status_code == 404 and granted.status_code == 404
