@@ -38,7 +38,7 @@ def test_a_nul_character_in_the_path_or_the_query_answers_a_400_page(cast, event
 def test_the_400_page_speaks_the_dealer_groups_language(cast):
     response = cast.client(cast.b).get("/crm/customers/?q=%00")  # Bravo's default language is Russian
 
-    assert response.status_code == 400 and 'lang="ru"' in response.text
+    assert response.status_code == 400 and 'lang="ru"' in response.text and "Неверный запрос" in response.text
 
 
 def test_in_the_api_a_nul_character_answers_in_the_apis_error_shape(cast):

@@ -54,7 +54,7 @@ STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=False)
 # in as there are trusted proxies: anything further left was written by the client. Both unset: the
 # connection's address, and no header is believed.
 CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", default="").strip().removeprefix("HTTP_").replace("_", "-")
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", default="") or 0)  # compose passes an unset one as ""
 if bool(CLIENT_IP_HEADER) != (TRUSTED_PROXY_COUNT > 0):
     raise ImproperlyConfigured("Set CLIENT_IP_HEADER and TRUSTED_PROXY_COUNT together (behind a proxy), or neither.")
 # allauth reads the address through the adapter (the same client_ip); its own settings say the same.

@@ -64,14 +64,31 @@ def test_a_one_address_header_such_as_x_real_ip_is_read_as_the_proxy_sets_it(set
     assert client_network(_request(HTTP_X_REAL_IP="2001:db8:0:0:aaaa::7")) == "2001:db8::"  # its /64
 
 
+def _django(code: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run in a fresh process whose settings read ``environment``."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=BASE_DIR, capture_output=True,
+        text=True, env={"DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": "postgres://x@localhost/x",
+                        "PATH": "/usr/bin:/bin", **environment}, timeout=60)
+
+
 @pytest.mark.parametrize("environment", [{"CLIENT_IP_HEADER": "X-Forwarded-For"}, {"TRUSTED_PROXY_COUNT": "1"}])
 def test_settings_refuse_half_a_proxy_configuration(environment):
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"], cwd=BASE_DIR, capture_output=True, text=True,
-        env={"DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": "postgres://x@localhost/x",
-             "PATH": "/usr/bin:/bin", **environment}, timeout=60)
+    result = _django("", **environment)
 
     assert result.returncode != 0 and "Set CLIENT_IP_HEADER and TRUSTED_PROXY_COUNT together" in result.stderr
+
+
+def test_allauth_is_told_the_same_proxy_and_reads_the_same_client():
+    compare = ("from django.test import RequestFactory; from allauth.core.internal.httpkit import get_client_ip; "
+               "from accounts.throttle import client_ip; "
+               "r = RequestFactory().get('/', REMOTE_ADDR='10.0.0.2', HTTP_X_FORWARDED_FOR='1.1.1.1, 198.51.100.7, "
+               "10.0.0.9'); print(get_client_ip(r), client_ip(r))")
+
+    result = _django(compare, CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR", TRUSTED_PROXY_COUNT="2")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["198.51.100.7", "198.51.100.7"]
 
 
 @pytest.mark.django_db
