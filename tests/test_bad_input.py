@@ -62,3 +62,9 @@ def test_a_nul_character_on_the_platforms_host_answers_400(settings):
     response = Client(HTTP_HOST=settings.APP_DOMAIN).get("/hq/?month=%00")
 
     assert response.status_code == 400 and "Bad request" in response.text
+
+
+def test_a_form_too_big_to_read_answers_the_400_page(cast):
+    response = cast.client(cast.a).post("/enquiry/", {f"field{n}": "x" for n in range(1200)})
+
+    assert response.status_code == 400 and "Bad request" in response.text
