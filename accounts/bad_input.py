@@ -25,7 +25,8 @@ def _pairs(data: object) -> Iterable[str]:
 
 
 class NulCharacterMiddleware:
-    """A NUL character (``%00``) in the path, the query, a cookie or a posted form answers 400.
+    """A NUL character (``%00``) in the path answers 404 (no page has such an address); in the query, a
+    cookie or a posted form, 400.
 
     PostgreSQL cannot store or compare text containing NUL ("A string literal cannot contain NUL"), so
     any lookup by such a value fails inside the view: a code from the path, a search term, a filter, a
@@ -38,14 +39,15 @@ class NulCharacterMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if self._nul_in(request):
-            return bad_request(request)
+        if NUL in request.path:
+            return refusal(request, status=404)
+        if self._nul_in_data(request):
+            return refusal(request, status=400)
         return self.get_response(request)
 
     @staticmethod
-    def _nul_in(request: HttpRequest) -> bool:
-        if NUL in request.path or _carries_nul(_pairs(request.GET)) or _carries_nul(
-                (*request.COOKIES.keys(), *request.COOKIES.values())):
+    def _nul_in_data(request: HttpRequest) -> bool:
+        if _carries_nul(_pairs(request.GET)) or _carries_nul((*request.COOKIES.keys(), *request.COOKIES.values())):
             return True
         if request.method != "POST" or request.path.startswith(API_PREFIX):
             return False
@@ -53,12 +55,16 @@ class NulCharacterMiddleware:
         return _carries_nul(_pairs(request.POST)) or _carries_nul((*request.FILES.keys(), *uploads))
 
 
-def bad_request(request: HttpRequest) -> HttpResponse:
-    """400 as a page in the visitor's language, or in the API's error shape under /api/. Rendered for
-    an anonymous visitor: the request never reached the session."""
+def refusal(request: HttpRequest, *, status: int) -> HttpResponse:
+    """The site's 404 or 400 page in the visitor's language, or the API's error shape under /api/. Rendered
+    for an anonymous visitor: the request never reached the session."""
     request.user = AnonymousUser()
     TenantLocaleMiddleware(lambda _request: HttpResponse()).process_request(request)
-    message = _("The address or the form contains a character that cannot be read (a NUL character).")
+    if status == 404:
+        code, template, message = "not_found", "404.html", _("No such address in the API; see /api/v1/docs.")
+    else:
+        code, template = "bad_request", "400.html"
+        message = _("The address or the form contains a character that cannot be read (a NUL character).")
     if request.path.startswith(API_PREFIX):
-        return JsonResponse({"errors": [{"code": "bad_request", "message": message, "field": None}]}, status=400)
-    return render(request, "400.html", {"message": message}, status=400)
+        return JsonResponse({"errors": [{"code": code, "message": message, "field": None}]}, status=status)
+    return render(request, template, {"message": message} if status == 400 else {}, status=status)

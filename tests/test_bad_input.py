@@ -22,9 +22,9 @@ def event(cast):
 
 
 @pytest.mark.parametrize("address", [
-    "/r/AB%00CD/", "/crm/customers/?q=%00", "/crm/customers/companies/?q=%00", "/crm/sales/prospects/?q=%00",
-    "/crm/club/?q=%00", "/crm/marketing/events/{event}/?q=%00", "/crm/customers/?q%00=x", "/my/welcome/AB%00CD/"])
-def test_a_nul_character_in_the_path_or_the_query_answers_a_400_page(cast, event, address):
+    "/crm/customers/?q=%00", "/crm/customers/companies/?q=%00", "/crm/sales/prospects/?q=%00", "/crm/club/?q=%00",
+    "/crm/marketing/events/{event}/?q=%00", "/crm/customers/?q%00=x"])
+def test_a_nul_character_in_the_query_answers_a_400_page(cast, event, address):
     admin = cast.signed_in(cast.a, cast.a_admin)
 
     response = admin.get(address.format(event=event.pk))
@@ -35,6 +35,13 @@ def test_a_nul_character_in_the_path_or_the_query_answers_a_400_page(cast, event
     assert cast.a.name in response.text  # the dealer's own page frame, not a bare error
 
 
+@pytest.mark.parametrize("address", ["/r/AB%00CD/", "/my/welcome/AB%00CD/", "/crm/club/card/AB%00CD/"])
+def test_a_nul_character_in_the_path_answers_the_not_found_page(cast, address):
+    response = cast.signed_in(cast.a, cast.a_admin).get(address)
+
+    assert response.status_code == 404 and "Page not found" in response.text
+
+
 def test_the_400_page_speaks_the_dealer_groups_language(cast):
     response = cast.client(cast.b).get("/crm/customers/?q=%00")  # Bravo's default language is Russian
 
@@ -42,11 +49,13 @@ def test_the_400_page_speaks_the_dealer_groups_language(cast):
 
 
 def test_in_the_api_a_nul_character_answers_in_the_apis_error_shape(cast):
-    response = cast.client(cast.a).get("/api/v1/customers", {"updated_since": "\x00"})
+    in_the_query = cast.client(cast.a).get("/api/v1/customers", {"updated_since": "\x00"})
+    in_the_path = cast.client(cast.a).get("/api/v1/customers/%00")
 
-    assert response.status_code == 400
-    assert response.json() == {"errors": [{"code": "bad_request", "field": None,
-                                           "message": response.json()["errors"][0]["message"]}]}
+    assert in_the_query.status_code == 400 and in_the_path.status_code == 404
+    assert [error["code"] for error in in_the_query.json()["errors"]] == ["bad_request"]
+    assert [error["code"] for error in in_the_path.json()["errors"]] == ["not_found"]
+    assert in_the_query.json()["errors"][0]["field"] is None
 
 
 def test_a_nul_character_in_a_cookie_or_a_posted_form_answers_400(cast):
