@@ -53,7 +53,7 @@ def csv_stream(people: QuerySet[Person]) -> Iterator[str]:
 
 
 def csv_lines(header: list[str], rows: Iterable[list[object]]) -> Iterator[str]:
-    """A CSV file in pieces of about 64 kB, UTF-8 with a BOM, every cell formula-safe."""
+    """A CSV file in pieces of about 64 kB, UTF-8 with a BOM, every text cell formula-safe, numbers as numbers."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield "\ufeff"  # so Excel opens UTF-8 Cyrillic and Chinese correctly
