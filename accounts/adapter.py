@@ -1,8 +1,13 @@
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.internal import ratelimit  # allauth's own, which gives the usage back to roll back
 from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_tenants.utils import get_public_schema_name
@@ -10,6 +15,7 @@ from django_tenants.utils import get_public_schema_name
 from config.celery import enqueue_on_commit
 
 from .mail import email_message_to_dict
+from .throttle import client_ip, client_network
 
 
 @dataclass(frozen=True)
@@ -70,3 +76,49 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_signup_redirect_url(self, request: HttpRequest) -> str:
         """A new owner lands in their garage, which says how to add their car (not on the site's home)."""
         return self.get_login_redirect_url(request)
+
+    # Sign-in throttling (config/settings/auth.py, ACCOUNT_RATE_LIMITS): nobody can lock an account out from
+    # somewhere else.
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """allauth's limits count the same client as every other limit here: behind the configured proxies."""
+        address = client_ip(request)
+        if not address:
+            raise PermissionDenied("Unable to determine the client's address.")
+        return address
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        """allauth's per-account failure count ("login_failed", per key) counts per account *and* network:
+        guesses from one place lock out that place only. A password reset clears it for the resetting network."""
+        return f"{_account_key(credentials)}|{client_network(request)}"
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        """allauth's limits per network and per account at one network, then the cap on guesses at the
+        account from networks it has not signed in from (``login_failed_account``). Like allauth's own, the
+        counts of an attempt with the right password are given back."""
+        super().pre_authenticate(request, **credentials)
+        account = _account_key(credentials)
+        if cache.get(_known_network_key(account, client_network(request))):
+            return
+        usage = ratelimit.consume(request, app="allauth.account", action="login_failed_account", key=account)
+        if not usage:
+            self._rollback_login_failed_rl_usage()
+            raise self.validation_error("too_many_login_attempts")
+        self._login_failed_rl_usage.usage.extend(usage.usage)
+
+    def login(self, request: HttpRequest, user: Any) -> None:
+        """Signed in, past every stage (a second factor too): this network is the account's own for a while."""
+        super().login(request, user)
+        if user.email:
+            cache.set(_known_network_key(_account_key({"email": user.email}), client_network(request)),
+                      True, timeout=settings.LOGIN_KNOWN_NETWORK_DAYS * 86400)
+
+
+def _account_key(credentials: dict[str, Any]) -> str:
+    """The account a sign-in is for: the dealer group (every host of it) and the login, lowercased."""
+    login = credentials.get("email", credentials.get("username", "")).lower()
+    return f"{connection.schema_name}:{login}"
+
+
+def _known_network_key(account: str, network: str) -> str:
+    return "login-known:" + hashlib.sha256(f"{account}|{network}".encode()).hexdigest()

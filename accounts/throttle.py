@@ -1,16 +1,58 @@
-"""Per-visitor limits for public forms (sign-up, web enquiries): who is asking, and how often."""
+"""Who is asking, and how often: the client's address behind the platform's proxies, and per-visitor limits
+for public forms (sign-up, web enquiries, referral links). allauth's login limits read the same address
+(accounts.adapter)."""
+
+import ipaddress
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.http.request import split_domain_port
+
+# An IPv6 client usually holds a whole /64: counting single addresses would let it rotate through millions.
+IPV6_NETWORK_PREFIX = 64
+
+
+def _address(text: str) -> str:
+    """``text`` as a normalised IP address ("1.2.3.4", "::1"; a port or brackets dropped), or ""."""
+    text = text.strip()
+    if text.startswith("[") or text.count(":") == 1:  # [::1]:443, 1.2.3.4:5678
+        text, _port = split_domain_port(text)
+        text = text.strip("[]")
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return ""
+    return str(getattr(address, "ipv4_mapped", None) or address)
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The visitor's address: behind the platform's proxy, from the header the proxy sets (configured:
-    a visitor could forge any other), else the connection's."""
-    header = settings.CLIENT_IP_HEADER
-    return (request.META.get(header, "").split(",")[-1].strip() if header else "") or request.META.get(
-        "REMOTE_ADDR", "")
+    """The client's address: without a configured proxy, the connection's, whatever headers say.
+
+    Behind ``TRUSTED_PROXY_COUNT`` proxies, the address the outermost of them saw, read from
+    ``CLIENT_IP_HEADER``: for X-Forwarded-For, that many entries from the right (each trusted proxy appends
+    the address it saw; entries further left come from the client and are ignored). Fewer entries than
+    proxies means the request skipped the outer ones: the left-most entry, written by a trusted proxy, is
+    the best address there is. A missing or malformed header falls back to the connection's address.
+    """
+    connection_address = request.META.get("REMOTE_ADDR", "")
+    header, proxies = settings.CLIENT_IP_HEADER, settings.TRUSTED_PROXY_COUNT
+    if not header or proxies < 1:
+        return connection_address
+    entries = request.headers.get(header, "").split(",")
+    return _address(entries[-min(proxies, len(entries))]) or connection_address
+
+
+def client_network(request: HttpRequest) -> str:
+    """What per-visitor limits count: the client's address, or for IPv6 its /64."""
+    address = client_ip(request)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_NETWORK_PREFIX}", strict=False).network_address)
+    return address
 
 
 def over_hourly_limit(key: str, per_hour: int) -> bool:

@@ -1,4 +1,7 @@
-"""Accounts: a custom user per schema, allauth for sign-in, MFA for staff, throttled logins."""
+"""Accounts: a custom user per schema, allauth for sign-in, MFA for staff, throttled logins, and who the
+client is behind the platform's proxies (every per-address limit and signal reads it)."""
+
+from django.core.exceptions import ImproperlyConfigured
 
 from .env import env
 
@@ -36,8 +39,14 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
-# Login throttling is allauth's default ACCOUNT_RATE_LIMITS (failed logins: 10 a minute per IP,
-# 5 per 5 minutes per account), counted in the schema-keyed cache.
+# Failed logins (docs/decisions.md, "Trust first"), counted in the schema-keyed cache. allauth's key for
+# "login_failed" names the account *and* the client's network (accounts.adapter), so a stranger guessing at
+# the dealer admin's address locks out only themselves: 10 a minute per network whatever the accounts,
+# 5 in 5 minutes per account from one network. "login_failed_account" caps the guesses at one account from
+# all networks it has not signed in from lately (a botnet), 20 an hour; its own networks are never capped.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "login_failed_account": "20/h/key"}
+# How long a network the account signed in from stays its own for the cap above.
+LOGIN_KNOWN_NETWORK_DAYS = 90
 
 # Django's message cookie is signed for the schema too (accounts.tenant_signing).
 MESSAGE_STORAGE = "accounts.tenant_signing.MessageStorage"
@@ -46,3 +55,18 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="DealerCRM")
 # When set, staff must enrol an authenticator before reaching the CRM or the CMS.
 STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=False)
+
+# The client's address (accounts.throttle.client_ip) behind the platform's own proxies: the header the
+# proxy nearest the app sets (X-Forwarded-For, or a one-address header such as X-Real-IP) and how many
+# proxies the platform runs in front of the app. X-Forwarded-For is read from the right, as many entries
+# in as there are trusted proxies: anything further left was written by the client. Both unset: the
+# connection's address, and no header is believed.
+CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", default="").strip().removeprefix("HTTP_").replace("_", "-")
+TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", default="") or 0)  # compose passes an unset one as ""
+if bool(CLIENT_IP_HEADER) != (TRUSTED_PROXY_COUNT > 0):
+    raise ImproperlyConfigured("Set CLIENT_IP_HEADER and TRUSTED_PROXY_COUNT together (behind a proxy), or neither.")
+# allauth reads the address through the adapter (the same client_ip); its own settings say the same.
+if CLIENT_IP_HEADER.lower() == "x-forwarded-for":
+    ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+elif CLIENT_IP_HEADER:
+    ALLAUTH_TRUSTED_CLIENT_IP_HEADER = CLIENT_IP_HEADER

@@ -32,6 +32,7 @@ MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     # Dates and times in the dealer group's time zone.
     "accounts.middleware.TenantTimezoneMiddleware",
+    "accounts.bad_input.NulCharacterMiddleware",  # before the session: NUL in a path, query, cookie or form is 400
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -21,6 +21,3 @@ SIGNUP_LOGIN_TOKEN_SECONDS = 300
 SIGNUP_ABANDONED_AFTER_HOURS = 2
 # Sign-ups started per client address per hour (each makes a Stripe customer).
 SIGNUP_RATE_PER_HOUR = env.int("SIGNUP_RATE_PER_HOUR", default=10)
-# Behind a proxy, the request header it sets to the visitor's address (e.g. HTTP_X_REAL_IP);
-# empty: the connection's address.
-CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", default="")

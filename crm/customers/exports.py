@@ -10,6 +10,7 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -52,6 +53,11 @@ def csv_safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def _csv_cell(value: object) -> object:
+    """A number stays a number (a negative NPS is no formula); everything else is text, formula-safe."""
+    return value if isinstance(value, int | float | Decimal) and not isinstance(value, bool) else csv_safe(str(value))
+
+
 def _xlsx_safe(value: str) -> str:
     """openpyxl writes a string starting with ``=`` as a formula; anything else stays text."""
     return "'" + value if value[:1] == "=" else value
@@ -61,14 +67,14 @@ def csv_stream(people: QuerySet[Person]) -> Iterator[str]:
     return csv_lines(_header(), _rows(people))
 
 
-def csv_lines(header: list[str], rows: Iterable[list[str]]) -> Iterator[str]:
-    """A CSV file in pieces of about 64 kB, UTF-8 with a BOM, every cell formula-safe."""
+def csv_lines(header: list[str], rows: Iterable[list[object]]) -> Iterator[str]:
+    """A CSV file in pieces of about 64 kB, UTF-8 with a BOM, every text cell formula-safe, numbers as numbers."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield "\ufeff"  # so Excel opens UTF-8 Cyrillic and Chinese correctly
     writer.writerow([csv_safe(value) for value in header])
     for row in rows:
-        writer.writerow([csv_safe(str(value)) for value in row])
+        writer.writerow([_csv_cell(value) for value in row])
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -19,7 +19,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.throttle import client_ip, over_hourly_limit
+from accounts.throttle import client_network, over_hourly_limit
 
 from . import leads
 from .lead_forms import EnquiryForm
@@ -33,7 +33,7 @@ def enquiry_rate_exceeded(request: HttpRequest) -> bool:
     """Counts this enquiry (from the enquiry form, or a friend's through an owner's referral link) against
     its network's hourly allowance at this dealer group. The key names the schema, so two dealer groups
     never share a counter whatever the cache's key function."""
-    return over_hourly_limit(f"enquiry-rate:{connection.schema_name}:{client_ip(request)}", RATE_PER_HOUR)
+    return over_hourly_limit(f"enquiry-rate:{connection.schema_name}:{client_network(request)}", RATE_PER_HOUR)
 
 
 def _language(request: HttpRequest) -> None:

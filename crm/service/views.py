@@ -204,7 +204,8 @@ def reminder_rules(request: HttpRequest) -> HttpResponse:
     from .forms import HolidayForm, MaintenanceIntervalForm, ReminderRuleForm, TyreSeasonForm
     from .models import AUTOMATED_KINDS, Holiday, MaintenanceInterval, ReminderRule, TyreSeason
 
-    Rules = modelformset_factory(ReminderRule, form=ReminderRuleForm, extra=0)
+    # Edit only: a forged form count must not make rules (each kind exists once, made by migrations).
+    Rules = modelformset_factory(ReminderRule, form=ReminderRuleForm, extra=0, edit_only=True)
     action = request.POST.get("action") if request.method == "POST" else None
     rules = Rules(request.POST if action == "rules" else None, prefix="rules",
                   queryset=ReminderRule.objects.exclude(kind__in=AUTOMATED_KINDS))

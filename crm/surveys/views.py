@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from accounts.models import StaffRole
+from accounts.throttle import client_network
 from crm.core.access import staff_required
 
 from . import services
@@ -25,7 +26,7 @@ def answer_page(request: HttpRequest, token: str) -> HttpResponse:
     form = AnswerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.answer(token=token, address=request.META.get("REMOTE_ADDR", ""),
+            services.answer(token=token, address=client_network(request),
                             agent=request.headers.get("User-Agent", ""), **form.cleaned_data)
         except ValidationError as error:
             return render(request, "surveys/closed.html", {"message": " ".join(error.messages)}, status=410)

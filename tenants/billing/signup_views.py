@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.throttle import client_ip, over_hourly_limit
+from accounts.throttle import client_network, over_hourly_limit
 
 from ..models import DealerGroup, Plan, Signup
 from . import signup as service
@@ -49,7 +49,7 @@ def _too_many(request: HttpRequest) -> bool:
     """Each started sign-up makes a Stripe customer: a network gets a handful per hour."""
     from django.conf import settings
 
-    return over_hourly_limit(f"signup-rate:{client_ip(request)}", settings.SIGNUP_RATE_PER_HOUR)
+    return over_hourly_limit(f"signup-rate:{client_network(request)}", settings.SIGNUP_RATE_PER_HOUR)
 
 
 @require_GET

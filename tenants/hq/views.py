@@ -1,7 +1,6 @@
 """HQ's dashboard on the platform's host (/hq/) and the dealer admin's sharing choice on a dealer's host
 (/hq-sharing/). The dashboard reads only snapshot rows of the groups that share with the HQ."""
 
-import csv
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
 from crm.analytics.kpis import KPI_LABELS
+from crm.customers.exports import csv_lines
 from tenants.billing.views import admin_required
 from tenants.models import SNAPSHOT_KPIS, DealerGroup, HqOrganisation, HqShare, Plan
 
@@ -105,14 +105,12 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     organisation = request.hq
     month = _month(request, selectors.months(organisation))
     rows = selectors.month_rows(organisation, month=month, **_filters(request)) if month else []
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    # Group names are chosen by whoever signs up: every text cell formula-safe, as in the customer export.
+    lines = csv_lines(["dealer_group", "country", "plan", "month", *SNAPSHOT_KPIS], (
+        [row.dealer_group.name, row.dealer_group.country, row.dealer_group.plan.code if row.dealer_group.plan else "",
+         month, *("" if row.value(kpi) is None else row.value(kpi) for kpi in SNAPSHOT_KPIS)] for row in rows))
+    response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="kpis-{month or "none"}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["dealer_group", "country", "plan", "month", *SNAPSHOT_KPIS])
-    for row in rows:
-        group = row.dealer_group
-        writer.writerow([group.name, group.country, group.plan.code if group.plan else "", month,
-                         *("" if row.value(kpi) is None else row.value(kpi) for kpi in SNAPSHOT_KPIS)])
     return response
 
 
@@ -137,17 +135,23 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 # The dealer admin's choice (tenant host) ---------------------------------------------------------------
 
+def _posted_id(request: HttpRequest, name: str) -> int:
+    """The id posted as ``name``; 0 (nothing has it) when what came is not an id."""
+    value = request.POST.get(name, "")
+    return int(value) if value.isascii() and value.isdecimal() else 0
+
+
 @admin_required
 def sharing(request: HttpRequest) -> HttpResponse:
     group = DealerGroup.objects.get(pk=connection.tenant.pk)
     if request.method == "POST":
         try:
             if request.POST.get("withdraw"):
-                share = get_object_or_404(HqShare, pk=request.POST["withdraw"], dealer_group=group)
+                share = get_object_or_404(HqShare, pk=_posted_id(request, "withdraw"), dealer_group=group)
                 services.share_withdraw(share=share, by_email=request.user.email)
                 messages.success(request, _("%(hq)s no longer receives your figures.") % {"hq": share.organisation})
             else:
-                organisation = get_object_or_404(HqOrganisation, pk=request.POST.get("organisation") or 0)
+                organisation = get_object_or_404(HqOrganisation, pk=_posted_id(request, "organisation"))
                 services.share_grant(dealer_group=group, organisation=organisation, by_email=request.user.email)
                 messages.success(request, _("%(hq)s now receives your figures.") % {"hq": organisation})
         except ValidationError as error:

@@ -143,3 +143,16 @@ def test_an_import_runs_in_the_background_and_reports_what_it_did(scratch, celer
     admin.post(job_url, {**MAPPING, "action": "import"})
     with schema_context(scratch.tenant.schema_name):
         assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.DONE  # not run twice
+
+
+@pytest.mark.django_db
+def test_the_preview_of_a_file_without_a_purchase_date_shows_its_rows(cast):
+    admin = cast.signed_in(cast.a, cast.a_admin)
+    job_url = _upload(admin)["Location"]
+    without_dates = {name: value for name, value in MAPPING.items() if name != "map_purchase_date"}
+
+    response = admin.post(job_url, {**without_dates, "action": "preview"}, follow=True)
+
+    assert response.status_code == 200
+    assert [row.line for row in response.context["preview"]] == [2, 3]
+    assert "Schmidt Anna" in response.text and "WVWZZZ1KZAW000002" in response.text

@@ -103,6 +103,22 @@ def test_the_service_manager_edits_rules_and_intervals_and_a_salesperson_cannot(
     assert cast.signed_in(cast.a, cast.a_salesperson).get("/crm/service/reminders/rules/").status_code == 403
 
 
+def test_a_forged_form_count_on_the_rules_page_makes_no_rule(cast):
+    from crm.service.models import ReminderRule
+
+    with schema_context(cast.a.schema_name):
+        before = ReminderRule.objects.count()
+    admin = cast.signed_in(cast.a, cast.a_admin)
+
+    response = admin.post("/crm/service/reminders/rules/", {
+        "action": "rules", "rules-TOTAL_FORMS": "2", "rules-INITIAL_FORMS": "-5",
+        "rules-0-days_ahead": "7", "rules-1-days_ahead": "7"})
+
+    assert response.status_code == 302  # saved: the rules there are, none more
+    with schema_context(cast.a.schema_name):
+        assert ReminderRule.objects.count() == before
+
+
 def test_tyre_windows_follow_the_customers_rooftop_region_and_holidays_greet_with_consent(cast, customer, mailoutbox):
     from crm.dealerships.models import Rooftop
     from crm.service.models import Holiday, ReminderRule, TyreSeason

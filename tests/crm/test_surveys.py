@@ -133,3 +133,21 @@ def test_an_invitation_whose_e_mail_never_left_is_sent_again_with_a_fresh_token(
     assert token != first[1]
     assert cast.client(cast.a).get(f"/survey/{token}/").status_code == 200
     assert cast.client(cast.a).get(f"/survey/{first[1]}/").status_code == 410
+
+
+def test_behind_the_proxy_answers_from_different_customers_are_not_one_network(cast, customer, settings):
+    settings.CLIENT_IP_HEADER, settings.TRUSTED_PROXY_COUNT = "X-Forwarded-For", 1
+    for n in range(4):  # four customers at home, each on their own line, all through the platform's proxy
+        _invitation, token = _invite(cast, customer, f"service:visit:{300 + n}")
+        browser = Client(HTTP_HOST=cast.a.primary_host, REMOTE_ADDR="10.0.0.2",
+                         HTTP_X_FORWARDED_FOR=f"198.51.100.{n + 1}", HTTP_USER_AGENT="a phone")
+        browser.post(f"/survey/{token}/", GOOD)
+    _invitation, token = _invite(cast, customer, "service:visit:310")
+    Client(HTTP_HOST=cast.a.primary_host, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.1.1.1, 198.51.100.9",
+           HTTP_USER_AGENT="a phone").post(f"/survey/{token}/", GOOD)  # a left-most entry of the customer's own
+
+    with schema_context(cast.a.schema_name):
+        signals = Answer.objects.filter(invitation__source_ref__startswith="service:visit:3").values_list(
+            "signals", flat=True)
+        assert len(signals) == 5
+        assert not any("same_network" in found or "same_device" in found for found in signals)

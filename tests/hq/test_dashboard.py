@@ -2,6 +2,8 @@
 periods before), sorted and filtered, with quartiles and outliers, a CSV, a drill-down to rooftops; an
 analyst reaches no dealer group's host; a dealer admin chooses whom to share with."""
 
+import csv
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -48,9 +50,9 @@ def test_an_hq_sees_only_the_groups_that_share_with_it(cast, brand):
     assert brand["client"].get(f"/hq/groups/{cast.b.pk}/").status_code == 404
     detail = brand["client"].get(f"/hq/groups/{cast.a.pk}/?month={MONTH.isoformat()}")
     assert "Rooftop 7" in detail.text and "70" in detail.text
-    csv = brand["client"].get("/hq/export.csv").content.decode()
-    assert csv.splitlines()[0].startswith("dealer_group,country,plan,month,customers")
-    assert cast.a.name in csv and cast.b.name not in csv and len(csv.splitlines()) == 2
+    exported = brand["client"].get("/hq/export.csv").content.decode("utf-8-sig")  # with a BOM, for Excel
+    assert exported.splitlines()[0].startswith("dealer_group,country,plan,month,customers")
+    assert cast.a.name in exported and cast.b.name not in exported and len(exported.splitlines()) == 2
 
     other = HqOrganisation.objects.create(name="Importer", kind="importer")
     User.objects.create_user("analyst@importer.test", cast.password)
@@ -126,3 +128,26 @@ def test_a_near_perfect_csi_with_signs_of_fabrication_is_flagged(cast, brand):
                                                                           survey_integrity=Decimal("40.00"))
     cells = brand["client"].get("/hq/").context["table"][0][1]
     assert [kpi for kpi, _value, flagged in cells if flagged] == ["csi"]
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://evil.example","Click")', "+1+2", "-2+3", "@SUM(A1)",
+                                  "\t=1+1", "\r=1+1"])
+def test_the_csv_makes_a_formula_like_group_name_text_and_keeps_numbers_numbers(cast, brand, name):
+    DealerGroup.objects.filter(pk=cast.a.pk).update(name=name)  # names are chosen by whoever signs up
+    KpiSnapshot.objects.filter(dealer_group=cast.a, rooftop_id__isnull=True).update(nps=Decimal("-12.50"))
+
+    body = brand["client"].get("/hq/export.csv").content.decode("utf-8-sig")
+
+    header, row = csv.reader(io.StringIO(body))
+    assert header[0] == "dealer_group"
+    assert row[0] == "'" + name
+    assert row[header.index("nps")] == "-12.50"  # a negative figure stays a number
+
+
+def test_sharing_answers_a_posted_id_that_is_not_one_with_not_found(cast):
+    admin = cast.signed_in(cast.a, cast.a_admin)
+
+    withdrawn = admin.post("/hq-sharing/", {"withdraw": "x1"})
+    granted = admin.post("/hq-sharing/", {"organisation": "1 OR 1"})
+
+    assert withdrawn.status_code == 404 and granted.status_code == 404
