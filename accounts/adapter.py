@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import get_public_schema_name
 
 from config.celery import enqueue_on_commit
@@ -25,6 +26,14 @@ class SiteName:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    # The limits below may refuse even the right password at a network the account has not used lately
+    # (someone is guessing at it from everywhere): a code by e-mail still signs its owner in.
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "too_many_login_attempts": _("Too many failed sign-in attempts. Try again later, or use “Send me a "
+                                     "sign-in code” to sign in with a code sent to your e-mail."),
+    }
+
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """Render in the request (links need its host), send from a task once the request commits.
 

@@ -2,6 +2,7 @@
 for public forms (sign-up, web enquiries, referral links). allauth's login limits read the same address
 (accounts.adapter)."""
 
+import functools
 import ipaddress
 
 from django.conf import settings
@@ -26,6 +27,20 @@ def _address(text: str) -> str:
     return str(getattr(address, "ipv4_mapped", None) or address)
 
 
+@functools.cache
+def _trusted_networks(networks: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(network, strict=False) for network in networks)
+
+
+def _from_trusted_proxy(address: str) -> bool:
+    """Whether the connection comes from where the platform's proxies live (``TRUSTED_PROXY_NETWORKS``)."""
+    try:
+        parsed = ipaddress.ip_address(_address(address))
+    except ValueError:
+        return False
+    return any(parsed in network for network in _trusted_networks(tuple(settings.TRUSTED_PROXY_NETWORKS)))
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client's address: without a configured proxy, the connection's, whatever headers say.
 
@@ -34,10 +49,13 @@ def client_ip(request: HttpRequest) -> str:
     the address it saw; entries further left come from the client and are ignored). Fewer entries than
     proxies means the request skipped the outer ones: the left-most entry, written by a trusted proxy, is
     the best address there is. A missing or malformed header falls back to the connection's address.
+
+    Only a connection from ``TRUSTED_PROXY_NETWORKS`` is a proxy's: someone who reaches the app directly
+    (a published port, a mis-set firewall) is counted by their own address, whatever header they send.
     """
     connection_address = request.META.get("REMOTE_ADDR", "")
     header, proxies = settings.CLIENT_IP_HEADER, settings.TRUSTED_PROXY_COUNT
-    if not header or proxies < 1:
+    if not header or proxies < 1 or not _from_trusted_proxy(connection_address):
         return connection_address
     entries = request.headers.get(header, "").split(",")
     return _address(entries[-min(proxies, len(entries))]) or connection_address

@@ -33,6 +33,13 @@ def production_environment_errors() -> list[checks.Error]:
         checks.Error(f"Set {name}: sign-up and billing need the Stripe account's keys.", id="config.E003")
         for name in _STRIPE_KEYS if not getattr(settings, name)
     )
+    # Production answers behind a TLS-terminating proxy (SECURE_PROXY_SSL_HEADER): without being told
+    # about it, every visitor has the proxy's address, and ten wrong passwords from anyone lock a whole
+    # dealer group out. Running without one must be said out loud.
+    if settings.TRUSTED_PROXY_COUNT < 1 and not settings.CLIENT_IP_DIRECT:
+        errors.append(checks.Error(
+            "Set CLIENT_IP_HEADER and TRUSTED_PROXY_COUNT for the proxy in front of the app (e.g. X-Forwarded-For "
+            "and 1), or CLIENT_IP_DIRECT=true if clients connect to it directly.", id="config.E005"))
     if settings.STRIPE_API_BASE:
         errors.append(checks.Error("Unset STRIPE_API_BASE: it points billing at a fake Stripe.", id="config.E004"))
     return errors

@@ -48,7 +48,7 @@ APP_DOMAIN = "dealercrm.test"
 TENANT_SLUG = "smoke"
 # What the processes started here may find in the environment of whoever runs this: none of it.
 OURS = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "CELERY_", "STRIPE_", "APP_DOMAIN", "MEDIA_ROOT",
-        "GUNICORN_", "WEB_CONCURRENCY", "CLIENT_IP_HEADER", "TRUSTED_PROXY_COUNT", "PYTHON", "VIRTUAL_ENV")
+        "GUNICORN_", "WEB_CONCURRENCY", "CLIENT_IP_", "TRUSTED_PROXY_", "PYTHON", "VIRTUAL_ENV")
 
 
 # --- the project as the image gets it ---------------------------------------------------------------
@@ -295,6 +295,9 @@ def smoke(run: Run, *, database_url: str, cache_url: str, broker_url: str) -> No
         "STRIPE_SECRET_KEY": "sk_test_smoke",
         "STRIPE_PUBLISHABLE_KEY": "pk_test_smoke",
         "STRIPE_WEBHOOK_SECRET": "whsec_smoke",
+        # compose's defaults: one TLS-terminating proxy in front, on loopback here.
+        "CLIENT_IP_HEADER": "X-Forwarded-For",
+        "TRUSTED_PROXY_COUNT": "1",
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "2",
         "PYTHONUNBUFFERED": "1",

@@ -32,6 +32,8 @@ RUNTIME_ENV = {
     "STRIPE_SECRET_KEY": "sk_live_from_the_environment",
     "STRIPE_PUBLISHABLE_KEY": "pk_live_from_the_environment",
     "STRIPE_WEBHOOK_SECRET": "whsec_from_the_environment",
+    "CLIENT_IP_HEADER": "X-Forwarded-For",
+    "TRUSTED_PROXY_COUNT": "1",
 }
 # platform/build.sh's placeholders: the two values Django cannot import its settings without.
 BUILD_ENV = {
@@ -43,7 +45,8 @@ BUILD_ENV = {
 
 
 def clean_env(**env: str) -> dict[str, str]:
-    ours = ("DJANGO_", "DATABASE_URL", "APP_DOMAIN", "REDIS_URL", "CELERY_", "STRIPE_", "TEST_WORKER")
+    ours = ("DJANGO_", "DATABASE_URL", "APP_DOMAIN", "REDIS_URL", "CELERY_", "STRIPE_", "TEST_WORKER", "CLIENT_IP_",
+            "TRUSTED_PROXY_")
     return {**{k: v for k, v in os.environ.items() if not k.startswith(ours)}, **env}
 
 
@@ -132,6 +135,24 @@ def test_health_is_503_naming_the_database_when_the_database_cannot_be_reached()
     status, body = result.stdout.strip().splitlines()[-1].split(" ", 1)
     assert (int(status), json.loads(body)) == (
         503, {"status": "error", "database": "unavailable", "cache": "ok", "broker": "ok"})
+
+
+def test_health_is_503_within_seconds_in_production_when_the_database_hangs(silent_server):
+    # given the production settings with a database that accepts connections and never answers (and the
+    # cache and the broker at closed ports)
+    code = ("import time; from tenants.health import health_report; started = time.monotonic(); "
+            "print(health_report(), round(time.monotonic() - started))")
+    env = clean_env(**{**RUNTIME_ENV, "DATABASE_URL": f"postgres://dealercrm@127.0.0.1:{silent_server}/dealercrm",
+                       "DATABASE_CONNECT_TIMEOUT": "2"})
+
+    # when a load balancer asks
+    result = subprocess.run([sys.executable, "manage.py", "shell", "--command", code], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=120)
+
+    # then the database is reported down within seconds, not when the kernel gives up on the connection
+    assert result.returncode == 0, result.stderr
+    report, seconds = result.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert "'database': 'unavailable'" in report and int(seconds) < 10
 
 
 # --- the image's build steps and what a process demands when it starts ------------------------------

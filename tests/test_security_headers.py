@@ -87,3 +87,22 @@ def test_a_page_another_site_may_frame_says_so_in_its_policy_too(cast):
     assert "frame-ancestors" not in directives(response["Content-Security-Policy"])
     assert directives(client.get("/enquiry/")["Content-Security-Policy"])["frame-ancestors"] == ["'none'"]
 
+
+
+def test_a_preview_in_the_wagtail_admin_keeps_the_public_sites_policy(cast):
+    """Previews and drafts render the dealer's site with what editors wrote: no inline script may run there,
+    though the admin around them needs its own. It holds because Wagtail renders them through a request for the
+    page's own address, which gets the public site's policy; this keeps it so."""
+    from django_tenants.utils import schema_context
+    from wagtail.models import Page
+
+    with schema_context(cast.a.schema_name):
+        home = Page.objects.get(depth=2)
+    admin = cast.signed_in(cast.a, cast.a_admin)
+
+    draft = admin.get(f"/cms/pages/{home.pk}/view_draft/")
+    editor = admin.get(f"/cms/pages/{home.pk}/edit/")
+
+    assert draft.status_code == 200 and editor.status_code == 200
+    assert "'unsafe-inline'" not in directives(draft["Content-Security-Policy"])["script-src"]
+    assert "'unsafe-inline'" in directives(editor["Content-Security-Policy"])["script-src"]

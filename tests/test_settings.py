@@ -19,11 +19,13 @@ PRODUCTION_ENV = {
     "STRIPE_SECRET_KEY": "sk_live_from_the_environment",
     "STRIPE_PUBLISHABLE_KEY": "pk_live_from_the_environment",
     "STRIPE_WEBHOOK_SECRET": "whsec_from_the_environment",
+    "CLIENT_IP_HEADER": "X-Forwarded-For",
+    "TRUSTED_PROXY_COUNT": "1",
 }
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    ours = ("DJANGO_", "DATABASE_URL", "APP_DOMAIN", "REDIS_URL", "CELERY_", "STRIPE_")
+    ours = ("DJANGO_", "DATABASE_URL", "APP_DOMAIN", "REDIS_URL", "CELERY_", "STRIPE_", "CLIENT_IP_", "TRUSTED_PROXY_")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env={**clean, **env},
                           capture_output=True, text=True, timeout=120)
@@ -45,3 +47,15 @@ def test_production_refuses_to_start_without_its_servers_and_secret(variable):
 
     assert result.returncode != 0
     assert variable in result.stderr
+
+
+def test_production_refuses_to_start_not_knowing_about_the_proxy_in_front():
+    """Behind a proxy that nobody named, every visitor has its address: ten wrong passwords from anyone would
+    lock a whole dealer group out. Production asks for the proxy, or to be told there is none."""
+    unnamed = {k: v for k, v in PRODUCTION_ENV.items() if k not in ("CLIENT_IP_HEADER", "TRUSTED_PROXY_COUNT")}
+
+    refused = run_manage("check", env=unnamed)
+    direct = run_manage("check", env={**unnamed, "CLIENT_IP_DIRECT": "true"})
+
+    assert refused.returncode != 0 and "TRUSTED_PROXY_COUNT" in refused.stderr
+    assert direct.returncode == 0, direct.stdout + direct.stderr

@@ -65,6 +65,13 @@ CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", default="").strip().removeprefix("HTT
 TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", default="") or 0)  # compose passes an unset one as ""
 if bool(CLIENT_IP_HEADER) != (TRUSTED_PROXY_COUNT > 0):
     raise ImproperlyConfigured("Set CLIENT_IP_HEADER and TRUSTED_PROXY_COUNT together (behind a proxy), or neither.")
+# No proxy in front, on purpose (production refuses to start with neither this nor a proxy: config.checks).
+CLIENT_IP_DIRECT = env.bool("CLIENT_IP_DIRECT", default=False)
+# Where those proxies connect from: a header is believed only on a connection from these networks, so a
+# client that reaches the app directly cannot choose its address. Loopback and the private ranges by default
+# (a proxy on the same machine, in Docker or Kubernetes); name the proxies' own networks to be stricter.
+TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[
+    "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"])
 # allauth reads the address through the adapter (the same client_ip); its own settings say the same.
 if CLIENT_IP_HEADER.lower() == "x-forwarded-for":
     ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT

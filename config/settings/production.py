@@ -10,9 +10,12 @@ DEBUG = False
 # steps import these settings with no runtime secret (docs/decisions.md, "The production shape runs").
 PRODUCTION_ENVIRONMENT_REQUIRED = True
 
-# A Redis that stops answering fails a request (and /health/) within seconds instead of holding it.
+# A Redis or a PostgreSQL that stops answering fails a request (and /health/) within seconds instead of
+# holding a web thread until the kernel gives up on the connection.
 if REDIS_URL:
     CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT",
+                                                                                     default=5))
 
 # Static files straight from the app server, compressed and cache-busted, right after security.
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,

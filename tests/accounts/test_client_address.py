@@ -57,6 +57,20 @@ def test_behind_two_proxies_the_address_the_outer_one_saw_counts(settings):
     assert client_ip(inner_only) == "198.51.100.7"
 
 
+def test_a_client_reaching_the_app_directly_cannot_choose_its_address(settings):
+    """Behind the configured proxy, someone who connects straight to the app's port (not from the proxies'
+    networks) is counted by their own address, whatever X-Forwarded-For they send."""
+    settings.CLIENT_IP_HEADER, settings.TRUSTED_PROXY_COUNT = "X-Forwarded-For", 1
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/24"]
+
+    direct = RequestFactory().get("/", REMOTE_ADDR="203.0.113.50", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    elsewhere_private = RequestFactory().get("/", REMOTE_ADDR="192.168.1.5", HTTP_X_FORWARDED_FOR="198.51.100.7")
+
+    assert client_ip(direct) == "203.0.113.50"
+    assert client_ip(elsewhere_private) == "192.168.1.5"  # not the proxies' network as configured
+    assert client_ip(_request(HTTP_X_FORWARDED_FOR="198.51.100.7")) == "198.51.100.7"  # through the proxy
+
+
 def test_a_one_address_header_such_as_x_real_ip_is_read_as_the_proxy_sets_it(settings):
     settings.CLIENT_IP_HEADER, settings.TRUSTED_PROXY_COUNT = "X-Real-IP", 1
 

@@ -1,6 +1,7 @@
 """Signing in: throttled after repeated failures, per network and per account at a network, so nobody locks
 out an account from elsewhere; sign-up makes car owners on a dealer host, never staff."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +15,7 @@ from tests.conftest import run_as_the_worker
 
 pytestmark = pytest.mark.django_db
 
-THROTTLED = "Too many failed login attempts"
+THROTTLED = "Too many failed sign-in attempts"
 # Rate-limit windows run on the clock: one fixed instant, so no run is slow enough to leave a window.
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
@@ -96,8 +97,25 @@ def test_guesses_from_many_networks_are_capped_per_account_but_never_from_a_netw
 
     assert all(THROTTLED not in response.text for response in botnet[:20])
     assert THROTTLED in botnet[20].text  # 20 an hour from networks the account does not sign in from
-    assert THROTTLED in new_place.text
+    assert THROTTLED in new_place.text and "Send me a sign-in code" in new_place.text
     assert at_the_office.status_code == 302 and at_the_office.url == "/crm/"
+
+
+def test_an_owner_refused_by_the_cap_away_from_home_signs_in_with_a_code(cast, behind_the_proxy, mailoutbox,
+                                                                        django_capture_on_commit_callbacks):
+    """Someone keeping the account's cap full cannot lock its owner out: a code by e-mail still works."""
+    for n in range(21):
+        _sign_in(_from(cast, f"198.51.{n}.66"), cast.a_owner, f"guess-{n}")
+    phone = _from(cast, "192.0.2.44")
+    assert THROTTLED in _sign_in(phone, cast.a_owner, cast.password).text
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert phone.post("/accounts/login/code/", {"email": cast.a_owner}).status_code == 302
+    run_as_the_worker(callbacks)
+    code = re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", mailoutbox[-1].body, re.MULTILINE)[1]
+    signed_in = phone.post("/accounts/login/code/confirm/", {"code": code})
+
+    assert signed_in.status_code == 302 and "_auth_user_id" in phone.session
 
 
 def test_sign_up_on_a_dealer_host_makes_a_car_owner_never_staff(cast, settings):
