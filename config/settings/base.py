@@ -135,8 +135,10 @@ TWILIO_API_BASE = env("TWILIO_API_BASE", default="https://api.twilio.com")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM = env("TWILIO_FROM", default="")
-# A marketing message still "sending" after this long was interrupted, and is delivered again with its key.
+# A marketing message still "sending" after this long was interrupted, and is delivered again with its key;
+# one interrupted this many times is marked failed instead (the provider may have taken it every time).
 MESSAGE_RESEND_AFTER_SECONDS = env.int("MESSAGE_RESEND_AFTER_SECONDS", default=120)
+MESSAGE_SEND_ATTEMPTS = env.int("MESSAGE_SEND_ATTEMPTS", default=3)
 
 LOGGING = {
     "version": 1,
