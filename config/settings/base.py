@@ -125,6 +125,9 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 # EMAIL_URL sets backend, host, port, user, password and TLS at once, e.g.
 # smtp+tls://user:password@smtp.example.com:587 (django-environ); the console locally.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Seconds an SMTP connection may wait on the server: without it (Django's default is None) a server that stops
+# answering holds the worker, and the message it was sending, forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 PLATFORM_NAME = "DealerCRM"  # how the platform signs what it sends from its own host
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="DealerCRM <no-reply@localhost>")
 # SMS: crm.marketing.sms.ConsoleBackend (development), FileBackend (a file per message in SMS_FILE_PATH) or

@@ -18,6 +18,7 @@ from crm.customers.models import Consent
 from crm.customers.services import consent_record, person_create
 from crm.marketing.channels import Deferred, message_send, unsubscribe_token
 from crm.marketing.models import Message, MessageTemplate, SendingRules, TemplateText
+from tests.test_settings import PRODUCTION_ENV, run_manage
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +222,14 @@ def test_a_stop_reply_withdraws_sms_consent_and_an_unsigned_one_does_nothing(cas
         after = message_send(person=customer, template=_template("sms"), key="stop:1", now=_at(12))
         assert after.reason == "no_consent"
 
+
+def test_in_production_an_smtp_server_that_stops_answering_cannot_hold_a_worker_forever():
+    """Django's SMTP backend waits forever by default: a worker stuck on a silent server would hold its
+    campaign, and the message would be handed over again when it is finally killed."""
+    shown = "from django.core.mail import get_connection as c; print(type(c()).__name__, c().timeout)"
+
+    default = run_manage("shell", "--no-imports", "-c", shown, env=PRODUCTION_ENV)
+    chosen = run_manage("shell", "--no-imports", "-c", shown, env={**PRODUCTION_ENV, "EMAIL_TIMEOUT": "5"})
+
+    assert default.stdout.split() == ["EmailBackend", "20"], default.stderr
+    assert chosen.stdout.split() == ["EmailBackend", "5"], chosen.stderr
