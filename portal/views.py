@@ -2,7 +2,7 @@
 their own cars and claims, and gets 404 for anyone else's."""
 
 import zoneinfo
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole
 from crm.core.access import staff_required
+from crm.core.parsing import day_from, id_from
 from crm.customers.models import Person
 from crm.sales.lead_forms import EnquiryForm
 from crm.sales.lead_views import enquiry_rate_exceeded
@@ -187,17 +188,14 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _own_appointment(request, pk)
     rooftop = appointment.rooftop
     local = timezone.localtime(appointment.slot.starts_at, zoneinfo.ZoneInfo(rooftop.timezone))
-    day = request.POST.get("day") or request.GET.get("day") or local.date()
-    try:
-        day = date.fromisoformat(str(day))
-    except ValueError:
-        day = timezone.localdate()
+    asked = request.POST.get("day") or request.GET.get("day")
+    day = (day_from(asked) or timezone.localdate()) if asked else local.date()
     if not booking.bookable_day(day):
         day = timezone.localdate()
     # Within its own day the appointment's hours are already counted: only another day's hours are checked.
     slots = booking.free_slots(rooftop, day, appointment.service_type if day != local.date() else None)
     if request.method == "POST" and request.POST.get("slot"):
-        slot = slots.filter(pk=request.POST["slot"]).first() if request.POST["slot"].isdecimal() else None
+        slot = slots.filter(pk=slot_id).first() if (slot_id := id_from(request.POST["slot"])) is not None else None
         if slot is None:
             messages.error(request, _("That time is no longer free; choose another."))
         else:

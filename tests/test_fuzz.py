@@ -5,9 +5,11 @@ each staff role and the dealer admin on a dealer group's host (seeded with the d
 an HQ analyst and a platform operator on the platform's host. Each role starts at its home pages and follows the
 links and search forms it is shown, one page per URL pattern, so path arguments are real ids; a pattern nothing
 leads to is asked for with made-up arguments. While a page is asked for without a query, the query parameters
-it reads are recorded; hypothesis then asks each such page again with those names (and a stray one) set to
-generated values: very long, unicode, negative and huge numbers, malformed dates, NUL characters. Then every
-form the roles were shown is posted as filled in, with some fields replaced by generated values.
+it reads are recorded; each such page is asked again with all those names set to each of a few edge values (a
+huge year or month in a month's or a day's shape, an id too long to be one), then hypothesis asks it with those
+names (and a stray one) set to generated values: very long, unicode, negative and huge numbers, malformed dates,
+NUL characters. Then every form the roles were shown is posted as shown with its ids made too long, and as
+filled in with some fields replaced by generated values.
 
 Bounded and derandomized: every run asks the same questions. Left out: Wagtail's own admin (/cms/,
 /documents/), the integration API's operations (schemathesis fuzzes them against their schema in
@@ -340,6 +342,12 @@ ODD_VALUES = ["", " ", "0", "-1", "1.5", "1e309", "NaN", "-0", "9" * 30, "-" + "
               "9223372036854775808", "2026-02-30", "2026-13-01", "0000-00-00", "9999-12-31", "10000-01-01",
               "2026-11-18T25:61", "31.12.2026", "1/2/2026", "true", "null", "[]", "{}", "a" * 3000, "%", "_", "\\",
               "'; --", "<b>", "\u202e", "😀", "Ωмир漢字", "\x00", "٣", "１２", "../../etc/passwd"]
+# Asked of every reading page for every name it reads, and every id a form shows: a year or month past a C int in
+# the shapes pages parse ("YYYY-MM", "YYYY-MM-DD": date() raises OverflowError, not ValueError), and an id with
+# more digits than int() reads (ValueError past 4,300). Too rare among the generated values to be met by chance.
+HUGE = "99999999999"
+EDGE_VALUES = [f"{HUGE}-01", f"2026-{HUGE}", f"{HUGE}-01-01", f"2026-01-{HUGE}", "9" * 5000]
+ODD_VALUES += EDGE_VALUES[:4]
 values = st.one_of(st.sampled_from(ODD_VALUES), st.integers().map(str), st.text(max_size=40),
                    st.dates(min_value=date(1, 1, 1)).map(date.isoformat))
 STRAY_NAMES = ["page", "q", "sort", "x", "next", "format", "lang"]
@@ -350,6 +358,16 @@ def _query(data: Any, page: Page) -> str:
     chosen = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True))
     pairs = [(name, data.draw(values)) for name in chosen for _ in range(data.draw(st.integers(1, 2)))]
     return urlencode(pairs)
+
+
+def _edge_query(page: Page, value: str) -> str:
+    return page.url + ("&" if "?" in page.url else "?") + urlencode([(name, value) for name in sorted(page.reads)])
+
+
+def _ids_too_long(form: Form) -> dict[str, Any]:
+    """The form as shown, with every value that is an id (all digits) made too long to be one."""
+    return {name: EDGE_VALUES[-1] if choices[0].isdecimal() else choices[0]
+            for name, choices in form.fields.items() if choices}
 
 
 def _filled(data: Any, form: Form) -> dict[str, Any]:
@@ -412,7 +430,12 @@ def test_no_page_or_form_of_either_host_answers_a_server_error(cast, monkeypatch
                 visitor, form = variants[data.draw(st.integers(0, len(variants) - 1))]
                 _ask(visitor, failures, form.action, _filled(data, form))
 
+        for variants in readers.values():
+            for value in EDGE_VALUES:
+                _ask(variants[0].visitor, failures, _edge_query(variants[0], value))
         every_reading_page_with_a_generated_query()
+        for variants in posters.values():  # forms change things: after every page was read
+            _ask(variants[0][0], failures, variants[0][1].action, _ids_too_long(variants[0][1]))
         every_kind_of_form_with_generated_fields()  # last: forms change things
 
     # Collected rather than raised (so not shrunk): one run names every request that failed, and where.

@@ -125,6 +125,9 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 # EMAIL_URL sets backend, host, port, user, password and TLS at once, e.g.
 # smtp+tls://user:password@smtp.example.com:587 (django-environ); the console locally.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Seconds an SMTP connection may wait on the server: without it (Django's default is None) a server that stops
+# answering holds the worker, and the message it was sending, forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 PLATFORM_NAME = "DealerCRM"  # how the platform signs what it sends from its own host
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="DealerCRM <no-reply@localhost>")
 # SMS: crm.marketing.sms.ConsoleBackend (development), FileBackend (a file per message in SMS_FILE_PATH) or
@@ -135,8 +138,10 @@ TWILIO_API_BASE = env("TWILIO_API_BASE", default="https://api.twilio.com")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM = env("TWILIO_FROM", default="")
-# A marketing message still "sending" after this long was interrupted, and is delivered again with its key.
+# A marketing message still "sending" after this long was interrupted, and is delivered again with its key;
+# one interrupted this many times is marked failed instead (the provider may have taken it every time).
 MESSAGE_RESEND_AFTER_SECONDS = env.int("MESSAGE_RESEND_AFTER_SECONDS", default=120)
+MESSAGE_SEND_ATTEMPTS = env.int("MESSAGE_SEND_ATTEMPTS", default=3)
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,9 @@
 of every download in the audit trail (who, when, which filter, how many rows), with the rule of who may.
 
 Who may download is one rule, ``crm.dealerships.selectors.customers_export_allowed``: dealer admins and
-the roles they choose (sales and service managers until they change it).
+the roles they choose (sales and service managers until they change it). A DMS import's rejected rows are
+customer rows too (a column mapped wrongly rejects the whole file): the same rule, and whoever started that
+import (``import_problems_allowed``), each download recorded like a list's.
 """
 
 import csv
@@ -20,10 +22,12 @@ from openpyxl import Workbook
 
 from accounts.models import StaffRole, User
 from crm.dealerships.models import PrivacyRules
+from crm.dealerships.selectors import customers_export_allowed
 
-from .models import AuditEntry, Person
+from .models import AuditEntry, ImportJob, Person
 
 EXPORTED = "customers_exported"
+IMPORT_PROBLEMS_EXPORTED = "import_rejected_rows_exported"
 EXPORT_ROLES_CHANGED = "export_roles_changed"
 
 BATCH = 2000
@@ -101,6 +105,19 @@ def customers_export_record(*, by: User, file_format: str, search: str, rooftop:
         "format": file_format, "search": search, "rooftop": rooftop, "archived": archived, "rows": rows})
 
 
+def import_problems_allowed(user: User, job: ImportJob) -> bool:
+    """May this person download the rejected rows of ``job``? Whoever started the import (their own file
+    coming back to be corrected), and whoever may download customer lists; nobody else."""
+    return (job.created_by_id is not None and job.created_by_id == user.pk) or customers_export_allowed(user)
+
+
+def import_problems_export_record(*, by: User, job: ImportJob, rows: int) -> AuditEntry:
+    """A download of an import's rejected rows, recorded before the file goes out like a list's: who, when,
+    which import (its number and file name) and how many rows."""
+    return AuditEntry.objects.create(person=None, actor=by, action=IMPORT_PROBLEMS_EXPORTED, changes={
+        "import": job.pk, "file": job.original_name, "rows": rows})
+
+
 @transaction.atomic
 def export_roles_set(*, roles: Iterable[str], by: User) -> PrivacyRules:
     """Choose the roles besides dealer admins that may download customer lists; a change is audited."""
@@ -143,13 +160,19 @@ def export_description(changes: dict) -> str:
 
 
 def exports_log(limit: int = 100) -> list[LogLine]:
-    """The latest downloads of customer lists and changes of who may make them, newest first; one query."""
-    entries = (AuditEntry.objects.filter(person__isnull=True, action__in=(EXPORTED, EXPORT_ROLES_CHANGED))
+    """The latest downloads of customer lists and of imports' rejected rows, and changes of who may make
+    them, newest first; one query."""
+    entries = (AuditEntry.objects.filter(person__isnull=True,
+                                         action__in=(EXPORTED, IMPORT_PROBLEMS_EXPORTED, EXPORT_ROLES_CHANGED))
                .select_related("actor").order_by("-at", "-pk")[:limit])
     lines = []
     for entry in entries:
         if entry.action == EXPORTED:
             lines.append(LogLine(entry.at, entry.actor, export_description(entry.changes), entry.changes.get("rows")))
+        elif entry.action == IMPORT_PROBLEMS_EXPORTED:
+            lines.append(LogLine(entry.at, entry.actor, _("Rejected rows of the import “%(file)s” (no. %(number)s)") % {
+                "file": entry.changes.get("file", ""), "number": entry.changes.get("import", "")},
+                entry.changes.get("rows")))
         else:
             before, after = entry.changes.get("export_roles", [[], []])
             lines.append(LogLine(entry.at, entry.actor, _("Who may download: %(before)s → %(after)s") % {

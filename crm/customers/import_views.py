@@ -12,8 +12,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole
 from crm.core.access import staff_required
+from crm.dealerships.selectors import export_roles
 
-from .exports import csv_lines
+from .exports import csv_lines, import_problems_allowed, import_problems_export_record
 from .forms import ImportMappingForm, ImportUploadForm
 from .importing import files
 from .importing.jobs import job_create, job_preview, job_start, profile_save
@@ -71,6 +72,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/imports/detail.html", {
         "job": job, "form": form, "preview": preview, "preview_error": preview_error,
         "problems": job.problems.all()[:20], "active_module": "customers",
+        "can_download_problems": import_problems_allowed(request.user, job),
     })
 
 
@@ -98,8 +100,13 @@ def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(*IMPORTERS)
 def import_problems(request: HttpRequest, pk: int) -> HttpResponse:
     """The rejected rows as a CSV the dealer can fix and import again: the file's own columns, then
-    the line and the reason."""
+    the line and the reason. Customer rows leaving the building: for whoever started the import and whoever
+    may download customer lists (403 with the reason for anyone else), each download audited first."""
     job = get_object_or_404(ImportJob, pk=pk)
+    if not import_problems_allowed(request.user, job):
+        return render(request, "customers/export_denied.html", status=403, context={
+            "active_module": "customers", "roles": [StaffRole(role).label for role in export_roles()]})
+    import_problems_export_record(by=request.user, job=job, rows=job.problems.count())
 
     def rows() -> Iterator[list[str]]:
         for problem in job.problems.iterator(chunk_size=2000):

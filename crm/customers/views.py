@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import StaffRole
 from config.celery import enqueue_on_commit
 from crm.core.access import staff_required
+from crm.core.parsing import id_from
 from crm.dealerships.models import Rooftop
 from crm.dealerships.selectors import customers_export_allowed, export_roles
 
@@ -45,8 +46,8 @@ def _listed(request: HttpRequest) -> tuple[str, str, "QuerySet[Person]"]:
     people = selectors.customer_search(query, region=services.tenant_region(),
                                        archived=request.GET.get("archived") == "1")
     rooftop_id = request.GET.get("rooftop", "")
-    if rooftop_id.isdecimal():
-        people = people.filter(rooftop_id=int(rooftop_id))
+    if (pk := id_from(rooftop_id)) is not None:
+        people = people.filter(rooftop_id=pk)
     return query, rooftop_id, people
 
 
@@ -71,7 +72,7 @@ def customer_export(request: HttpRequest, file_format: str) -> HttpResponse:
         return render(request, "customers/export_denied.html", status=403, context={
             "active_module": "customers", "roles": [StaffRole(role).label for role in export_roles()]})
     query, rooftop_id, people = _listed(request)
-    rooftop = Rooftop.objects.filter(pk=int(rooftop_id)).first() if rooftop_id.isdecimal() else None
+    rooftop = Rooftop.objects.filter(pk=pk).first() if (pk := id_from(rooftop_id)) is not None else None
     exports.customers_export_record(by=request.user, file_format=file_format, search=query,
                                     rooftop=rooftop.name if rooftop else "", rows=people.count(),
                                     archived=request.GET.get("archived") == "1")

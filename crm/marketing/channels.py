@@ -4,6 +4,7 @@ language, sends by e-mail (Django's mail backends; django-anymail for providers;
 tracks opens and clicks, tracking.py) or SMS (sms.py), and records the outcome under the occasion's key,
 so a rerun never sends twice."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -84,6 +85,14 @@ def stale_sending() -> timedelta:
     return timedelta(seconds=settings.MESSAGE_RESEND_AFTER_SECONDS)
 
 
+def provider_key(message: Message) -> str:
+    """The idempotency key the SMS provider gets: one per group (message keys repeat in every schema), occasion
+    and address. A message resumed after its customer's number changed is a new send to the new number, which a
+    provider honouring keys must not drop as a repeat of the text it took for the old one."""
+    address = hashlib.sha256(message.address.encode()).hexdigest()[:16]
+    return f"{connection.schema_name}:{message.key}:{address}"
+
+
 def _deliver(message: Message, unsubscribe: str, rules: SendingRules) -> Message:
     try:
         if message.channel == MessageChannel.EMAIL:
@@ -93,9 +102,7 @@ def _deliver(message: Message, unsubscribe: str, rules: SendingRules) -> Message
             email.attach_alternative(tracking.email_html(message, track=rules.track_email), "text/html")
             email.send()
         else:
-            # Message keys repeat in every group: the provider's idempotency key names the group's schema.
-            sms.backend().send(sms.Sms(to=message.address, body=message.body,
-                                       key=f"{connection.schema_name}:{message.key}"))
+            sms.backend().send(sms.Sms(to=message.address, body=message.body, key=provider_key(message)))
     except sms.SmsError as error:
         message.status, message.error = Message.Status.FAILED, str(error)[:1000]
     except Exception as error:  # noqa: BLE001 - any provider or header error fails this message, not the run
@@ -134,7 +141,11 @@ def _resume(message: Message, person: Person, now: datetime, rules: SendingRules
     the customer may have withdrawn consent or lost the address, the night may have come, other messages
     may have reached the weekly cap since it was recorded. Claimed by one run only (a conditional update
     under the customer's lock); refused with its reason, or deferred until quiet hours end (still
-    "sending", so a later run finishes it)."""
+    "sending", so a later run finishes it).
+
+    A message already handed over ``MESSAGE_SEND_ATTEMPTS`` times is marked failed instead: whatever kills
+    the worker may come after the provider took it (an SMTP server that never answers, a provider that
+    ignores keys), and sending it again every few minutes would message the customer again every time."""
     if (until := quiet_until(now, rules)) is not None:
         return Deferred(until)
     with transaction.atomic():
@@ -144,12 +155,20 @@ def _resume(message: Message, person: Person, now: datetime, rules: SendingRules
         message.refresh_from_db()
         if not claimed:
             return message  # another run took it meanwhile
+        if message.attempts >= settings.MESSAGE_SEND_ATTEMPTS:
+            message.status = Message.Status.FAILED
+            message.error = (f"Interrupted {message.attempts} times; not sent again so the customer is not "
+                             f"messaged repeatedly.")
+            message.save(update_fields=["status", "error"])
+            return message
         message.address = address_of(person, message.channel)
         message.reason = _refusal(person, message.channel, message.purpose, message.address, now,
                                   rules if capped else None, resumed=message)
         if message.reason:
             message.status = Message.Status.REFUSED
-        message.save(update_fields=["address", "reason", "status"])
+        else:
+            message.attempts += 1  # the row is ours: claimed, under the customer's lock
+        message.save(update_fields=["address", "reason", "status", "attempts"])
     if message.status == Message.Status.REFUSED:
         return message
     return _deliver(message, unsubscribe_url(person, message.channel, message.purpose), rules)
@@ -199,7 +218,7 @@ def _record(message: Message, person: Person, template: MessageTemplate, now: da
         message.reason = Message.Reason.NO_TEXT
     values = {**merge_values(person, channel, purpose), **(extra or {})} if text else {}
     if text is not None:
-        message.status = Message.Status.SENDING
+        message.status, message.attempts = Message.Status.SENDING, 1
         message.subject = " ".join(merge(text.subject, values).split())  # a header: never a line break
         message.body = merge(text.body, values)
         message.links = tracking.links_in(merge(text.body, {**values, **dict.fromkeys(CUSTOMER_FIELDS, "")}))

@@ -116,6 +116,8 @@ class Message(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Handed to the provider this many times: once, and once more each time a run finished it after a crash.
+    attempts = models.PositiveSmallIntegerField(default=0)
     # E-mail only: the first time the tracking pixel was loaded and the first tracked link followed.
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from crm.core.access import staff_required
+from crm.core.parsing import id_from
 from crm.customers.models import ConsentChannel, VehicleLink
 from crm.customers.selectors import consent_allows
 from crm.marketing.segments import criteria_describe
@@ -134,8 +135,8 @@ def call_list_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _working_list(request: HttpRequest) -> CallList | None:
     """The list the agent is working through, when they chose one."""
-    list_id = request.GET.get("list", "") or request.POST.get("list", "")
-    return calllists.call_list_for(request.user, int(list_id)) if list_id.isdecimal() else None
+    list_id = id_from(request.GET.get("list") or request.POST.get("list"))
+    return calllists.call_list_for(request.user, list_id) if list_id is not None else None
 
 
 def _next_url(call_list: CallList | None) -> str:

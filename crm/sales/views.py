@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts import tenant_signing
 from accounts.models import StaffRole, User
 from crm.core.access import staff_required
+from crm.core.parsing import day_from, id_from, month_from
 from crm.customers import normalize
 from crm.customers.models import Person
 from crm.customers.services import person_create, phones_normalize, tenant_region
@@ -95,12 +96,12 @@ def prospect_list(request: HttpRequest) -> HttpResponse:
         prospects = prospects.filter(level=filters["level"])
     if filters["source"] in Source.values:
         prospects = prospects.filter(source=filters["source"])
-    if filters["rooftop"].isdecimal():
-        prospects = prospects.filter(rooftop_id=int(filters["rooftop"]))
+    if (rooftop_id := id_from(filters["rooftop"])) is not None:
+        prospects = prospects.filter(rooftop_id=rooftop_id)
     if filters["salesperson"] == "none":
         prospects = prospects.filter(salesperson__isnull=True)
-    elif filters["salesperson"].isdecimal():
-        prospects = prospects.filter(salesperson_id=int(filters["salesperson"]))
+    elif (salesperson_id := id_from(filters["salesperson"])) is not None:
+        prospects = prospects.filter(salesperson_id=salesperson_id)
     if filters["q"]:
         from crm.customers.selectors import customer_search
 
@@ -137,8 +138,8 @@ def _person_for(form: ProspectForm, by: User) -> Person:
 def prospect_create(request: HttpRequest) -> HttpResponse:
     may_assign = request.user.role in MANAGERS
     initial: dict[str, Any] = {}
-    if (person_id := request.GET.get("person", "")).isdecimal():
-        person = Person.objects.active().filter(pk=int(person_id)).first()
+    if (person_id := id_from(request.GET.get("person"))) is not None:
+        person = Person.objects.active().filter(pk=person_id).first()
         if person is not None:
             initial = {"person": person.pk, "customer": str(person), "rooftop": person.rooftop_id}
     form = ProspectForm(request.POST or None, initial=initial, may_assign=may_assign)
@@ -385,8 +386,7 @@ def transfer_create(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(*MANAGERS)
 def transfers(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        pk = request.POST.get("request", "")
-        request_ = get_object_or_404(TransferRequest, pk=int(pk) if pk.isdecimal() else 0)
+        request_ = get_object_or_404(TransferRequest, pk=id_from(request.POST.get("request")) or 0)
         try:
             services.transfer_decide(request=request_, by=request.user,
                                      approve=request.POST.get("decision") == "approve",
@@ -428,12 +428,10 @@ def handover(request: HttpRequest) -> HttpResponse:
 def _month(text: str) -> date:
     """``2026-10`` as its first day; anything else (or a month outside 2000..next year) is this month."""
     this_month = timezone.localdate().replace(day=1)
-    try:
-        year, month = (int(part) for part in text.split("-")[:2])
-        asked = date(year, month, 1)
-    except ValueError:
+    asked = month_from(text)
+    if asked is None or not date(2000, 1, 1) <= asked <= this_month.replace(year=this_month.year + 1):
         return this_month
-    return asked if date(2000, 1, 1) <= asked <= this_month.replace(year=this_month.year + 1) else this_month
+    return asked
 
 
 @staff_required(*SALES)
@@ -443,8 +441,7 @@ def review(request: HttpRequest) -> HttpResponse:
     salesperson = request.GET.get("salesperson", "")
     if request.user.role not in MANAGERS:
         salesperson = str(request.user.pk)  # a salesperson reviews their own month
-    data = selectors.monthly_review(month, rooftop_id=int(rooftop) if rooftop.isdecimal() else None,
-                                    salesperson_id=int(salesperson) if salesperson.isdecimal() else None)
+    data = selectors.monthly_review(month, rooftop_id=id_from(rooftop), salesperson_id=id_from(salesperson))
     previous = (month - timedelta(days=1)).replace(day=1)
     following = (month + timedelta(days=32)).replace(day=1)
     return _page(request, "sales/review.html", {
@@ -483,8 +480,8 @@ def sales_settings(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_required(*MANAGERS)
 def schedule_save(request: HttpRequest) -> HttpResponse:
-    user_id = request.POST.get("user", "")
-    existing = SalesSchedule.objects.filter(user_id=int(user_id)).first() if user_id.isdecimal() else None
+    user_id = id_from(request.POST.get("user"))
+    existing = SalesSchedule.objects.filter(user_id=user_id).first() if user_id is not None else None
     form = ScheduleForm(request.POST, instance=existing)
     if form.is_valid():
         form.save()
@@ -498,8 +495,8 @@ def schedule_save(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_required(*MANAGERS)
 def demo_save(request: HttpRequest) -> HttpResponse:
-    if (pk := request.POST.get("retire", "")).isdecimal():
-        DemoVehicle.objects.filter(pk=int(pk)).update(is_active=False)
+    if (pk := id_from(request.POST.get("retire"))) is not None:
+        DemoVehicle.objects.filter(pk=pk).update(is_active=False)
         messages.success(request, _("The car has left the demo fleet; its bookings stay in the history."))
         return redirect("sales:settings")
     form = DemoVehicleForm(request.POST)
@@ -515,10 +512,7 @@ def demo_save(request: HttpRequest) -> HttpResponse:
 def demo_calendar(request: HttpRequest) -> HttpResponse:
     """The demo fleet's bookings for a day, so a salesperson sees when a car is free."""
     today = timezone.localdate()
-    try:
-        day = date.fromisoformat(request.GET.get("day", ""))
-    except ValueError:
-        day = today
+    day = day_from(request.GET.get("day")) or today
     if abs((day - today).days) > 3660:  # ten years either way: a typo, not a plan
         day = today
     start = selectors.day_start(day)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole, User
 from crm.core.access import staff_required
+from crm.core.parsing import day_from
 from crm.dealerships.models import Rooftop
 
 from . import booking
@@ -29,11 +30,8 @@ PLANNERS = (StaffRole.DEALER_ADMIN, StaffRole.SERVICE_MANAGER)
 
 
 def _day(text: str) -> date:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return timezone.localdate()
-    return day if date(2000, 1, 1) <= day <= date(2999, 12, 31) else timezone.localdate()
+    day = day_from(text)
+    return day if day is not None and date(2000, 1, 1) <= day <= date(2999, 12, 31) else timezone.localdate()
 
 
 def _calendar_of(slot: Slot) -> HttpResponse:

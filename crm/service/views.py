@@ -1,6 +1,5 @@
 """Workshop screens: repair orders (list, open, lines, declined work, close) and the declined-work list."""
 
-from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole, User
 from crm.core.access import staff_required
+from crm.core.parsing import day_from, id_from
 from crm.dealerships.models import Rooftop
 
 from . import services
@@ -25,28 +25,21 @@ WORKSHOP = (StaffRole.DEALER_ADMIN, StaffRole.SERVICE_MANAGER, StaffRole.SERVICE
 PAGE_SIZE = 25
 
 
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
 def _visits(request: HttpRequest) -> tuple[QuerySet[ServiceVisit], dict[str, str]]:
     filters = {name: request.GET.get(name, "").strip() for name in ("rooftop", "advisor", "status", "repeat",
                                                                      "from", "to", "q")}
     visits = ServiceVisit.objects.select_related("vehicle", "person", "company", "rooftop", "advisor")
-    if filters["rooftop"].isdecimal():
-        visits = visits.filter(rooftop_id=int(filters["rooftop"]))
-    if filters["advisor"].isdecimal():
-        visits = visits.filter(advisor_id=int(filters["advisor"]))
+    if (rooftop_id := id_from(filters["rooftop"])) is not None:
+        visits = visits.filter(rooftop_id=rooftop_id)
+    if (advisor_id := id_from(filters["advisor"])) is not None:
+        visits = visits.filter(advisor_id=advisor_id)
     if filters["status"] in ServiceVisit.Status.values:
         visits = visits.filter(status=filters["status"])
     if filters["repeat"] == "1":
         visits = visits.filter(repeat_of__isnull=False)
-    if start := _date(filters["from"]):
+    if start := day_from(filters["from"]):
         visits = visits.filter(opened_on__gte=start)
-    if end := _date(filters["to"]):
+    if end := day_from(filters["to"]):
         visits = visits.filter(opened_on__lte=end)
     if filters["q"]:
         vehicle = services.vehicle_find(filters["q"])

@@ -136,9 +136,10 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # The dealer admin's choice (tenant host) ---------------------------------------------------------------
 
 def _posted_id(request: HttpRequest, name: str) -> int:
-    """The id posted as ``name``; 0 (nothing has it) when what came is not an id."""
+    """The id posted as ``name``; 0 (nothing has it) when what came is not an id (nor one a bigint holds:
+    ``int()`` refuses more than 4,300 digits)."""
     value = request.POST.get(name, "")
-    return int(value) if value.isascii() and value.isdecimal() else 0
+    return int(value) if value.isascii() and value.isdecimal() and len(value) <= 18 else 0
 
 
 @admin_required

@@ -6,7 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
-from crm.customers.models import ImportJob, ImportProfile, Person
+from accounts.models import StaffRole
+from crm.core.services import staff_user_create
+from crm.customers.models import AuditEntry, ImportJob, ImportProfile, Person
 
 SALES = ("Kundennr;Nachname;Vorname;Telefon;VIN;Verkaufsdatum\n"
          "K-1;Schmidt;Anna;0171 2345678;WVWZZZ1KZAW000001;15.03.2021\n"
@@ -156,3 +158,49 @@ def test_the_preview_of_a_file_without_a_purchase_date_shows_its_rows(cast):
     assert response.status_code == 200
     assert [row.line for row in response.context["preview"]] == [2, 3]
     assert "Schmidt Anna" in response.text and "WVWZZZ1KZAW000002" in response.text
+
+
+@pytest.mark.django_db
+def test_rejected_rows_go_to_who_imported_and_who_may_download_customers_each_download_recorded(cast):
+    """The rejected rows are the file's own rows: with a column mapped wrongly, the whole customer dump. So the
+    download follows the customer export's rule, opened also to whoever started that import, and is audited."""
+    with schema_context(cast.a.schema_name):
+        staff_user_create(email="maria@alpha.test", password=cast.password, role=StaffRole.SALES_MANAGER,
+                          first_name="Maria", last_name="Meier")
+        staff_user_create(email="sven@alpha.test", password=cast.password, role=StaffRole.SERVICE_MANAGER)
+    admin = cast.signed_in(cast.a, cast.a_admin)
+    maria = cast.signed_in(cast.a, "maria@alpha.test")
+    sven = cast.signed_in(cast.a, "sven@alpha.test")
+    assert admin.post("/crm/customers/data-access/", {"roles": []}).status_code == 302  # dealer admins only
+    job_url = _upload(maria)["Location"]
+    with schema_context(cast.a.schema_name):
+        job = ImportJob.objects.get()
+        job.problems.create(line=3, reason="Purchase date: “32.06.2022” is not a date like 31.03.2024.",
+                            values=["K-2", "Weber", "Jonas", "0172 3456789", "WVWZZZ1KZAW000002", "32.06.2022"])
+    download = f"{job_url}rejected-rows.csv"
+
+    # Sven may import too, but neither started this one nor may download customers: no link, and a refusal.
+    assert download not in sven.get(job_url).text
+    refused = sven.get(download)
+    assert refused.status_code == 403
+    assert "Your role may not download customer lists" in refused.content.decode()
+    # Maria started it, the dealer admin may download customers: both get the rows, each download recorded.
+    assert download in maria.get(job_url).text and download in admin.get(job_url).text
+    for client in (maria, admin):
+        response = client.get(download)
+        assert response.status_code == 200
+        assert "Weber,Jonas" in b"".join(response.streaming_content).decode("utf-8-sig")
+    with schema_context(cast.a.schema_name):
+        records = AuditEntry.objects.filter(action="import_rejected_rows_exported").order_by("pk")
+        assert [(record.actor.email, record.person, record.changes) for record in records] == [
+            (email, None, {"import": job.pk, "file": "verkauf.csv", "rows": 1})
+            for email in ("maria@alpha.test", cast.a_admin)]
+
+    # The dealer admin's downloads log says it in words.
+    screen = admin.get("/crm/customers/data-access/").content.decode()
+    assert f"Rejected rows of the import “verkauf.csv” (no. {job.pk})" in screen and "Maria Meier" in screen
+    # Another group and a car owner get nothing, and nothing is recorded for them.
+    assert cast.signed_in(cast.b, cast.b_admin).get(download).status_code == 404
+    assert cast.signed_in(cast.a, cast.a_owner).get(download).status_code == 403
+    with schema_context(cast.a.schema_name):
+        assert AuditEntry.objects.filter(action="import_rejected_rows_exported").count() == 2

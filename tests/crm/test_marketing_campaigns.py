@@ -1,6 +1,7 @@
 """Campaigns: the audience frozen at send time, consent and cap per recipient, cancel, schedule, and a
 send that survives its worker being killed: everyone messaged exactly once (real worker and broker)."""
 
+import hashlib
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from crm.customers.services import consent_record, person_create
 from crm.dealerships.models import Rooftop
 from crm.marketing import campaigns
 from crm.marketing.models import Campaign, Message, MessageTemplate, Recipient, SendingRules, TemplateText
+from crm.marketing.sms import FileBackend
 from tests import conftest
 from tests.conftest import BASE_DIR
 
@@ -183,7 +185,8 @@ def test_a_campaign_whose_worker_is_killed_mid_send_resumes_and_messages_everyon
             os.killpg(first.pid, signal.SIGKILL)
 
     keys = {json.loads(path.read_text(encoding="utf-8"))["key"] for path in outbox.glob("*.json")}
-    assert keys == {f"{schema}:campaign:{campaign.pk}:{pk}" for pk in person_ids}  # everyone, once each
+    assert keys == {_provider_key(schema, f"campaign:{campaign.pk}:{pk}", f"+4915200{n:06d}")
+                    for n, pk in enumerate(person_ids)}  # everyone, once each
     attempts = Counter((outbox / "attempts.log").read_text().split())
     # Only the message in flight when the worker died may have been handed to the backend again
     # (with its key: the provider sends it once); nobody else was even attempted twice.
@@ -350,3 +353,74 @@ def test_a_message_resumed_after_a_crash_respects_the_weekly_cap_reached_meanwhi
         assert (message.status, message.reason) == ("refused", "frequency_cap")
         assert Recipient.objects.get(campaign=campaign, person=person).status == "refused"
     assert len(mailoutbox) == 2  # the two automation messages, not the campaign's third in the week
+
+
+@db
+def test_a_message_whose_send_kills_the_worker_every_time_is_failed_after_three_attempts_not_sent_again(
+        cast, mailoutbox):
+    """Whatever kills the worker may come after the provider took the message (an SMTP server that never
+    answers, a provider ignoring keys): resent every few minutes, the customer would get it again every time."""
+    with schema_context(cast.a.schema_name), time_machine.travel(datetime(2026, 3, 10, 11, 0, tzinfo=BERLIN),
+                                                                 tick=False) as clock:
+        _quiet_hours_off()
+        campaign, person, message = _crashed_campaign()  # handed over once, and the worker died
+        for _resumed in range(2):  # finished by the next run twice, dying each time
+            clock.shift(timedelta(minutes=5))
+            with override_settings(EMAIL_BACKEND=f"{__name__}._DyingBackend"), pytest.raises(_WorkerDies):
+                _resume(campaign)
+        message.refresh_from_db()
+        assert (message.status, message.attempts) == ("sending", 3)
+        clock.shift(timedelta(minutes=5))
+
+        assert _resume(campaign) == "done"  # the mail server works again: still not a fourth time
+
+        message.refresh_from_db()
+        assert (message.status, message.attempts, message.sent_at) == ("failed", 3, None)
+        assert message.error == "Interrupted 3 times; not sent again so the customer is not messaged repeatedly."
+        assert Recipient.objects.get(campaign=campaign, person=person).status == "failed"
+        assert campaigns.campaign_results(campaign)["failed"] == 1
+    assert mailoutbox == []
+
+
+class _TakenThenWorkerDies(FileBackend):
+    """The provider takes the text, then the worker dies before it can record that."""
+
+    def send(self, sms):
+        super().send(sms)
+        raise _WorkerDies
+
+
+@db
+def test_a_text_resumed_after_the_customers_number_changed_goes_to_the_new_number(cast, tmp_path, settings):
+    settings.SMS_FILE_PATH = str(tmp_path)  # keyed like a provider honouring idempotency keys
+    with schema_context(cast.a.schema_name), time_machine.travel(datetime(2026, 3, 10, 11, 0, tzinfo=BERLIN),
+                                                                 tick=False) as clock:
+        _quiet_hours_off()
+        hamburg = Rooftop.objects.get(name="Alpha Hamburg")
+        person = _customers(hamburg, 1, channel="sms", prefix="Umzug")[0]
+        campaign = campaigns.campaign_create(name="Crash", template=_template("sms"), criteria={"rooftop": hamburg},
+                                             by=None)
+        campaigns.audience_freeze(campaign)
+        Campaign.objects.filter(pk=campaign.pk).update(status="sending", heartbeat_at=timezone.now())
+        with override_settings(SMS_BACKEND=f"{__name__}._TakenThenWorkerDies"), pytest.raises(_WorkerDies):
+            campaigns.campaign_send(campaign.pk, sleep=lambda seconds: None)
+        clock.shift(timedelta(minutes=1))
+        person.phones.update(number="+4915299999999")  # the customer tells us their new number
+        clock.shift(timedelta(minutes=5))
+
+        assert _resume(campaign) == "done"
+
+        message = Message.objects.get(key=f"campaign:{campaign.pk}:{person.pk}")
+        assert (message.status, message.address, message.attempts) == ("sent", "+4915299999999", 2)
+    texts = sorted((sms["to"], sms["key"]) for sms in map(_read_json, tmp_path.glob("*.json")))
+    assert texts == [("+4915200000000", _provider_key(cast.a.schema_name, message.key, "+4915200000000")),
+                     ("+4915299999999", _provider_key(cast.a.schema_name, message.key, "+4915299999999"))]
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _provider_key(schema: str, key: str, address: str) -> str:
+    """The SMS provider's idempotency key: the group, the occasion and (hashed) the address."""
+    return f"{schema}:{key}:{hashlib.sha256(address.encode()).hexdigest()[:16]}"

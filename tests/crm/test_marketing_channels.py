@@ -1,12 +1,14 @@
 """Sending a marketing message: consent per channel and purpose, quiet hours, the weekly cap, merge
 fields in the customer's language, once per occasion, the unsubscribe link, SMS backends."""
 
+import hashlib
 import json
 import threading
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.utils import timezone
@@ -16,6 +18,7 @@ from crm.customers.models import Consent
 from crm.customers.services import consent_record, person_create
 from crm.marketing.channels import Deferred, message_send, unsubscribe_token
 from crm.marketing.models import Message, MessageTemplate, SendingRules, TemplateText
+from tests.test_settings import PRODUCTION_ENV, run_manage
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +99,8 @@ def test_each_occasion_is_sent_once_in_the_customers_language_with_merge_fields(
 
 
 def test_the_unsubscribe_link_withdraws_consent_and_works_only_on_its_own_group(cast, customer, mailoutbox):
-    with schema_context(cast.a.schema_name):
+    # The link is signed with the time: the same second for the e-mail's and the one compared with it.
+    with schema_context(cast.a.schema_name), time_machine.travel(timezone.now(), tick=False):
         template = _template("email")
         message_send(person=customer, template=template, key="u:1", now=_at(12))
         token = unsubscribe_token(customer, "email", "marketing")
@@ -122,7 +126,8 @@ def test_text_messages_go_through_the_configured_backend_once_per_key(cast, cust
         message = message_send(person=customer, template=_template("sms"), key="s:1", now=_at(12))
     files = [json.loads(path.read_text(encoding="utf-8")) for path in tmp_path.glob("*.json")]
     assert message.status == "sent"
-    assert [(sms["to"], sms["key"]) for sms in files] == [("+4915155501234", f"{cast.a.schema_name}:s:1")]
+    assert [(sms["to"], sms["key"]) for sms in files] == [
+        ("+4915155501234", f"{cast.a.schema_name}:s:1:{hashlib.sha256(b'+4915155501234').hexdigest()[:16]}")]
     assert files[0]["body"].startswith("Hello Mia")
 
 
@@ -216,3 +221,15 @@ def test_a_stop_reply_withdraws_sms_consent_and_an_unsigned_one_does_nothing(cas
         assert withdrawn == {"service_reminders", "marketing", "surveys"}
         after = message_send(person=customer, template=_template("sms"), key="stop:1", now=_at(12))
         assert after.reason == "no_consent"
+
+
+def test_in_production_an_smtp_server_that_stops_answering_cannot_hold_a_worker_forever():
+    """Django's SMTP backend waits forever by default: a worker stuck on a silent server would hold its
+    campaign, and the message would be handed over again when it is finally killed."""
+    shown = "from django.core.mail import get_connection as c; print(type(c()).__name__, c().timeout)"
+
+    default = run_manage("shell", "--no-imports", "-c", shown, env=PRODUCTION_ENV)
+    chosen = run_manage("shell", "--no-imports", "-c", shown, env={**PRODUCTION_ENV, "EMAIL_TIMEOUT": "5"})
+
+    assert default.stdout.split() == ["EmailBackend", "20"], default.stderr
+    assert chosen.stdout.split() == ["EmailBackend", "5"], chosen.stderr
