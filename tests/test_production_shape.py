@@ -18,23 +18,15 @@ from pathlib import Path
 import pytest
 from django.test import Client, override_settings
 
+from tests.test_settings import OURS, PRODUCTION_ENV
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 PLATFORM_DIR = BASE_DIR / "platform"
 GUNICORN_CONF = PLATFORM_DIR / "gunicorn.conf.py"
 
-# What production needs at run time, none of which the image's build may see.
-RUNTIME_ENV = {
-    "DJANGO_SETTINGS_MODULE": "config.settings.production",
-    "DJANGO_SECRET_KEY": "x" * 30 + "-a-long-random-production-secret-value-from-the-environment",
-    "DATABASE_URL": "postgres://dealercrm@127.0.0.1:1/dealercrm",
-    "REDIS_URL": "redis://127.0.0.1:1/0",
-    "CELERY_BROKER_URL": "redis://127.0.0.1:1/1",
-    "STRIPE_SECRET_KEY": "sk_live_from_the_environment",
-    "STRIPE_PUBLISHABLE_KEY": "pk_live_from_the_environment",
-    "STRIPE_WEBHOOK_SECRET": "whsec_from_the_environment",
-    "CLIENT_IP_HEADER": "X-Forwarded-For",
-    "TRUSTED_PROXY_COUNT": "1",
-}
+# What production needs at run time, none of which the image's build may see; its servers at closed ports.
+RUNTIME_ENV = {**PRODUCTION_ENV, "DATABASE_URL": "postgres://dealercrm@127.0.0.1:1/dealercrm",
+               "REDIS_URL": "redis://127.0.0.1:1/0", "CELERY_BROKER_URL": "redis://127.0.0.1:1/1"}
 # platform/build.sh's placeholders: the two values Django cannot import its settings without.
 BUILD_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
@@ -45,9 +37,7 @@ BUILD_ENV = {
 
 
 def clean_env(**env: str) -> dict[str, str]:
-    ours = ("DJANGO_", "DATABASE_URL", "APP_DOMAIN", "REDIS_URL", "CELERY_", "STRIPE_", "TEST_WORKER", "CLIENT_IP_",
-            "TRUSTED_PROXY_")
-    return {**{k: v for k, v in os.environ.items() if not k.startswith(ours)}, **env}
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(OURS)}, **env}
 
 
 def closed_port() -> int:

@@ -24,9 +24,13 @@ PRODUCTION_ENV = {
 }
 
 
+# What a process started here must not take from the environment of the one running the suite.
+OURS = ("DJANGO_", "DATABASE_URL", "APP_DOMAIN", "REDIS_URL", "CELERY_", "STRIPE_", "CLIENT_IP_", "TRUSTED_PROXY_",
+        "TEST_WORKER")
+
+
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    ours = ("DJANGO_", "DATABASE_URL", "APP_DOMAIN", "REDIS_URL", "CELERY_", "STRIPE_", "CLIENT_IP_", "TRUSTED_PROXY_")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(OURS)}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env={**clean, **env},
                           capture_output=True, text=True, timeout=120)
 
