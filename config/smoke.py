@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from config.localstripe import free_port
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 APP_DOMAIN = "dealercrm.test"
 TENANT_SLUG = "smoke"
@@ -159,12 +161,6 @@ def quiet(output: str) -> None:
 
 def _tail(text: str, lines: int = 25) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

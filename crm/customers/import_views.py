@@ -12,13 +12,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole
 from crm.core.access import staff_required
-from crm.dealerships.selectors import export_roles
 
 from .exports import csv_lines, import_problems_allowed, import_problems_export_record
 from .forms import ImportMappingForm, ImportUploadForm
 from .importing import files
 from .importing.jobs import job_create, job_preview, job_start, profile_save
 from .models import ImportJob, ImportProfile
+from .privacy_views import export_refused
 
 # Who may load files into the customer database: it touches every record.
 IMPORTERS = (StaffRole.DEALER_ADMIN, StaffRole.SALES_MANAGER, StaffRole.SERVICE_MANAGER)
@@ -104,8 +104,7 @@ def import_problems(request: HttpRequest, pk: int) -> HttpResponse:
     may download customer lists (403 with the reason for anyone else), each download audited first."""
     job = get_object_or_404(ImportJob, pk=pk)
     if not import_problems_allowed(request.user, job):
-        return render(request, "customers/export_denied.html", status=403, context={
-            "active_module": "customers", "roles": [StaffRole(role).label for role in export_roles()]})
+        return export_refused(request)
     import_problems_export_record(by=request.user, job=job, rows=job.problems.count())
 
     def rows() -> Iterator[list[str]]:

@@ -1,4 +1,5 @@
-"""The dealer admin's screen for who may download customer lists, and the record of every download."""
+"""The dealer admin's screen for who may download customer lists, and the record of every download; the page
+everyone else gets instead of a download."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from accounts.models import StaffRole
 from crm.core.access import staff_required
 from crm.dealerships.forms import ExportRolesForm
 from crm.dealerships.models import PrivacyRules
+from crm.dealerships.selectors import export_roles
 
 from .exports import export_roles_set, exports_log
 
@@ -28,3 +30,10 @@ def data_access(request: HttpRequest) -> HttpResponse:
             return redirect("customers:data_access")
     return render(request, "customers/data_access.html", status=400 if form.errors else 200, context={
         "form": form, "log": exports_log(), "active_module": "settings"})
+
+
+def export_refused(request: HttpRequest) -> HttpResponse:
+    """403 for a download of customer rows the viewer's role may not make: who may, and that searching and
+    opening customers still works."""
+    return render(request, "customers/export_denied.html", status=403, context={
+        "active_module": "customers", "roles": [StaffRole(role).label for role in export_roles()]})

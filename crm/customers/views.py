@@ -16,7 +16,7 @@ from config.celery import enqueue_on_commit
 from crm.core.access import staff_required
 from crm.core.parsing import id_from
 from crm.dealerships.models import Rooftop
-from crm.dealerships.selectors import customers_export_allowed, export_roles
+from crm.dealerships.selectors import customers_export_allowed
 
 from . import exports, households, selectors, services
 from .forms import (
@@ -32,6 +32,7 @@ from .identity import reason_label
 from .import_views import IMPORTERS
 from .merging import customers_merge, merge_undo
 from .models import DuplicateCandidate, Household, MergeRecord, Person, QualityRules, VehicleLink
+from .privacy_views import export_refused
 from .quality import person_quality
 from .quality_views import MANAGERS
 from .tasks import duplicates_refresh
@@ -69,8 +70,7 @@ def customer_export(request: HttpRequest, file_format: str) -> HttpResponse:
     """The list as it is searched and filtered, every page of it: for the roles the dealer admin allows
     (403 with the reason for anyone else), each download recorded in the audit trail first."""
     if not customers_export_allowed(request.user):
-        return render(request, "customers/export_denied.html", status=403, context={
-            "active_module": "customers", "roles": [StaffRole(role).label for role in export_roles()]})
+        return export_refused(request)
     query, rooftop_id, people = _listed(request)
     rooftop = Rooftop.objects.filter(pk=pk).first() if (pk := id_from(rooftop_id)) is not None else None
     exports.customers_export_record(by=request.user, file_format=file_format, search=query,

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
 from crm.analytics.kpis import KPI_LABELS
+from crm.core.parsing import id_from
 from crm.customers.exports import csv_lines
 from tenants.billing.views import admin_required
 from tenants.models import SNAPSHOT_KPIS, DealerGroup, HqOrganisation, HqShare, Plan
@@ -135,24 +136,17 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 # The dealer admin's choice (tenant host) ---------------------------------------------------------------
 
-def _posted_id(request: HttpRequest, name: str) -> int:
-    """The id posted as ``name``; 0 (nothing has it) when what came is not an id (nor one a bigint holds:
-    ``int()`` refuses more than 4,300 digits)."""
-    value = request.POST.get(name, "")
-    return int(value) if value.isascii() and value.isdecimal() and len(value) <= 18 else 0
-
-
 @admin_required
 def sharing(request: HttpRequest) -> HttpResponse:
     group = DealerGroup.objects.get(pk=connection.tenant.pk)
     if request.method == "POST":
         try:
             if request.POST.get("withdraw"):
-                share = get_object_or_404(HqShare, pk=_posted_id(request, "withdraw"), dealer_group=group)
+                share = get_object_or_404(HqShare, pk=id_from(request.POST.get("withdraw")) or 0, dealer_group=group)
                 services.share_withdraw(share=share, by_email=request.user.email)
                 messages.success(request, _("%(hq)s no longer receives your figures.") % {"hq": share.organisation})
             else:
-                organisation = get_object_or_404(HqOrganisation, pk=_posted_id(request, "organisation"))
+                organisation = get_object_or_404(HqOrganisation, pk=id_from(request.POST.get("organisation")) or 0)
                 services.share_grant(dealer_group=group, organisation=organisation, by_email=request.user.email)
                 messages.success(request, _("%(hq)s now receives your figures.") % {"hq": organisation})
         except ValidationError as error:
