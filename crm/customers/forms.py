@@ -29,7 +29,7 @@ from .models import (
     VehicleLink,
 )
 from .quality import REQUIRABLE
-from .services import phones_normalize, tenant_region, vehicle_link_add
+from .services import phones_normalize, tenant_region, tenant_regions, vehicle_link_add
 
 
 class PersonForm(forms.ModelForm):
@@ -62,7 +62,7 @@ class PersonForm(forms.ModelForm):
     def clean_phones(self) -> list[str]:
         lines = [line.strip() for line in self.cleaned_data["phones"].splitlines() if line.strip()]
         try:
-            return phones_normalize(lines, tenant_region())
+            return phones_normalize(lines)
         except ValidationError as error:
             raise ValidationError(error.messages) from error
 
@@ -269,7 +269,7 @@ class CompanyForm(forms.ModelForm):
 
     def clean_phone(self) -> str:
         raw = self.cleaned_data["phone"].strip()
-        return normalize.phone_e164(raw, tenant_region()) if raw else ""
+        return normalize.phone_e164(raw, tenant_regions()) if raw else ""
 
     def clean_email(self) -> str:
         return normalize.email_normalize(self.cleaned_data["email"]) if self.cleaned_data["email"] else ""

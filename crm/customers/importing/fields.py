@@ -224,8 +224,9 @@ class RowParser:
     """Reads rows of one file with one mapping. Problems come back as sentences, one per fault."""
 
     def __init__(self, *, header: list[str], mapping: dict[str, str], kind: str, date_format: str, region: str,
-                 rooftops: dict[str, int]) -> None:
+                 rooftops: dict[str, int], regions: list[str] | tuple[str, ...] = ()) -> None:
         self.kind, self.date_format, self.region, self.rooftops = kind, date_format, region, rooftops
+        self.regions = list(regions) or [region]  # the group's countries, its own first (phones are read in them)
         self.width = len(header)
         self.columns = {name: header.index(column) for name, column in mapping.items()
                         if column in header and name in BY_NAME and kind in BY_NAME[name].files}
@@ -339,14 +340,11 @@ class RowParser:
             raise ValidationError(_("“%(value)s” is not an amount.") % {"value": raw}) from None
 
     def _phone(self, name: str, raw: Any) -> str:
-        text = str(raw).strip()
-        if text.isdigit() and not text.startswith("0"):
-            # Spreadsheets keep phones as numbers and drop the "+": 4917155500011 is +49 171 ...
-            try:
-                return normalize.phone_e164("+" + text, None, strict=True)
-            except ValidationError:
-                pass
-        return normalize.phone_e164(text, self.region)
+        # Bare digits are read in the group's countries, never given a "+" blindly (normalize.phone_read).
+        reading = normalize.phone_read(str(raw), self.regions)
+        if reading.e164 is None:
+            raise ValidationError(reading.hint, code="invalid_phone")
+        return reading.e164
 
     def _email(self, name: str, raw: Any) -> str:
         from django.core.validators import validate_email
