@@ -115,8 +115,8 @@ class CustomerCountriesForm(forms.Form):
     countries = forms.CharField(
         label=_("Customers also come from"), max_length=200, required=False,
         help_text=_("Country codes (ISO 3166-1), separated by commas, e.g. CN, KZ. A phone written without "
-                    "a country code is read as a number of your own country first, then of these; one that "
-                    "fits two of them is kept as written with a hint instead of being guessed."))
+                    "a country code is read as a number of your own country first, then of these. A number that "
+                    "could belong to two of them is never guessed."))
 
     def clean_countries(self) -> list[str]:
         codes = [code.upper() for code in re.split(r"[\s,;]+", self.cleaned_data["countries"]) if code]
