@@ -57,6 +57,12 @@ def _parsed(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
         return None
 
 
+def _possible(number: phonenumbers.PhoneNumber) -> bool:
+    """Of a length its country's numbers have; one possible only locally lacks its area code: nobody could
+    call it back."""
+    return phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
+
+
 def _prefixed(number: phonenumbers.PhoneNumber, digits: str) -> bool:
     """Whether it was written with a country code or a national trunk prefix ("8 912…", "0 10…", "86 138…"),
     not as the bare national number: those forms name their country."""
@@ -102,7 +108,7 @@ def phone_read(raw: str, regions: list[str] | tuple[str, ...] = ()) -> PhoneRead
         number = _parsed(text, None)
         if number is None:
             return unreadable
-        if phonenumbers.is_valid_number(number) or phonenumbers.is_possible_number(number):
+        if phonenumbers.is_valid_number(number) or _possible(number):
             return PhoneReading(_e164(number))  # the writer named the country; plans change faster than metadata
         return PhoneReading(None, _("“%(value)s” has the wrong number of digits.") % {"value": text})
     # E.164 -> (how strongly the form names its country, the country read in). 0: with a country code, an
@@ -126,7 +132,7 @@ def phone_read(raw: str, regions: list[str] | tuple[str, ...] = ()) -> PhoneRead
             if prefixed or index == 0 or phonenumbers.number_type(number) in _MOBILE_TYPES:
                 e164 = _e164(number)
                 readings[e164] = min(readings.get(e164, (3, "")), (0 if prefixed else 1 if index == 0 else 2, region))
-        elif index == 0 and prefixed and phonenumbers.is_possible_number(number):
+        elif index == 0 and prefixed and _possible(number):
             fallback = number  # "0151 2345678": the home country's own form, a range newer than the metadata
     best = min((tier for tier, _region in readings.values()), default=None)
     readings = {e164: region for e164, (tier, region) in readings.items() if tier == best}
