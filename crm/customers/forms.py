@@ -127,7 +127,8 @@ class ImportUploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportKind.choices)
     profile = forms.ModelChoiceField(label=_("Saved column mapping"), queryset=ImportProfile.objects.all(),
                                      required=False, empty_label=_("None: recognise the columns"),
-                                     help_text=_("A profile sets the file type, columns and date format."))
+                                     help_text=_("A profile sets the file type, columns and date format. Left "
+                                                 "empty, a saved profile whose columns the file has is applied."))
     encoding = forms.ChoiceField(label=_("Encoding"), choices=ImportEncoding.choices, initial=ImportEncoding.AUTO)
 
 
