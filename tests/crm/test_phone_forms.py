@@ -9,7 +9,7 @@ from accounts.models import User
 from crm.customers.importing import pipeline
 from crm.customers.importing.fields import RowParser
 from crm.customers.importing.jobs import job_create
-from crm.customers.models import AuditEntry, ImportedRow, Person, Phone
+from crm.customers.models import AuditEntry, DataHint, ImportedRow, Person, Phone
 from crm.customers.normalize import phone_e164, phone_read
 from crm.customers.services import person_create, phones_normalize, tenant_regions
 
@@ -108,14 +108,35 @@ def test_the_importer_reads_phones_in_the_countries_the_group_serves(cast):
             "+79123456789", "+8613712345678", "+8613812345678", "+8613912345678"]
 
 
+@pytest.mark.django_db
+def test_an_import_keeps_the_customer_of_an_ambiguous_number_and_the_number_as_written_on_a_hint(cast):
+    _serve(cast.b, "CN", "DE")
+    data = "ФИО;Телефон\nВан Лэй;021 2816 5774\nИванов Пётр;9123456789\n".encode()
+    with schema_context(cast.b.schema_name):
+        job = job_create(by=User.objects.filter(role="dealer_admin").first(), name="clients.csv", data=data,
+                         kind="sales")
+        pipeline.job_run(job)
+        job.refresh_from_db()
+
+        assert job.counts["created"] == 2 and job.counts["rejected"] == 0, job.counts
+        wang = Person.objects.get(family_name="Ван", given_name="Лэй")
+        assert not wang.phones.exists()
+        hint = DataHint.objects.get(person=wang)
+        assert (hint.field, hint.value) == ("phone", "021 2816 5774")
+        assert "+86 21 2816 5774 (CN)" in hint.message and "+49 212 8165774 (DE)" in hint.message
+        assert Person.objects.get(family_name="Иванов").phones.get().number == "+79123456789"
+
+
 def test_a_group_serving_only_russia_keeps_no_american_number_for_a_bare_chinese_mobile():
     parser = RowParser(header=["ФИО", "Телефон"], mapping={"full_name": "ФИО", "phone": "Телефон"}, kind="sales",
                        date_format="%d.%m.%Y", region="RU", regions=["RU"], rooftops={})
 
     parsed, problems = parser.parse(2, ["Ван Лэй", "13812345678"])
 
-    assert not (parsed and any(number.startswith("+1") for number in parsed.phones))
-    assert any("13812345678" in problem and "+" in problem for problem in problems), problems
+    assert problems == [] and parsed.phones == []  # the customer is kept, without a guessed +1 381… number
+    [hint] = parsed.hints
+    assert (hint.field, hint.column, hint.value) == ("phone", "Телефон", "13812345678")
+    assert "RU" in hint.message and "+" in hint.message
     served = RowParser(header=["ФИО", "Телефон"], mapping={"full_name": "ФИО", "phone": "Телефон"}, kind="sales",
                        date_format="%d.%m.%Y", region="RU", regions=["RU", "CN"], rooftops={})
     assert served.parse(2, ["Ван Лэй", "13812345678"])[0].phones == ["+8613812345678"]
