@@ -67,6 +67,7 @@ def test_a_saved_mapping_is_offered_when_the_next_file_has_its_columns(cast):
     admin.post(job_url, {**MAPPING, "profile_name": "Autodealer sales", "save_profile": "1", "action": "preview"})
     with schema_context(cast.a.schema_name):
         ImportProfile.objects.create(name="Other DMS", kind="sales", mapping={"full_name": "Kunde"})
+        ImportProfile.objects.create(name="Names only", kind="sales", mapping={"full_name": "Name"})
 
     # Next month: the same columns, another order, other case and spacing, one more column; no profile chosen.
     november = ("verkaufsdatum;VIN;KundenNr.;NACHNAME;Vorname;Telefon;Farbe\n"
@@ -81,7 +82,8 @@ def test_a_saved_mapping_is_offered_when_the_next_file_has_its_columns(cast):
     with schema_context(cast.a.schema_name):
         assert ImportJob.objects.latest("pk").profile.name == "Autodealer sales"
 
-    # A file without the profile's columns is recognised by its names, and nothing is said about profiles.
+    # A file without the profile's columns is recognised by its names, and nothing is said about profiles:
+    # nor is a profile of its one "Name" column offered, when the names alone say more.
     other = _upload(admin, "Name;Phone\nAnna Schmidt;0171 2345678\n", name="other.csv")
     other_page = admin.get(other["Location"])
     assert "saved mapping" not in other_page.text
