@@ -73,7 +73,7 @@ from ..models import (
     Vehicle,
     VehicleLink,
 )
-from ..services import tenant_language, tenant_region
+from ..services import tenant_language, tenant_region, tenant_regions
 from ..signals import visits_imported
 from . import files
 from .bulk import Writer, key_in
@@ -108,7 +108,7 @@ def job_table(job: ImportJob, data: bytes | None = None) -> files.Table:
 def job_parser(job: ImportJob, header: list[str]) -> RowParser:
     rooftops = {name.lower(): pk for pk, name in Rooftop.objects.values_list("pk", "name")}
     return RowParser(header=header, mapping=job.mapping, kind=job.kind, date_format=job.date_format,
-                     region=tenant_region(), rooftops=rooftops)
+                     region=tenant_region(), regions=tenant_regions(), rooftops=rooftops)
 
 
 def job_run(job: ImportJob, *, resume: bool = False) -> None:
