@@ -272,11 +272,11 @@ def stage_import(workdir: Path, profile: bool) -> dict[str, object]:
 # Scoring ----------------------------------------------------------------------------------------------------
 
 
-def truth_read(workdir: Path, names: list[str]) -> tuple[array, dict[str, int], Counter[str], dict[str, list[int]]]:
+def truth_read(workdir: Path, names: list[str]) -> tuple[array, dict[str, int], Counter[str], dict[str, array]]:
     """The true person of every row in run order (junk lines get distinct negative ids), each
     file's first row index, and the rows of each noise tag (by index, for recall per noise)."""
     per_file: dict[str, array] = {name: array("q") for name in names}
-    tags_rows: dict[str, list[tuple[str, int]]] = {}
+    tags_rows: dict[str, dict[str, array]] = {}
     with (workdir / "truth.csv").open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         next(reader)
@@ -287,7 +287,7 @@ def truth_read(workdir: Path, names: list[str]) -> tuple[array, dict[str, int], 
                 rows.append(0)
             rows[index] = int(person)
             for tag in noise.split():
-                tags_rows.setdefault(tag, []).append((name, index))
+                tags_rows.setdefault(tag, {}).setdefault(name, array("q")).append(index)
     truth, offsets, junk = array("q"), {}, 0
     for name in names:
         offsets[name] = len(truth)
@@ -296,7 +296,8 @@ def truth_read(workdir: Path, names: list[str]) -> tuple[array, dict[str, int], 
                 junk += 1
                 person = -junk
             truth.append(person)
-    by_tag = {tag: [offsets[name] + index for name, index in rows] for tag, rows in tags_rows.items()}
+    by_tag = {tag: array("q", (offsets[name] + index for name, indexes in files.items() for index in indexes))
+              for tag, files in tags_rows.items()}
     return truth, offsets, Counter({"junk": junk}), by_tag
 
 
@@ -312,7 +313,7 @@ def prf(hits: int, found: int, true: int) -> dict[str, float]:
 
 
 def score(records: array, truth: array, review: list[tuple[int, int]] = (),
-          by_tag: dict[str, list[int]] | None = None) -> dict[str, object]:
+          by_tag: dict[str, array] | None = None) -> dict[str, object]:
     """Pairwise precision / recall / F1 over rows. Two rows are found to be one person when they
     went to one record (``auto``), or, counting the review queue too, to two records it pairs.
     True pairs are counted over every row of a true person, rejected rows included (a rejected
@@ -342,7 +343,7 @@ def score(records: array, truth: array, review: list[tuple[int, int]] = (),
     return result
 
 
-def recall_by_tag(records: array, truth: array, by_tag: dict[str, list[int]]) -> dict[str, float]:
+def recall_by_tag(records: array, truth: array, by_tag: dict[str, array]) -> dict[str, float]:
     """For each kind of noise: of the rows carrying it, the share whose true person's other rows
     they joined (pairs of a noisy row with the same person's rows, found / true)."""
     per_person: dict[int, Counter[int]] = {}

@@ -4,8 +4,8 @@
 
 Reads the files in the order given (row ``i`` of the run is ``unique_id`` ``i``), prepares the
 columns a splink user would (names folded through the transliterations into one Latin key, phones
-to digits with their country code, VINs with O/I/Q read as 0/1/0), trains a Fellegi–Sunter model on
-the data itself (u by random sampling, the prior from two deterministic rules, m by EM on three
+to digits with their country code, VINs with O/I/Q read as 0/1/0, the DMS customer number), trains
+a Fellegi–Sunter model on the data itself (u by random sampling, the prior from two deterministic rules, m by EM on four
 blocking rules), predicts, and clusters the pairs at match probability 0.999 and 0.5. Writes
 ``splink_0.999.csv`` and ``splink_0.5.csv`` (``unique_id,cluster``) to DIR and prints one JSON line
 with the timings and the peak memory. Everything from reading the files to the clusters is timed.
@@ -101,7 +101,8 @@ def date_key(raw: str) -> str | None:
 
 def prepare(workdir: Path, names: list[str]) -> dict[str, list]:
     columns: dict[str, list] = {key: [] for key in ("unique_id", "name_sorted", "name_letters", "tok1", "tok2",
-                                                    "phone", "email", "birth_date", "vin", "vin_core")}
+                                                    "phone", "email", "birth_date", "vin", "vin_core",
+                                                    "customer_number")}
     uid = 0
     for name in names:
         with (workdir / name).open(encoding="utf-8", newline="") as handle:
@@ -124,6 +125,7 @@ def prepare(workdir: Path, names: list[str]) -> dict[str, list]:
                 columns["birth_date"].append(date_key(row[at["Дата рождения"]]) if sales else None)
                 columns["vin"].append(vin)
                 columns["vin_core"].append(vin[:8] + vin[10:] if vin else None)
+                columns["customer_number"].append(row[at["Код клиента"]].strip() or None)
                 uid += 1
     return columns
 
@@ -165,9 +167,11 @@ def settings(seed: int) -> object:
             cl.ExactMatch("email"),
             cl.ExactMatch("birth_date"),
             vin,
+            cl.ExactMatch("customer_number").configure(term_frequency_adjustments=True),
         ],
         blocking_rules_to_generate_predictions=[
-            block_on("phone"), block_on("vin_core"), block_on("name_sorted"), block_on("name_letters"),
+            block_on("customer_number"), block_on("phone"), block_on("vin_core"), block_on("name_sorted"),
+            block_on("name_letters"),
             block_on("email"), block_on("birth_date", "tok1"), block_on("birth_date", "tok2"),
         ],
         retain_intermediate_calculation_columns=False,
@@ -205,7 +209,7 @@ def main() -> int:
     print(f"splink: prior {time.perf_counter() - training:.1f} s", flush=True)
     linker.training.estimate_u_using_random_sampling(max_pairs=args.u_pairs, seed=args.seed)
     print(f"splink: u {time.perf_counter() - training:.1f} s", flush=True)
-    for rule in (block_on("name_sorted"), block_on("phone"), block_on("vin_core")):
+    for rule in (block_on("name_sorted"), block_on("phone"), block_on("vin_core"), block_on("customer_number")):
         linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=1.0)
         print(f"splink: EM {time.perf_counter() - training:.1f} s", flush=True)
     train_s = time.perf_counter() - training
