@@ -393,9 +393,23 @@ def records_read(workdir: Path, names: list[str], offsets: dict[str, int], rows:
 # Orchestration ----------------------------------------------------------------------------------------------
 
 
+def peak_rss_of(pid: int) -> float | None:
+    """Another process's peak resident memory so far (``VmHWM``), in MB, on Linux."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    line = next((line for line in status.splitlines() if line.startswith("VmHWM:")), "")
+    return round(int(line.split()[1]) / 1024, 1) if line else None
+
+
+STOPPED_RSS: dict[str, float | None] = {}
+
+
 def child(args: list[str], env: dict[str, str], timeout: float | None = None,
           python: str | None = None) -> tuple[dict[str, object] | None, float]:
-    """Run a stage in its own process, echo its output, return its final JSON line and seconds."""
+    """Run a stage in its own process, echo its output, return its final JSON line and seconds.
+    Past ``timeout`` the stage is killed (its peak memory noted in ``STOPPED_RSS``) and None returned."""
     started = time.perf_counter()
     process = subprocess.Popen([python or sys.executable, *args], env=env, stdout=subprocess.PIPE, text=True,
                                cwd=BASE_DIR)
@@ -407,6 +421,7 @@ def child(args: list[str], env: dict[str, str], timeout: float | None = None,
     selector.register(process.stdout, selectors.EVENT_READ)
     while True:
         if deadline and time.monotonic() > deadline:
+            STOPPED_RSS[args[0]] = peak_rss_of(process.pid)
             process.kill()
             process.wait()
             return None, time.perf_counter() - started
@@ -496,6 +511,7 @@ def run(args: argparse.Namespace, workdir: Path, server_url: str, bench_url: str
         elapsed = time.time() - since if since else wall_s
         per_s = done / elapsed if elapsed else 0
         result["product"] = {"stopped_after_s": round(elapsed), "rows_done": done, "rows_per_s": round(per_s),
+                             "import_peak_rss_mb": STOPPED_RSS.get(script),
                              "projected_s": round(rows / per_s) if per_s else None, "load_when_stopped": load()}
         print(f"import stopped after {elapsed:.0f} s: {done} rows done, {per_s:.0f} rows/s, "
               f"{rows / per_s / 60 if per_s else float('inf'):.0f} min projected for {rows} rows", flush=True)
