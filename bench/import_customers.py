@@ -526,6 +526,15 @@ def run(args: argparse.Namespace, workdir: Path, server_url: str, bench_url: str
     return result
 
 
+def per_kind(files: dict[str, dict[str, object]], kind: str) -> dict[str, object]:
+    """Seconds and job counts of one kind of file, all its parts together (the keys of old runs)."""
+    parts = [summary for name, summary in files.items() if name.startswith(kind)]
+    counts: Counter[str] = Counter()
+    for summary in parts:
+        counts.update({key: int(value) for key, value in summary["counts"].items()})
+    return {"seconds": round(sum(summary["seconds"] for summary in parts), 2), "counts": dict(counts)}
+
+
 def product_score(workdir: Path, names: list[str], rows: int, imported: dict[str, object],
                   meta: dict[str, object]) -> dict[str, object]:
     truth, offsets, _junk, by_tag = truth_read(workdir, names)
@@ -554,7 +563,11 @@ def product_score(workdir: Path, names: list[str], rows: int, imported: dict[str
         "customers_lost": lost_people(records, truth),
         "true_people": len({person for person in truth if person >= 0}),
         "customers_after_import": imported["customers_after_import"],
-        "pairs": {key: quality[key] for key in ("true_pairs", "auto_pairs", "review_pairs")},
+        "review_pairs": len(review),
+        "pairs": {"true": quality["true_pairs"], "found_auto": quality["auto_pairs"],
+                  "found_review": quality["review_pairs"]},
+        "rows_rejected_by_job_counts": sum(int(f["counts"].get("rejected", 0)) for f in imported["files"].values()),
+        **{kind: per_kind(imported["files"], kind) for kind in ("sales", "service")},
         "recall_auto_by_noise": quality["recall_auto_by_noise"],
         "record_method": imported["record_method"],
         "import_files": imported["files"],
