@@ -42,7 +42,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
-BENCH_DATABASE = "dealercrm_bench_import"
+# Another name (BENCH_DATABASE=...) lets two runs share a server, e.g. a change and its baseline side by side.
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "dealercrm_bench_import")
 SCHEMA_SLUG = "bench-import"
 sys.path.insert(0, str(BENCH_DIR))
 

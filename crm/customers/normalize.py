@@ -6,6 +6,7 @@ Pure functions, used when saving and when matching: two spellings of the same th
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from anyascii import anyascii
@@ -200,6 +201,7 @@ def _pinyin(text: str, *, surname: bool = False) -> str:
     return "".join(lazy_pinyin(text, style=Style.NORMAL, errors=lambda chars: anyascii(chars).lower()))
 
 
+@lru_cache(maxsize=65536)  # pure, and called for the same names over and over by imports
 def transliterate(text: str, *, surname: bool = False) -> str:
     """Latin spelling of a name part: Hanyu Pinyin for Chinese (syllables joined, as in passports),
     a plain ASCII transliteration for Cyrillic and everything else. ``张`` → ``Zhang``,
@@ -213,6 +215,7 @@ def transliterate(text: str, *, surname: bool = False) -> str:
     return latin if latin != text else text
 
 
+@lru_cache(maxsize=65536)  # pure, and called for the same names over and over by imports
 def name_key(*parts: str) -> str:
     """An order-free matching key: lower-case Latin tokens, sorted, accents and punctuation gone.
 

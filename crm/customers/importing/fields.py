@@ -142,6 +142,7 @@ TARGETS: tuple[Target, ...] = (
 )
 BY_NAME = {target.name: target for target in TARGETS}
 NAME_TARGETS = ("full_name", "family_name", "given_name")
+MEMO_SIZE = 200_000  # distinct values a parser remembers the reading of
 
 
 def targets_for(kind: str) -> list[Target]:
@@ -361,6 +362,7 @@ class RowParser:
             "phone": self._phone, "email": self._email, "vin": self._vin, "gender": self._gender,
             "rooftop": self._rooftop, "tax_id": self._tax_id,
         }
+        self._memo: dict[tuple[str, Any], Any] = {}
 
     def parse(self, line: int, values: list[Any]) -> tuple[Parsed | None, list[str]]:
         """The row's clean values with a hint for every value that could not be used, or (``None``,
@@ -378,10 +380,9 @@ class RowParser:
             if raw in ("", None) or (isinstance(raw, str) and not raw.strip()):
                 continue
             target = BY_NAME[name]
-            try:
-                value = self.readers[target.kind](name, raw)
-            except ValidationError as error:
-                hints.append(Hint(name, self.header[index], _written(raw), " ".join(error.messages)))
+            value = self._read(name, target.kind, raw)
+            if isinstance(value, ValidationError):
+                hints.append(Hint(name, self.header[index], _written(raw), " ".join(value.messages)))
                 continue
             if isinstance(value, Kept):
                 hints.append(Hint(name, self.header[index], _written(raw), value.message, value.suggestion))
@@ -389,6 +390,21 @@ class RowParser:
             if value not in ("", None):
                 clean[name] = value
         return self._assemble(line, clean, hints)
+
+    def _read(self, name: str, kind: str, raw: Any) -> Any:
+        """The reader's value for ``raw``, or the ValidationError it raised. A DMS file repeats itself (the
+        same phone, date, VIN and model on many rows): each distinct value of a column is read once."""
+        if kind == "text":
+            return self._text(name, raw)
+        key = (name, raw)
+        if key not in self._memo:
+            if len(self._memo) > MEMO_SIZE:
+                self._memo.clear()
+            try:
+                self._memo[key] = self.readers[kind](name, raw)
+            except ValidationError as error:
+                self._memo[key] = error
+        return self._memo[key]
 
     def _assemble(self, line: int, clean: dict[str, Any], hints: list[Hint]) -> tuple[Parsed | None, list[str]]:
         if "full_name" in clean and not (clean.get("family_name") or clean.get("given_name")):
