@@ -5,8 +5,9 @@ An order from outside carries job lines, declined work and its advisor. Lines an
 keyed within their order (``source_key``): in a file by line number or by type, description and
 repetition (``crm/customers/importing/lines.py``), in the API by the caller's ``ref`` or position. Receiving
 an order again therefore updates its lines instead of adding them; writes are bulk upserts on the key.
-Totals follow the job lines, as for an order typed in the CRM; an imported order without lines keeps the
-file's total. Orders whose work changed are checked again for repeat repairs, with the car's later ones.
+Totals follow the job lines, as for an order typed in the CRM; an imported order whose lines carry no amounts
+(or that has none) keeps the file's total. Orders whose work changed are checked again for repeat repairs,
+with the car's later ones.
 """
 
 import re
@@ -166,14 +167,16 @@ def visits_from_import(rows: list[dict[str, Any]]) -> int:
     _cell_lines_replace(lines)
     declined_write(declined.values())
     ids = [visit.pk for visit in visits.values()]
-    with_lines = set(JobLine.objects.filter(visit_id__in=ids).values_list("visit_id", flat=True).distinct())
-    for row in rows:  # an order known only by its total follows the file's latest total
+    lined = JobLine.objects.filter(visit_id__in=ids)
+    with_lines = set(lined.values_list("visit_id", flat=True).distinct())
+    priced = set(lined.exclude(amount=0).values_list("visit_id", flat=True).distinct())
+    for row in rows:  # an order without prices on its lines follows the file's latest total
         visit = visits.get(row["source_ref"])
-        if visit is not None and visit.pk not in with_lines and row.get("amount") is not None:
+        if visit is not None and visit.pk not in priced and row.get("amount") is not None:
             visit.total_amount = row["amount"]
             dirty[visit.pk] = visit
     ServiceVisit.objects.bulk_update(dirty.values(), ["advisor", "advisor_name", "mileage", "total_amount"])
-    totals_recompute(sorted(with_lines))
+    totals_recompute(sorted(priced))
     repeats_reflag(ids)
     _timeline_refresh(sorted(with_lines))
     return len(first)

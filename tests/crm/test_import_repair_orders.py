@@ -194,3 +194,18 @@ def test_another_groups_staff_see_nothing_of_the_imported_orders(cast, staff):
     assert theirs.status_code == 404
     with schema_context(cast.b.schema_name):
         assert not ServiceVisit.objects.exists() and not JobLine.objects.exists()
+
+
+def test_an_order_per_row_file_with_work_text_and_serial_numbers_keeps_its_totals_and_gets_no_lines(cast):
+    job = _run(cast.a, "工单.csv", (
+        "序号;工单号;日期;车主;VIN码;品牌;车型;维修项目;客户拒绝;金额\n"
+        "1;W-1;2024-06-01;王芳;LSVAU2189N2000001;大众;朗逸;更换机油;否;380\n"
+        "2;W-2;2024-06-02;王芳;LSVAU2189N2000001;大众;朗逸;更换刹车片;是;0\n"
+    ))
+
+    assert job.problem_list == [] and job.mapping.get("line_number") is None
+    with schema_context(cast.a.schema_name):
+        oil, brakes = ServiceVisit.objects.filter(order_number__startswith="W-").order_by("order_number")
+        assert not JobLine.objects.filter(visit__in=[oil, brakes]).exists()
+        assert (oil.total_amount, list(oil.declined.all())) == (Decimal("380.00"), [])
+        assert list(brakes.declined.values_list("description", "category")) == [("更换刹车片", "repair")]

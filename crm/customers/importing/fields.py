@@ -103,7 +103,7 @@ TARGETS: tuple[Target, ...] = (
     # Repair orders with their lines (service files): a row per job line, grouped by the order number, or a
     # row per order with its lines in one cell. ``lines.py`` reads them; its docstring lists the formats.
     Target("line_number", gettext_lazy("Line number in the order"), kind="int", files=(ImportKind.SERVICE,),
-           synonyms=("line no", "line number", "line", "№ строки", "номер строки", "行号", "序号")),
+           synonyms=("line no", "line number", "№ строки", "номер строки", "行号")),
     Target("line_description", gettext_lazy("Job line"), files=(ImportKind.SERVICE,), synonyms=(
         "job line", "line description", "operation", "item", "работа", "операция", "наименование",
         "наименование работ", "номенклатура", "项目名称", "作业项目", "维修内容")),

@@ -5,10 +5,11 @@ Two shapes of export are read, and may be mixed in one file:
 
 - **A row per job line**, grouped into repair orders by the order number (by car and date when there is
   none). The row's line is its "Job line" column, or its "Work done" column when the row also has a line
-  type, quantity, unit price, line amount, line number or declined flag, with its type, category,
-  quantity, unit price and amount. The row is declined work instead of a job line when its "Declined"
-  column says so (yes, да, 是, 1, x, declined, отказ, 客户拒绝…) or its type is a recommendation
-  (recommendation, рекомендация, 建议…). A row without a line description adds no line.
+  type, quantity, unit price or line amount (a file of orders has "Work done" alone, maybe a serial
+  number: that is no line), with its type, category, quantity, unit price and amount. The row is declined
+  work instead of a job line when its "Declined" column says so (yes, да, 是, 1, x, declined, отказ,
+  客户拒绝…) or its type is a recommendation (recommendation, рекомендация, 建议…). A row without a line
+  description adds no line.
 - **A row per repair order** with its lines in one cell: "Job lines" (labour unless an item says
   otherwise) and "Parts" (parts). One item per line of the cell or separated by ``;``, each written
   ``[type:] description [x quantity [unit]] [@ unit price] [= amount]``: ``Oil change x1 = 2500;
@@ -57,7 +58,7 @@ YES = {"yes", "y", "true", "1", "x", "+", "v", "✓", "√", "declined", "refuse
 NO = {"no", "n", "false", "0", "-", "нет", "н", "否", "done", "accepted", "выполнено", "принято", "已做", "完成"}
 
 # On a row, these make its "Work done" column a job line (a file of orders has "Work done" alone).
-ROW_LINE_FIELDS = ("line_type", "quantity", "unit_price", "line_amount", "line_number", "declined")
+ROW_LINE_FIELDS = ("line_type", "quantity", "unit_price", "line_amount")
 CELLS = (("lines", LABOUR), ("part_lines", PART), ("declined_work", DECLINED))
 DESCRIPTION_MAX, CATEGORY_MAX, ADVISOR_MAX = 300, 60, 150
 QUANTITY_LIMIT, MONEY_LIMIT = Decimal("1e8"), Decimal("1e10")  # the columns' digits (10 and 12, two decimals)
@@ -215,12 +216,18 @@ class OrderLines:
         return (values, []) if not problems else ({}, problems)
 
     def _row_item(self, clean: dict[str, Any], category: str) -> Item | None:
-        description = clean.get("line_description") or (
-            clean.get("work", "") if any(name in clean for name in ROW_LINE_FIELDS) else "")
-        if not description:
-            return None
         from .fields import BY_NAME
 
+        description = clean.get("line_description") or clean.get("work", "")
+        declined = False
+        if description and clean.get("declined"):
+            try:
+                declined = flag_of(clean["declined"])
+            except BadLine as error:
+                raise BadLine(f"{BY_NAME['declined'].label}: {error}") from None
+        if not description or not ("line_description" in clean or declined
+                                   or any(name in clean for name in ROW_LINE_FIELDS)):
+            return None
         kind = LABOUR
         if clean.get("line_type"):
             kind = kind_of(clean["line_type"]) or ""
@@ -228,12 +235,7 @@ class OrderLines:
                 raise BadLine(_("%(field)s: “%(value)s” is neither labour nor a part (labour, part, работа, "
                                 "запчасть, 工时, 配件…).") % {"field": BY_NAME["line_type"].label,
                                                            "value": clean["line_type"]})
-        if clean.get("declined"):
-            try:
-                declined = flag_of(clean["declined"])
-            except BadLine as error:
-                raise BadLine(f"{BY_NAME['declined'].label}: {error}") from None
-            kind = DECLINED if declined else kind
+        kind = DECLINED if declined else kind
         return Item(kind, description, category, clean.get("quantity"), clean.get("unit_price"),
                     clean.get("line_amount"))
 
