@@ -83,15 +83,16 @@ def advisors_match(names: Iterable[str]) -> dict[str, int]:
         by_email[email.lower()] = pk
     found: dict[str, int] = {}
     for name in names:
+        if name.strip().lower() in by_email:
+            found[name] = by_email[name.strip().lower()]
+            continue
         family, given, _middle = name_split(name)
         tokens = normalize.name_key(name).split()
         initials = [token for token in tokens if len(token) == 1]
         words = [token for token in tokens if len(token) > 1]
+        # The strongest reading that names anyone decides; two people with that name leave it as written.
         candidates = [by_key.get(normalize.name_key(name), set()), by_key.get(normalize.name_key(family, given), set()),
                       by_initial.get((words[0], initials[0]), set()) if len(words) == 1 and initials else set()]
-        if "@" in name and name.strip().lower() in by_email:
-            found[name] = by_email[name.strip().lower()]
-            continue
         match = next((pks for pks in candidates if pks), set())
         if len(match) == 1:
             found[name] = next(iter(match))

@@ -12,6 +12,7 @@ from crm.core.services import staff_user_create
 from crm.customers.importing import pipeline
 from crm.customers.importing.jobs import job_create
 from crm.customers.models import ImportJob, Person, TimelineEntry
+from crm.service.dms import advisors_match
 from crm.service.models import DeclinedRecommendation, JobLine, ServiceVisit
 from crm.service.services import declined_update
 
@@ -209,3 +210,16 @@ def test_an_order_per_row_file_with_work_text_and_serial_numbers_keeps_its_total
         assert not JobLine.objects.filter(visit__in=[oil, brakes]).exists()
         assert (oil.total_amount, list(oil.declined.all())) == (Decimal("380.00"), [])
         assert list(brakes.declined.values_list("description", "category")) == [("更换刹车片", "repair")]
+
+
+def test_an_advisor_is_found_among_staff_by_name_in_any_form_and_never_guessed_between_two(cast, staff):
+    with schema_context(cast.a.schema_name):
+        for email in ("oleg.1@alpha.test", "oleg.2@alpha.test"):
+            staff_user_create(email=email, password=None, role=StaffRole.SERVICE_ADVISOR, first_name="Олег",
+                              last_name="Иванов")
+        User.objects.create_user("ivan.owner@alpha.test", first_name="Иван", last_name="Петров")  # a car owner
+
+        found = advisors_match(["Петров Иван Иванович", "Petrov I.", "PETROV@alpha.test", "Иванов Олег",
+                                "Иванов О.", "Сидорова А."])
+
+    assert found == dict.fromkeys(("Петров Иван Иванович", "Petrov I.", "PETROV@alpha.test"), staff["petrov"].pk)
