@@ -12,12 +12,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import StaffRole
 from crm.core.access import staff_required
+from crm.core.parsing import id_from
 
 from .exports import csv_lines, import_problems_allowed, import_problems_export_record
 from .forms import ImportMappingForm, ImportUploadForm
 from .importing import files
 from .importing.jobs import job_create, job_preview, job_start, profile_save
-from .models import ImportJob, ImportProfile
+from .models import ImportedRow, ImportJob, ImportProblem, ImportProfile
 from .privacy_views import export_refused
 
 # Who may load files into the customer database: it touches every record.
@@ -71,7 +72,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             preview_error = str(error)
     return render(request, "customers/imports/detail.html", {
         "job": job, "form": form, "preview": preview, "preview_error": preview_error,
-        "problems": job.problems.all()[:20], "active_module": "customers",
+        "problems": job.problems.filter(severity=ImportProblem.Severity.REJECTED)[:20],
+        "warnings": job.problems.filter(severity=ImportProblem.Severity.WARNING)[:20],
+        "warnings_count": job.problems.filter(severity=ImportProblem.Severity.WARNING).count(),
+        "active_module": "customers",
         "can_download_problems": import_problems_allowed(request.user, job),
     })
 
@@ -98,24 +102,45 @@ def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required(*IMPORTERS)
-def import_problems(request: HttpRequest, pk: int) -> HttpResponse:
-    """The rejected rows as a CSV the dealer can fix and import again: the file's own columns, then
-    the line and the reason. Customer rows leaving the building: for whoever started the import and whoever
-    may download customer lists (403 with the reason for anyone else), each download audited first."""
+def import_problems(request: HttpRequest, pk: int, severity: str = ImportProblem.Severity.REJECTED) -> HttpResponse:
+    """The rejected rows (or the rows with values to check) as a CSV the dealer can fix and import again:
+    the file's own columns, then the line, the column and the reason. Customer rows leaving the building:
+    for whoever started the import and whoever may download customer lists (403 with the reason for
+    anyone else), each download audited first."""
     job = get_object_or_404(ImportJob, pk=pk)
     if not import_problems_allowed(request.user, job):
         return export_refused(request)
-    import_problems_export_record(by=request.user, job=job, rows=job.problems.count())
+    problems = job.problems.filter(severity=severity)
+    import_problems_export_record(by=request.user, job=job, rows=problems.count())
 
     def rows() -> Iterator[list[str]]:
-        for problem in job.problems.iterator(chunk_size=2000):
+        for problem in problems.iterator(chunk_size=2000):
             values = problem.values + [""] * (len(job.header) - len(problem.values))
-            yield [*values, str(problem.line), problem.reason]
+            yield [*values, str(problem.line), problem.column, problem.reason]
 
-    response = StreamingHttpResponse(csv_lines([*job.header, _("Line"), _("Problem")], rows()),
+    response = StreamingHttpResponse(csv_lines([*job.header, _("Line"), _("Column"), _("Problem")], rows()),
                                      content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="rejected-rows-{job.pk}.csv"'
+    name = "rejected-rows" if severity == ImportProblem.Severity.REJECTED else "values-to-check"
+    response["Content-Disposition"] = f'attachment; filename="{name}-{job.pk}.csv"'
     return response
+
+
+@staff_required(*IMPORTERS)
+def import_rows(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where each line of the file went: its outcome and the customer, company, car and repair order."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    rows = (ImportedRow.objects.filter(job=job).select_related("person", "company", "vehicle")
+            .order_by("line", "pk"))
+    line = id_from(request.GET.get("line"))
+    if line:
+        rows = rows.filter(line__gte=line)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    labels = {key: label for key, label, _count in job.outcomes()}
+    for row in page:
+        row.outcome_label = labels.get(row.outcome, "")
+    return render(request, "customers/imports/rows.html", {
+        "job": job, "page": page, "line": line or "", "active_module": "customers",
+    })
 
 
 @require_POST

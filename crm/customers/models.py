@@ -660,41 +660,104 @@ class ImportJob(models.Model):
             "merged": _("matched to a customer already in the CRM"),
             "unchanged": _("imported before, unchanged"),
             "review": _("to review as possible duplicates"),
+            "warnings": _("imported with values to check"),
             "rejected": _("rejected rows"),
         }
         return [(key, str(label), int(self.counts.get(key, 0))) for key, label in labels.items()]
 
 
 class ImportProblem(models.Model):
-    """A row that did not go in, with its line in the file, why, and the values as they were."""
+    """What a row of a file could not give, with its line (and column) and the values as they were.
+
+    A *rejected* row did not go in at all: it named nobody (no name, company, phone, e-mail, VIN or
+    DMS number) or could not be read. A *warning* is one value that could not be used: the row's
+    customer went in with everything else, the value is kept on a data-quality hint.
+    """
+
+    class Severity(models.TextChoices):
+        WARNING = "warning", _("Warning")
+        REJECTED = "rejected", _("Rejected")
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="problems")
     line = models.PositiveIntegerField(_("line"))
+    column = models.CharField(_("column"), max_length=200, blank=True)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.REJECTED)
     reason = models.TextField(_("problem"))
     values = models.JSONField(default=list)
 
     class Meta:
         ordering = ["line", "pk"]
+        indexes = [models.Index(fields=["job", "severity", "line"], name="import_problem_job_severity")]
 
     def __str__(self) -> str:
         return f"{self.line}: {self.reason}"
 
 
 class ImportedRow(models.Model):
-    """A row already imported, by the fingerprint of its values: importing it again changes nothing."""
+    """A row already imported, by the fingerprint of its values: importing it again changes nothing.
+
+    Also the row's lineage: the file (job) and line it came from, and the customer, company and car
+    it went to, so the customer page can say where a record came from and the import page can open
+    each row's customer.
+    """
 
     fingerprint = models.CharField(max_length=64, unique=True)
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    vehicle = models.ForeignKey(Vehicle, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="rows")
+    line = models.PositiveIntegerField(_("line"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, blank=True)
+    order_ref = models.CharField(max_length=120, blank=True)  # the repair order the row went to, by its DMS key
 
     class Meta:
+        indexes = [models.Index(fields=["job", "line"], name="imported_row_job_line")]
         constraints = [models.CheckConstraint(
             condition=models.Q(person__isnull=False) | models.Q(company__isnull=False),
             name="imported_row_has_a_customer")]
 
     def __str__(self) -> str:
         return self.fingerprint
+
+
+class DataHint(models.Model):
+    """A value that could not be used as written, kept beside the record it belongs to.
+
+    "VIN fails its check digit: did you mean …?", "“0086 138…” could be a number of two countries":
+    the value as written, what is wrong, a suggestion where exactly one correction fits, and where
+    it came from (an import's file and line). Staff correct the record and mark the hint resolved.
+    """
+
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="hints")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="hints")
+    vehicle = models.ForeignKey(Vehicle, null=True, blank=True, on_delete=models.CASCADE, related_name="hints")
+    field = models.CharField(_("field"), max_length=40)
+    value = models.CharField(_("value as written"), max_length=300)
+    message = models.TextField(_("problem"))
+    suggestion = models.CharField(_("suggestion"), max_length=300, blank=True)
+    job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    line = models.PositiveIntegerField(_("line"), null=True, blank=True)
+    created_at = models.DateTimeField(_("found"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        verbose_name = _("data-quality hint")
+        verbose_name_plural = _("data-quality hints")
+        ordering = ["-created_at", "pk"]
+        indexes = [models.Index(fields=["person"], condition=models.Q(resolved_at__isnull=True),
+                                name="hint_open_person")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(person__isnull=False) | models.Q(company__isnull=False)
+                                   | models.Q(vehicle__isnull=False), name="hint_has_a_record"),
+            # One hint per record, field and value from one import: re-running a file adds none.
+            models.UniqueConstraint(fields=["person", "company", "vehicle", "field", "value"],
+                                    nulls_distinct=False, name="hint_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.value}"
 
 
 class QualityRules(models.Model):

@@ -5,6 +5,7 @@ Pure functions, used when saving and when matching: two spellings of the same th
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import phonenumbers
 from anyascii import anyascii
@@ -140,3 +141,62 @@ def vin_normalize(raw: str) -> str:
         raise ValidationError(_("The check digit of this VIN is wrong: please check it for a typo."),
                               code="vin_checksum")
     return vin
+
+
+# ISO 3779 never uses I, O or Q, so where one is written the writer meant 1 or 0: reading them so is
+# not a guess. The tenth character is the model year, never 0, U or Z.
+_VIN_LOOKALIKES = str.maketrans({"I": "1", "O": "0", "Q": "0"})
+_VIN_WRITTEN = re.compile(r"^[A-Z0-9]{17}$")
+_VIN_YEAR_CODES = frozenset("ABCDEFGHJKLMNPRSTVWXY123456789")
+# Characters people misread for one another; one such slip is what "did you mean" looks for.
+_VIN_CONFUSIONS = {"0": "D", "D": "0", "1": "L7", "L": "1", "7": "1", "5": "S", "S": "5", "8": "B", "B": "8",
+                   "2": "Z", "Z": "2", "6": "G", "G": "6", "U": "V", "V": "U"}
+
+
+@dataclass(frozen=True)
+class VinReading:
+    """A VIN from a file: what the car keeps (``vin``, empty when it cannot be a VIN at all), and
+    what is wrong with it in words, with a correction when exactly one fits."""
+
+    vin: str
+    problem: str = ""
+    suggestion: str = ""
+
+
+def _vin_checks(vin: str) -> bool:
+    return vin[0] not in CHECK_DIGIT_REGIONS or Vin(vin).verify_checksum()
+
+
+def vin_read(raw: str) -> VinReading:
+    """Read a VIN as a DMS wrote it, keeping the car whatever the typo.
+
+    - I, O and Q are read as 1 and 0 (the standard never uses them), and said so;
+    - a wrong check digit (North American and Chinese VINs) keeps the VIN as written, with a "did you mean"
+      when exactly one common misreading (5/S, 8/B, 0/D, …) of one character makes it right;
+    - a model-year character a VIN never has (0, U, Z) is kept, and said;
+    - a VIN of the wrong length or with other characters cannot be a VIN: the car keeps none.
+    """
+    written = re.sub(r"[\s\-.]", "", raw or "").upper()
+    if len(written) != 17:
+        return VinReading("", _("A VIN has 17 characters; this one has %(count)d.") % {"count": len(written)})
+    if not _VIN_WRITTEN.match(written):
+        return VinReading("", _("A VIN uses only digits and Latin letters."))
+    vin = written.translate(_VIN_LOOKALIKES)
+    problems: list[str] = []
+    if vin != written:
+        problems.append(_("The VIN was written with I, O or Q, which VINs never use: read as %(vin)s.") % {"vin": vin})
+    suggestion = ""
+    if not _vin_checks(vin):
+        # Not "recompute the check digit": that always fits, and is wrong whenever the slip is elsewhere.
+        candidates = {vin[:i] + other + vin[i + 1:] for i, char in enumerate(vin)
+                      for other in _VIN_CONFUSIONS.get(char, "")}
+        fitting = sorted(candidate for candidate in candidates
+                         if candidate[0] == vin[0] and Vin(candidate).verify_checksum())
+        if len(fitting) == 1:
+            suggestion = fitting[0]
+            problems.append(_("The VIN fails its check digit: did you mean %(vin)s?") % {"vin": suggestion})
+        else:
+            problems.append(_("The VIN fails its check digit: one of its characters is probably mistyped."))
+    if vin[9] not in _VIN_YEAR_CODES:
+        problems.append(_("“%(char)s” is not a model-year character (the tenth of a VIN).") % {"char": vin[9]})
+    return VinReading(vin, " ".join(problems), suggestion)

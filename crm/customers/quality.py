@@ -25,6 +25,7 @@ from crm.dealerships.models import Rooftop
 from .models import (
     AuditEntry,
     Consent,
+    DataHint,
     Email,
     Person,
     Phone,
@@ -137,6 +138,18 @@ def person_quality(person: Person, *, phones: list[Phone], emails: list[Email], 
 
 
 @transaction.atomic
+def hint_resolve(*, person: Person, hint_id: int, by: User) -> bool:
+    """Mark one of the customer's values to check as checked; False when it is not theirs or already done."""
+    hint = DataHint.objects.filter(pk=hint_id, person=person, resolved_at__isnull=True).first()
+    if hint is None:
+        return False
+    hint.resolved_at, hint.resolved_by = timezone.now(), by
+    hint.save(update_fields=["resolved_at", "resolved_by"])
+    AuditEntry.objects.create(person=person, actor=by, action="hint_checked",
+                              changes={"field": hint.field, "value": hint.value})
+    return True
+
+
 def contacts_verify(*, person: Person, by: User, kinds: list[str]) -> list[str]:
     """Record that the customer confirmed their phone, e-mail and/or address today."""
     now = timezone.now()

@@ -79,6 +79,16 @@ def contacts_verify(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@staff_required()
+def hint_resolve(request: HttpRequest, pk: int, hint: int) -> HttpResponse:
+    """A value to check has been checked (and the record corrected where it needed it)."""
+    person = selectors.person_for_staff(pk)
+    if quality.hint_resolve(person=person, hint_id=hint, by=request.user):
+        messages.success(request, _("Marked as checked."))
+    return redirect("customers:detail", pk=person.pk)
+
+
+@require_POST
 @staff_required(*MANAGERS)
 def person_archive(request: HttpRequest, pk: int) -> HttpResponse:
     person = selectors.person_for_staff(pk)

@@ -20,6 +20,7 @@ from .models import (
     Consent,
     ConsentChannel,
     ConsentPurpose,
+    ImportedRow,
     Person,
     Phone,
     TimelineEntry,
@@ -29,6 +30,7 @@ from .models import (
 from .timeline import timeline_for
 
 TIMELINE_PAGE = 50
+ORIGINS_SHOWN = 5
 _DIGITS = re.compile(r"\D")
 _VEHICLE_TOKEN = re.compile(r"^[\w\s-]{3,20}$")
 
@@ -106,6 +108,8 @@ class Customer360:
     company_roles: list
     households: list
     household_suggestions: list
+    hints: list  # values the DMS had that could not be used as written, to check
+    origins: list  # the import lines this record came from (the first few)
 
 
 def customer_360(person: Person, *, viewer: User) -> Customer360:
@@ -129,10 +133,14 @@ def customer_360(person: Person, *, viewer: User) -> Customer360:
     merges = list(person.merges.filter(undone_at__isnull=True).select_related("by"))
     roles = list(person.company_roles.filter(ended_on__isnull=True).select_related("company"))
     households = households_of(person)
+    hints = list(person.hints.filter(resolved_at__isnull=True).select_related("job", "vehicle").order_by("pk")[:20])
+    origins = list(ImportedRow.objects.filter(person=person, job__isnull=False).select_related("job")
+                   .order_by("job_id", "line")[:ORIGINS_SHOWN])
     return Customer360(person=person, phones=phones, emails=emails, vehicle_links=links,
                        timeline=timeline[:TIMELINE_PAGE], timeline_has_more=len(timeline) > TIMELINE_PAGE,
                        consents=consents, audit=audit, merges=merges, company_roles=roles, households=households,
-                       household_suggestions=household_suggestions(person, households))
+                       household_suggestions=household_suggestions(person, households), hints=hints,
+                       origins=origins)
 
 
 def consent_granted(*, channel: str, purpose: str, at: datetime) -> Coalesce:

@@ -103,6 +103,7 @@ def _detail(request: HttpRequest, person: Person, *, vehicle_form: "VehicleLinkF
         "can_archive": request.user.role in MANAGERS,
         "consent_form": ConsentForm(),
         "active_module": "customers", "can_review": request.user.role in REVIEWERS,
+        "can_see_imports": request.user.role in IMPORTERS,
     })
 
 

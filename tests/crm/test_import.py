@@ -11,6 +11,7 @@ from accounts.models import User
 from crm.customers.importing import pipeline
 from crm.customers.importing.jobs import job_create, mapping_problems
 from crm.customers.models import (
+    DataHint,
     DuplicateCandidate,
     ExternalRef,
     ImportedRow,
@@ -56,7 +57,8 @@ def test_a_sales_file_creates_customers_cars_ownership_and_purchases(cast):
     job = _run(cast.a, "sales.csv", SALES.encode())
 
     assert job.status == ImportJob.Status.DONE, job.message
-    assert job.counts == {"created": 2, "updated": 0, "merged": 1, "unchanged": 0, "review": 0, "rejected": 0}
+    assert job.counts == {"created": 2, "updated": 0, "merged": 1, "unchanged": 0,
+        "review": 0, "warnings": 0, "rejected": 0}
     with schema_context(cast.a.schema_name):
         anna = Person.objects.get(family_name="Schmidt")
         assert (anna.given_name, anna.birth_date) == ("Anna", date(1984, 5, 12))
@@ -73,36 +75,51 @@ def test_a_sales_file_creates_customers_cars_ownership_and_purchases(cast):
         assert not job.file
 
 
-def test_bad_rows_are_reported_with_their_line_and_reason_and_the_good_rows_go_in(cast):
+def test_a_bad_value_costs_only_itself_and_only_rows_naming_nobody_are_rejected(cast):
     data = (
         "Name;Phone;Birth date;VIN;Sale date\n"
         "Jürgen Groß;0171 1111111;01.01.1980;;\n"                 # line 2: fine
-        "Bad Date;0171 2222222;31.02.1980;;\n"                    # line 3: no 31 February
-        "Bad Phone;12;01.01.1980;;\n"                             # line 4: not a phone
-        ";0171 3333333;01.01.1980;;\n"                            # line 5: no name
-        "Too Many;0171 4444444;01.01.1980;;;extra\n"              # line 6: shifted columns
-        "Jürgen Groß;0171 1111111;01.01.1980;;\n"                 # line 7: the same as line 2
-        "Bad Vin;0171 5555555;;1HGCM82633A00435X;\n"              # line 8: wrong check digit (US VIN)
+        "Bad Date;0171 2222222;31.02.1980;;\n"                    # line 3: no 31 February: kept, without the date
+        "Bad Phone;12;01.01.1980;;\n"                             # line 4: not a phone: kept, without it
+        ";0171 3333333;01.01.1980;;\n"                            # line 5: no name, but a phone: an unnamed customer
+        "Too Many;0171 4444444;01.01.1980;;;extra\n"              # line 6: shifted columns: cannot be read
+        "Jürgen Groß;0171 1111111;01.01.1980;;\n"                 # line 7: the same as line 2: in once
+        "Bad Vin;0171 5555555;;1HGCM82633A00435X;\n"              # line 8: wrong check digit: kept as written
+        ";12;31.02.1980;;\n"                                      # line 9: nothing left that says who
     ).encode() + "Broken Bytes;0171 6666666;01.01.1980;;\n".encode("cp1252").replace(b"Broken", b"Br\xf6ken") + (
-        b"Good Two;0171 7777777;;;\n"                              # line 10: fine
+        b"Good Two;0171 7777777;;;\n"                              # line 11: fine
     )
 
     job = _run(cast.a, "messy.csv", data)
 
     assert job.status == ImportJob.Status.DONE
-    assert (job.counts["created"], job.counts["rejected"]) == (2, 7), [p[:2] for p in job.problem_list]
-    problems = {line: reason for line, reason, _values in job.problem_list}
-    assert sorted(problems) == [3, 4, 5, 6, 7, 8, 9]
-    assert "Birth date" in problems[3] and "31.02.1980" in problems[3]
-    assert "Phone" in problems[4]
-    assert problems[5] == "No customer name."
-    assert "header has 5 columns" in problems[6]
-    assert problems[7] == "The same row as line 2."
-    assert "check digit" in problems[8]
-    assert "not UTF-8 text" in problems[9]
-    assert job.problem_list[1][2] == ["Bad Phone", "12", "01.01.1980", "", ""]
+    assert (job.counts["created"], job.counts["warnings"], job.counts["unchanged"], job.counts["rejected"]) == (
+        6, 3, 1, 3), [p[:2] for p in job.problem_list]
     with schema_context(cast.a.schema_name):
-        assert set(_people_of(job).values_list("family_name", flat=True)) == {"Groß", "Two"}
+        problems = {(problem.line, problem.severity): problem for problem in job.problems.all()}
+        assert sorted(problems) == [(3, "warning"), (4, "warning"), (6, "rejected"), (8, "warning"), (9, "rejected"),
+                                    (10, "rejected")]
+        assert problems[3, "warning"].column == "Birth date" and "31.02.1980" in problems[3, "warning"].reason
+        assert problems[4, "warning"].column == "Phone"
+        assert "header has 5 columns" in problems[6, "rejected"].reason
+        assert "check digit" in problems[8, "warning"].reason
+        assert "Nothing left to say who the customer is" in problems[9, "rejected"].reason
+        assert "not UTF-8 text" in problems[10, "rejected"].reason
+        assert problems[4, "warning"].values == ["Bad Phone", "12", "01.01.1980", "", ""]
+
+        people = {person.family_name: person for person in _people_of(job)}
+        assert set(people) == {"Groß", "Date", "Phone", "", "Vin", "Two"}
+        assert people["Date"].birth_date is None and people["Date"].phones.get().number == "+491712222222"
+        assert not people["Phone"].phones.exists() and people["Phone"].birth_date == date(1980, 1, 1)
+        assert people[""].phones.get().number == "+491713333333"
+        car = Vehicle.objects.get(vin="1HGCM82633A00435X")  # kept as written, beside the hint
+        assert car.links.get().person == people["Vin"]
+        hints = {hint.field: hint for hint in DataHint.objects.filter(job=job)}
+        assert (hints["birth_date"].person, hints["birth_date"].value, hints["birth_date"].line) == (
+            people["Date"], "31.02.1980", 3)
+        assert (hints["phone"].person, hints["phone"].value) == (people["Phone"], "12")
+        assert (hints["vin"].person, hints["vin"].vehicle, hints["vin"].value) == (people["Vin"], car,
+                                                                                   "1HGCM82633A00435X")
 
 
 def test_importing_the_same_file_again_changes_nothing(cast):
@@ -113,7 +130,8 @@ def test_importing_the_same_file_again_changes_nothing(cast):
 
     again = _run(cast.a, "sales again.csv", SALES.encode())
 
-    assert again.counts == {"created": 0, "updated": 0, "merged": 0, "unchanged": 3, "review": 0, "rejected": 0}
+    assert again.counts == {"created": 0, "updated": 0, "merged": 0, "unchanged": 3,
+        "review": 0, "warnings": 0, "rejected": 0}
     with schema_context(cast.a.schema_name):
         after = [model.objects.count() for model in (Person, Phone, Vehicle, VehicleLink, MileageReading,
                                                       TimelineEntry, ExternalRef)]
@@ -177,8 +195,9 @@ def test_a_dry_run_counts_exactly_what_the_import_would_do_and_writes_nothing(ca
     dry = _run(cast.a, "sales.csv", SALES.encode() + BROKEN, dry_run=True)
 
     assert dry.status == ImportJob.Status.DONE
-    assert dry.counts == {"created": 2, "updated": 0, "merged": 1, "unchanged": 0, "review": 0, "rejected": 1}
-    assert len(dry.problem_list) == 1
+    assert dry.counts == {"created": 3, "updated": 0, "merged": 1, "unchanged": 0, "review": 0, "warnings": 1,
+                          "rejected": 0}
+    assert [line for line, _reason, _values in dry.problem_list] == [5]
     assert dry.file  # kept for the real run
     with schema_context(cast.a.schema_name):
         assert (Person.objects.count(), Vehicle.objects.count()) == before
@@ -239,8 +258,8 @@ def test_an_xlsx_export_with_real_dates_and_numbers_imports(cast):
                mapping={"customer_number": "Kundennummer", "full_name": "Name", "phone": "Mobile", "vin": "VIN",
                         "purchase_date": "Purchase date", "year": "Year"})
 
-    assert (job.counts["created"], job.counts["rejected"]) == (1, 1)
-    assert [line for line, _reason, _values in job.problem_list] == [4]
+    assert (job.counts["created"], job.counts["warnings"], job.counts["rejected"]) == (2, 1, 0)
+    assert [line for line, _reason, _values in job.problem_list] == [4]  # Max came in without his purchase date
     with schema_context(cast.a.schema_name):
         eva = Person.objects.get(given_name="Eva")
         assert eva.phones.get().number == "+4917155500011"
@@ -318,7 +337,8 @@ def test_company_buyers_own_their_cars_and_the_person_on_their_row_is_the_compan
     job = _run(cast.a, "fleet.csv", FLEET.encode())
 
     assert job.status == ImportJob.Status.DONE, job.message
-    assert job.counts == {"created": 4, "updated": 0, "merged": 0, "unchanged": 0, "review": 0, "rejected": 0}
+    assert job.counts == {"created": 4, "updated": 0, "merged": 0, "unchanged": 0,
+        "review": 0, "warnings": 0, "rejected": 0}
     with schema_context(cast.a.schema_name):
         leasing = Company.objects.get(tax_id="7701234567")  # one company: same tax id, then same name
         assert (leasing.legal_name, leasing.phone) == ("ООО «Северный Лизинг»", "+74951112233")
@@ -354,8 +374,11 @@ def test_company_buyers_own_their_cars_and_the_person_on_their_row_is_the_compan
         assert CompanyContact.objects.filter(company__tax_id="7701234567").count() == 2
 
 
-def test_a_tax_id_without_a_company_name_or_any_name_is_reported(cast):
-    job = _run(cast.a, "fleet-bad.csv", b"Company;INN;Name;Phone\n;7701234567;;+7 495 111-22-33\n")
+def test_a_tax_id_without_a_company_name_is_reported_and_the_row_kept_by_its_phone(cast):
+    job = _run(cast.a, "fleet-bad.csv", b"Company;INN;Name;Phone\n;7701234567;;+7 495 111-22-33\n"
+                                        b";7701234568;;\n")
 
-    assert job.counts["rejected"] == 1
-    assert job.problem_list[0][:2] == (2, "A company tax id without the company's name.")
+    assert (job.counts["created"], job.counts["warnings"], job.counts["rejected"]) == (1, 1, 1)
+    assert [problem[:2] for problem in job.problem_list] == [
+        (2, "A company tax id without the company's name."),
+        (3, "Nothing left to say who the customer is: Company tax id: A company tax id without the company's name.")]

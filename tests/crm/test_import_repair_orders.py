@@ -39,6 +39,7 @@ def _run(tenant, name, text, *, kind="service"):
         pipeline.job_run(job)
         job.refresh_from_db()
         job.problem_list = list(job.problems.values_list("line", "reason"))
+        job.warning_list = list(job.problems.filter(severity="warning").values_list("line", "column", "reason"))
         return job
 
 
@@ -137,8 +138,9 @@ def test_an_order_per_row_with_its_lines_in_cells_and_a_new_version_of_the_cell_
 
     assert {name: job.mapping.get(name) for name in ("lines", "part_lines", "declined_work")} == {
         "lines": "Job lines", "part_lines": "Parts", "declined_work": "Recommendations"}
-    assert [line for line, _reason in job.problem_list] == [5]  # R-10 spans lines 2 to 4
-    assert "Job lines (in one cell)" in job.problem_list[0][1] and "no description" in job.problem_list[0][1]
+    # R-10 spans lines 2 to 4; R-11's order goes in without the item nobody can read
+    assert job.warning_list == [(5, "Job lines", "Item 1 “= 500” has no description.")]
+    assert job.counts["rejected"] == 0
     with schema_context(cast.a.schema_name):
         assert _lines("R-10") == [
             ("labour", "maintenance", "Inspection", Decimal("1.00"), Decimal("4500.00"), Decimal("4500.00")),
@@ -166,21 +168,25 @@ def test_an_order_per_row_with_its_lines_in_cells_and_a_new_version_of_the_cell_
         assert ServiceVisit.objects.get(order_number="R-10").total_amount == Decimal("9550.00")
 
 
-def test_a_line_type_or_declined_flag_nobody_can_read_is_reported_with_its_line(cast):
+def test_a_line_nobody_can_read_is_left_out_with_a_warning_and_its_row_still_goes_in(cast):
     job = _run(cast.a, "odd.csv", HEADER + (
         f"R-5;2024-03-01;{CUSTOMER};15200;;Sublet;Glass repair;;1;900;;\n"
-        f"R-5;2024-03-01;{CUSTOMER};15200;;Misc;Car wash;;1;100;;\n"
+        f"R-6;2024-03-02;Jonas Weber;0172 3456789;WVWZZZ1KZAW000002;VW;Passat;800;;Misc;Car wash;;1;100;;\n"
         f"R-5;2024-03-01;{CUSTOMER};15200;;Labour;Alignment;;1;700;;maybe\n"
     ))
 
-    problems = dict(job.problem_list)
-    assert sorted(problems) == [3, 4]
-    assert problems[3] == ("Line type (labour or part): “Misc” is neither labour nor a part (labour, part, работа, "
-                           "запчасть, 工时, 配件…).")
-    assert problems[4] == "Declined (a yes/no column): “maybe” is neither yes nor no."
+    assert job.warning_list == [
+        (3, "Line type", "Line type (labour or part): “Misc” is neither labour nor a part (labour, part, работа, "
+                         "запчасть, 工时, 配件…)."),
+        (4, "Declined", "Declined (a yes/no column): “maybe” is neither yes nor no."),
+    ]
+    assert job.counts["rejected"] == 0
     with schema_context(cast.a.schema_name):
         assert _lines("R-5") == [("labour", "repair", "Glass repair", Decimal("1.00"), Decimal("900.00"),
                                   Decimal("900.00"))]
+        weber = ServiceVisit.objects.get(order_number="R-6")  # the customer, car and order, without the line
+        assert (weber.person.family_name, weber.vehicle.vin, weber.lines.count()) == (
+            "Weber", "WVWZZZ1KZAW000002", 0)
 
 
 def test_another_groups_staff_see_nothing_of_the_imported_orders(cast, staff):

@@ -183,9 +183,31 @@ def _date_in(text: str, fmt: str) -> date:
         return datetime.strptime(text, fmt).date()
 
 
+@dataclass(frozen=True)
+class Hint:
+    """A value of a row that could not be used as written: its field, column, the value as
+    written, what is wrong in words, and a correction where exactly one fits."""
+
+    field: str
+    column: str
+    value: str
+    message: str
+    suggestion: str = ""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A reader's value that is usable but doubtful (a VIN failing its check digit): kept, with a hint."""
+
+    value: Any
+    message: str
+    suggestion: str = ""
+
+
 @dataclass
 class Parsed:
-    """A row's clean values: the person, their contacts, the car and what happened."""
+    """A row's clean values: the person, their contacts, the car and what happened; and the hints
+    for values that could not be used as written."""
 
     line: int
     customer_number: str = ""
@@ -197,11 +219,15 @@ class Parsed:
     visit: dict[str, Any] = field(default_factory=dict)
     company: dict[str, Any] = field(default_factory=dict)  # legal_name, tax_id: a fleet or corporate buyer
     fingerprint: str = ""
+    hints: list[Hint] = field(default_factory=list)
 
     @property
     def has_person(self) -> bool:
-        """A company's row may name no one; a person's row always names them."""
-        return bool(self.person.get("family_name") or self.person.get("given_name"))
+        """A company's row may name no one; a person's row names them, or is a customer whose name the
+        DMS lost but whose phone, e-mail, car or number says who they are (an unnamed customer)."""
+        if self.person.get("family_name") or self.person.get("given_name"):
+            return True
+        return not self.company
 
     @property
     def name_key(self) -> str:
@@ -260,7 +286,7 @@ class RowParser:
     def __init__(self, *, header: list[str], mapping: dict[str, str], kind: str, date_format: str, region: str,
                  rooftops: dict[str, int]) -> None:
         self.kind, self.date_format, self.region, self.rooftops = kind, date_format, region, rooftops
-        self.width = len(header)
+        self.width, self.header = len(header), header
         self.columns = {name: header.index(column) for name, column in mapping.items()
                         if column in header and name in BY_NAME and kind in BY_NAME[name].files}
         self.readers: dict[str, Callable[[str, Any], Any]] = {
@@ -271,11 +297,13 @@ class RowParser:
         }
 
     def parse(self, line: int, values: list[Any]) -> tuple[Parsed | None, list[str]]:
+        """The row's clean values with a hint for every value that could not be used, or (``None``,
+        the reasons) when the row cannot be read or names nobody: one bad field never costs the row."""
         if len(values) > self.width and any(str(value).strip() for value in values[self.width:]):
             return None, [_("The row has %(count)d values but the header has %(columns)d columns: "
                             "a value may contain the separator without quotes.")
                           % {"count": len(values), "columns": self.width}]
-        problems: list[str] = []
+        hints: list[Hint] = []
         clean: dict[str, Any] = {}
         for name, index in self.columns.items():
             raw = values[index] if index < len(values) else ""
@@ -285,14 +313,18 @@ class RowParser:
                 continue
             target = BY_NAME[name]
             try:
-                clean[name] = self.readers[target.kind](name, raw)
+                value = self.readers[target.kind](name, raw)
             except ValidationError as error:
-                problems.append(f"{target.label}: {' '.join(error.messages)}")
-        if problems:
-            return None, problems
-        return self._assemble(line, clean)
+                hints.append(Hint(name, self.header[index], _written(raw), " ".join(error.messages)))
+                continue
+            if isinstance(value, Kept):
+                hints.append(Hint(name, self.header[index], _written(raw), value.message, value.suggestion))
+                value = value.value
+            if value not in ("", None):
+                clean[name] = value
+        return self._assemble(line, clean, hints)
 
-    def _assemble(self, line: int, clean: dict[str, Any]) -> tuple[Parsed | None, list[str]]:
+    def _assemble(self, line: int, clean: dict[str, Any], hints: list[Hint]) -> tuple[Parsed | None, list[str]]:
         if "full_name" in clean and not (clean.get("family_name") or clean.get("given_name")):
             family, given, middle = name_split(clean.pop("full_name"))
             clean.setdefault("family_name", family)
@@ -300,17 +332,28 @@ class RowParser:
             if middle:
                 clean.setdefault("middle_name", middle)
         clean.pop("full_name", None)
-        if not (clean.get("family_name") or clean.get("given_name") or clean.get("company_name")):
-            if clean.get("tax_id"):
-                return None, [_("A company tax id without the company's name.")]
-            return None, [_("No customer name.")]
-        problems = [
-            _("%(field)s is longer than %(max)d characters.") % {"field": BY_NAME[name].label, "max": limit}
-            for name, limit in _LIMITS.items() if len(str(clean.get(name, ""))) > limit
-        ]
-        if problems:
-            return None, problems
-        parsed = Parsed(line=line, customer_number=clean.get("customer_number", ""))
+        for name, limit in _LIMITS.items():
+            value = str(clean.get(name, ""))
+            if len(value) <= limit:
+                continue
+            message = _("%(field)s is longer than %(max)d characters.") % {"field": BY_NAME[name].label, "max": limit}
+            if name in NAME_TARGETS or name in ("middle_name", "company_name"):
+                clean[name] = value[:limit]  # a name cut short still says who it is; the whole one is on the hint
+                message = _("%(problem)s It was cut short.") % {"problem": message}
+            else:
+                del clean[name]
+            hints.append(Hint(name, self._column(name), value[:300], message))
+        if clean.get("tax_id") and not clean.get("company_name"):
+            hints.append(Hint("tax_id", self._column("tax_id"), clean.pop("tax_id"),
+                              _("A company tax id without the company's name.")))
+        identifies = ("family_name", "given_name", "company_name", "customer_number", "phone", "phone_2", "email",
+                      "vin", "plate")
+        if not any(clean.get(name) for name in identifies):
+            if hints:
+                return None, [" ".join([_("Nothing left to say who the customer is:"), "; ".join(
+                    f"{BY_NAME[hint.field].label}: {hint.message}" for hint in hints)])]
+            return None, [_("No customer name, company, phone, e-mail, VIN or DMS number: nothing says who this is.")]
+        parsed = Parsed(line=line, customer_number=clean.get("customer_number", ""), hints=hints)
         if clean.get("company_name"):
             parsed.company = {"legal_name": clean["company_name"], "tax_id": clean.get("tax_id", "")}
         parsed.person = {name: clean[name] for name in PERSON_TARGETS if name in clean}
@@ -322,16 +365,22 @@ class RowParser:
         if self.kind == ImportKind.SERVICE:
             parsed.visit = {name: clean[name] for name in ("visit_date", "order_number", "work", "amount")
                             if name in clean}
-            order, problems = self._order_lines.read(clean)
-            if problems:
-                return None, problems
+            order, faults = self._order_lines.read(clean)
             parsed.visit |= order
+            hints += [Hint(name, self._column(name), str(clean.get(name, ""))[:300], message)
+                      for name, message in faults]
         elif "amount" in clean:
             parsed.visit = {"amount": clean["amount"]}
+        # The values as written that could not be used count too: a corrected file is a new row.
         parsed.fingerprint = hashlib.sha256(json.dumps(
-            [self.kind, {name: str(value) for name, value in sorted(clean.items())}], ensure_ascii=False,
+            [self.kind, {name: str(value) for name, value in sorted(clean.items())},
+             sorted((hint.field, hint.value) for hint in hints)], ensure_ascii=False,
         ).encode()).hexdigest()
         return parsed, []
+
+    def _column(self, name: str) -> str:
+        index = self.columns.get(name)
+        return self.header[index] if index is not None else ""
 
     @cached_property
     def _order_lines(self) -> OrderLines:
@@ -402,8 +451,11 @@ class RowParser:
     def _tax_id(self, name: str, raw: Any) -> str:
         return normalize.tax_id_normalize(raw)
 
-    def _vin(self, name: str, raw: Any) -> str:
-        return normalize.vin_normalize(str(raw))
+    def _vin(self, name: str, raw: Any) -> str | Kept:
+        reading = normalize.vin_read(str(raw))
+        if not reading.vin:
+            raise ValidationError(reading.problem)
+        return Kept(reading.vin, reading.problem, reading.suggestion) if reading.problem else reading.vin
 
     def _gender(self, name: str, raw: Any) -> str:
         text = str(raw).strip().lower().rstrip(".")
@@ -422,6 +474,11 @@ class RowParser:
             raise ValidationError(_("“%(value)s” is not one of your rooftops: add it in Settings or correct the file.")
                                   % {"value": raw})
         return rooftop
+
+
+def _written(raw: Any) -> str:
+    """A value as the file wrote it, for a hint: dates and numbers from spreadsheets as text."""
+    return " ".join(str(raw).split())[:300]
 
 
 def _limit(model: type, name: str) -> int:

@@ -22,6 +22,9 @@ estimate). The type words known are listed below in English, Russian and Chinese
 to 1, an amount to quantity × unit price, a unit price to amount ÷ quantity. The category goes on as
 written: the service app reads it, or guesses it from the description.
 
+A line, item or flag that cannot be read is left out with a hint (a warning with its line and column); the
+row and its other lines go in.
+
 Each line carries a key a re-import finds again: the line number when the file has one, else its type
 and description with how many times the same line came before in the same order, counted in file
 order (so two rows "Bolt" are two lines). A changed price or quantity therefore updates the line
@@ -74,7 +77,11 @@ _PREFIX = re.compile(r"^\s*(?P<word>[^:：]{1,20})\s*[:：]\s*(?P<rest>.+)$")
 
 
 class BadLine(ValueError):
-    pass
+    """A line that cannot be used as written; ``field`` is the target whose value says so."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _folded(text: str) -> str:
@@ -139,9 +146,10 @@ class Item:
     amount: Decimal | None = None
 
 
-def cell_items(text: str, default_kind: str, category: str = "") -> list[Item]:
-    """The items of a cell of lines (one per line of the cell or separated by ``;``)."""
-    items = []
+def cell_items(text: str, default_kind: str, category: str = "") -> tuple[list[Item], list[str]]:
+    """The items of a cell of lines (one per line of the cell or separated by ``;``), and what is wrong with
+    those that cannot be read (they are left out)."""
+    items, faults = [], []
     for position, part in enumerate(piece for piece in re.split(r"[;\n]+", text) if piece.strip()):
         kind, rest = default_kind, part.strip()
         if (prefix := _PREFIX.match(rest)) and (said := kind_of(prefix["word"])):
@@ -149,12 +157,15 @@ def cell_items(text: str, default_kind: str, category: str = "") -> list[Item]:
             rest = prefix["rest"]
         match = _ITEM.match(rest)
         description = match["description"].strip() if match else ""
-        if not description:
-            raise BadLine(_("Item %(number)d “%(item)s” has no description.") % {"number": position + 1,
-                                                                                 "item": part.strip()})
-        items.append(Item(kind, description, category, *(
-            number(match[name]) if match[name] else None for name in ("quantity", "unit_price", "amount"))))
-    return items
+        try:
+            if not description:
+                raise BadLine(_("Item %(number)d “%(item)s” has no description.") % {"number": position + 1,
+                                                                                     "item": part.strip()})
+            items.append(Item(kind, description, category, *(
+                number(match[name]) if match[name] else None for name in ("quantity", "unit_price", "amount"))))
+        except BadLine as error:
+            faults.append(str(error))
+    return items, faults
 
 
 @dataclass
@@ -163,47 +174,45 @@ class OrderLines:
 
     seen: Counter[tuple[str, ...]] = field(default_factory=Counter)
 
-    def read(self, clean: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-        """The row's ``advisor``, ``lines`` and ``declined`` for ``Parsed.visit``, or what is wrong with them."""
+    def read(self, clean: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """The row's ``advisor``, ``lines`` and ``declined`` for ``Parsed.visit``, and (field, what is wrong) for
+        each value that could not be used: a bad line or item costs only itself, never the row."""
         from .fields import BY_NAME
 
         values: dict[str, Any] = {}
-        problems: list[str] = []
+        faults: list[tuple[str, str]] = []
         advisor = clean.get("advisor", "")
         if len(advisor) > ADVISOR_MAX:
-            problems.append(_("%(field)s is longer than %(max)d characters.")
-                            % {"field": BY_NAME["advisor"].label, "max": ADVISOR_MAX})
+            faults.append(("advisor", _("%(field)s is longer than %(max)d characters.")
+                           % {"field": BY_NAME["advisor"].label, "max": ADVISOR_MAX}))
         elif advisor:
             values["advisor"] = advisor
         order = clean.get("order_number") or "{}:{}".format(
             clean.get("vin") or normalize.plate_key(clean.get("plate", "")), clean.get("visit_date"))
         category = clean.get("line_category", "")[:CATEGORY_MAX]
-        keyed: list[tuple[str, Item]] = []
+        keyed: list[tuple[str, str, Item]] = []  # (field, key, item)
         try:
             if item := self._row_item(clean, category):
-                keyed.append((f"n:{clean['line_number']}" if "line_number" in clean
-                              else self._key("r", order, item), item))
+                keyed.append(("line_description" if "line_description" in clean else "work",
+                              f"n:{clean['line_number']}" if "line_number" in clean else self._key("r", order, item),
+                              item))
         except BadLine as error:
-            problems.append(str(error))
+            faults.append((error.field, str(error)))
         cell_seen: Counter[tuple[str, ...]] = Counter()
         for name, default_kind in CELLS:
             if not clean.get(name):
                 continue
+            items, bad = cell_items(clean[name], default_kind, category)
+            faults += [(name, message) for message in bad]
+            keyed += [(name, self._key("c", order, item, cell_seen), item) for item in items]
+        for name, key, item in keyed:
             try:
-                items = cell_items(clean[name], default_kind, category)
-            except BadLine as error:
-                problems.append(f"{BY_NAME[name].label}: {error}")
-                continue
-            keyed += [(self._key("c", order, item, cell_seen), item) for item in items]
-        for key, item in keyed:
-            if len(item.description) > DESCRIPTION_MAX:
-                problems.append(_("A job line is longer than %(max)d characters.") % {"max": DESCRIPTION_MAX})
-                break
-            try:
+                if len(item.description) > DESCRIPTION_MAX:
+                    raise BadLine(_("A job line is longer than %(max)d characters.") % {"max": DESCRIPTION_MAX})
                 quantity, unit_price, amount = _money(item.quantity, item.unit_price, item.amount)
             except BadLine as error:
-                problems.append(f"{item.description}: {error}")
-                break
+                faults.append((name, f"{item.description[:60]}: {error}"))
+                continue
             if item.kind == DECLINED:
                 given = item.amount is not None or item.unit_price is not None
                 values.setdefault("declined", []).append({
@@ -213,7 +222,7 @@ class OrderLines:
                 values.setdefault("lines", []).append({
                     "key": key, "kind": item.kind, "description": item.description, "category": item.category,
                     "quantity": quantity, "unit_price": unit_price, "amount": amount})
-        return (values, []) if not problems else ({}, problems)
+        return values, faults
 
     def _row_item(self, clean: dict[str, Any], category: str) -> Item | None:
         from .fields import BY_NAME
@@ -224,7 +233,7 @@ class OrderLines:
             try:
                 declined = flag_of(clean["declined"])
             except BadLine as error:
-                raise BadLine(f"{BY_NAME['declined'].label}: {error}") from None
+                raise BadLine(f"{BY_NAME['declined'].label}: {error}", "declined") from None
         if not description or not ("line_description" in clean or declined
                                    or any(name in clean for name in ROW_LINE_FIELDS)):
             return None
@@ -234,7 +243,7 @@ class OrderLines:
             if not kind:
                 raise BadLine(_("%(field)s: “%(value)s” is neither labour nor a part (labour, part, работа, "
                                 "запчасть, 工时, 配件…).") % {"field": BY_NAME["line_type"].label,
-                                                           "value": clean["line_type"]})
+                                                           "value": clean["line_type"]}, "line_type")
         kind = DECLINED if declined else kind
         return Item(kind, description, category, clean.get("quantity"), clean.get("unit_price"),
                     clean.get("line_amount"))

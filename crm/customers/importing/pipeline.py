@@ -12,7 +12,14 @@ customer and which car each row is, then writes with bulk inserts and updates. A
   earlier in the file, so it is folded into that customer (the only automatic merge);
 - ``created``: a new customer; if it resembles anyone without matching exactly, the pair goes to
   the duplicate review queue after the run (``review``);
-- ``rejected``: a bad row, reported with its line and reason; it changes nothing.
+- ``rejected``: a row that names nobody (no name, company, phone, e-mail, VIN or DMS number) or cannot
+  be read, reported with its line and reason; it changes nothing.
+
+One bad value never costs the row: a VIN failing its check digit, a phone no country reads, a date
+that makes no sense are left out of the record (or, for a doubtful VIN, kept as written), the rest of
+the row goes in, and the value is kept on a data-quality hint of the customer (``DataHint``) and
+reported as a warning with its line and column (``warnings`` counts the rows with any).
+Every row keeps its lineage (``ImportedRow``: the file, the line, the customer, company and car).
 
 A row that names a company (a fleet or corporate buyer) puts the car on the company, found by
 its DMS number, else its tax id, else its legal name, or created (``created``/``updated`` then
@@ -51,6 +58,7 @@ from ..models import (
     Company,
     CompanyContact,
     CompanyRole,
+    DataHint,
     DuplicateCandidate,
     Email,
     ExternalRef,
@@ -68,14 +76,14 @@ from ..models import (
 from ..services import tenant_language, tenant_region
 from ..signals import visits_imported
 from . import files
-from .fields import Parsed, RowParser
+from .fields import VEHICLE_TARGETS, Parsed, RowParser
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1000
 ANALYZE_AFTER = 5000  # customers touched by one file, above which the planner's statistics are refreshed
 SYSTEM = "dms"  # sales and service DMS number their customers separately: the file's kind is appended
-OUTCOMES = ("created", "updated", "merged", "unchanged", "review", "rejected")
+OUTCOMES = ("created", "updated", "merged", "unchanged", "review", "warnings", "rejected")
 
 
 @dataclass(eq=False)
@@ -149,26 +157,36 @@ class Importer:
         self.source = _("import of %(file)s") % {"file": job.original_name}
         self.today = timezone.localdate()
         self.system = f"{SYSTEM}-{job.kind}"
+        self.row_outcomes: dict[int, str] = {}  # line -> outcome, for the row's lineage
+        self.row_orders: dict[int, str] = {}  # line -> the repair order's DMS key
 
     # Running ------------------------------------------------------------------------------
 
     def _batches(self, rows: Iterator[files.Row], skip: int = 0) -> Iterator[tuple[int, list[Parsed],
                                                                                    list[ImportProblem]]]:
         """Parsed rows and problems, a chunk at a time, with how many rows were read so far."""
-        read, parsed, problems = 0, [], []
+        read, in_chunk, parsed, problems = 0, 0, [], []
         for row in rows:
             read += 1
             record, reasons = self._parse(row)
             if read <= skip:
                 continue  # already imported by the run this one resumes; parsed only to know its fingerprints
+            if record is None and not reasons:
+                self.counts["unchanged"] += 1  # a repeat of an earlier line
+                continue
+            in_chunk += 1
             if record is None:
                 problems.append(ImportProblem(job=self.job, line=row.line, reason="; ".join(reasons),
                                               values=[files.printable(value) for value in row.values]))
             else:
                 parsed.append(record)
-            if len(parsed) + len(problems) >= CHUNK:
+                problems += [ImportProblem(job=self.job, line=row.line, column=hint.column, reason=hint.message,
+                                           severity=ImportProblem.Severity.WARNING,
+                                           values=[files.printable(value) for value in row.values])
+                             for hint in record.hints]
+            if in_chunk >= CHUNK:
                 yield read, parsed, problems
-                parsed, problems = [], []
+                parsed, problems, in_chunk = [], [], 0
         yield read, parsed, problems
 
     def _parse(self, row: files.Row) -> tuple[Parsed | None, list[str]]:
@@ -180,7 +198,7 @@ class Importer:
             return None, reasons
         first = self.seen.setdefault(record.fingerprint, row.line)
         if first != row.line:
-            return None, [_("The same row as line %(line)d.") % {"line": first}]
+            return None, []  # the same values as an earlier line: they go in once
         return record, []
 
     def run(self, rows: Iterator[files.Row], *, skip: int = 0) -> None:
@@ -188,7 +206,7 @@ class Importer:
             with transaction.atomic():
                 self.chunk(parsed)
                 ImportProblem.objects.bulk_create(problems)
-                self.counts["rejected"] += len(problems)
+                self._count_problems(parsed, problems)
                 self._progress_save(read)
         with transaction.atomic():
             self.review()
@@ -200,7 +218,7 @@ class Importer:
             for read, parsed, chunk_problems in self._batches(rows):
                 self.chunk(parsed)
                 problems += chunk_problems
-                self.counts["rejected"] += len(chunk_problems)
+                self._count_problems(parsed, chunk_problems)
                 progress.report(read)
             self.review()
             transaction.set_rollback(True)
@@ -208,6 +226,10 @@ class Importer:
         self.job.processed_rows = self.job.total_rows
         self.job.counts = dict(self.counts)
         self.job.save(update_fields=["processed_rows", "counts"])
+
+    def _count_problems(self, parsed: list[Parsed], problems: list[ImportProblem]) -> None:
+        self.counts["rejected"] += sum(problem.severity == ImportProblem.Severity.REJECTED for problem in problems)
+        self.counts["warnings"] += sum(bool(row.hints) for row in parsed)
 
     def _progress_save(self, read: int) -> None:
         self.job.processed_rows, self.job.counts = read, dict(self.counts)
@@ -250,6 +272,7 @@ class Importer:
         self._links_save(todo, refs, companies, vehicles)
         self._company_contacts_save(people_rows, refs, companies, vehicles)
         self._history_save(todo, refs, vehicles)
+        self._hints_save(todo, refs, companies, vehicles)
         ExternalRef.objects.bulk_create(
             [ExternalRef(system=self.system, key=row.customer_number, company=companies.get(row.line),
                          person=None if row.company else refs[row.line].person)
@@ -257,10 +280,27 @@ class Importer:
             ignore_conflicts=True,
         )
         ImportedRow.objects.bulk_create(
-            [ImportedRow(fingerprint=row.fingerprint, job=self.job, company=companies.get(row.line),
-                         person=refs[row.line].person if row.has_person else None) for row in todo],
+            [ImportedRow(fingerprint=row.fingerprint, job=self.job, line=row.line, company=companies.get(row.line),
+                         person=refs[row.line].person if row.has_person else None, vehicle=vehicles.get(row.line),
+                         outcome=self.row_outcomes.pop(row.line, ""), order_ref=self.row_orders.pop(row.line, ""))
+             for row in todo],
             ignore_conflicts=True,
         )
+
+    def _hints_save(self, rows: list[Parsed], refs: dict[int, Ref], companies: dict[int, Company],
+                    vehicles: dict[int, Vehicle]) -> None:
+        """Each value the row could not use, kept on the record it belongs to: the car's fields on the
+        car (and its customer), the rest on the customer (the company, on a row naming no person)."""
+        hints = []
+        for row in rows:
+            for hint in row.hints:
+                person = refs[row.line].person if row.has_person else None
+                company = companies.get(row.line) if person is None else None
+                vehicle = vehicles.get(row.line) if hint.field in VEHICLE_TARGETS else None
+                hints.append(DataHint(person=person, company=company, vehicle=vehicle, field=hint.field,
+                                      value=hint.value, message=hint.message, suggestion=hint.suggestion,
+                                      job=self.job, line=row.line))
+        DataHint.objects.bulk_create(hints, ignore_conflicts=True)
 
     def _resolve(self, rows: list[Parsed], companies: dict[int, Company]) -> dict[int, Ref]:
         """Which customer each row is: by DMS number, by an exact strong match, or a new one.
@@ -317,6 +357,7 @@ class Importer:
                 person = Person(channel=Channel.IMPORT)
                 ref, outcome = Ref(person, True, row.name_key, row.person.get("birth_date")), "created"
             self.counts[outcome] += 1
+            self.row_outcomes[row.line] = outcome
             self._fill(ref, row.person)
             refs[row.line] = ref
             if number and number not in by_number:
@@ -451,6 +492,7 @@ class Importer:
                 values |= {"address": row.person.get("address", ""), "rooftop_id": row.person.get("rooftop"),
                            "phone": row.phones[0] if row.phones else "", "email": row.emails[0] if row.emails else ""}
                 self.counts[outcome] += 1
+                self.row_outcomes[row.line] = outcome
             for name, value in values.items():
                 if value not in ("", None) and getattr(company, name) in ("", None):
                     setattr(company, name, value)
@@ -608,6 +650,7 @@ class Importer:
             ref = (f"{SYSTEM}:order:{order}" if order
                    else f"{SYSTEM}:visit:{row.vehicle_key or (person.pk if person else row.line)}:{visited}")
             if self.job.kind == ImportKind.SERVICE and visited and vehicle is not None:
+                self.row_orders[row.line] = ref
                 visits.append({"source_ref": ref, "vehicle_id": vehicle.pk, "person_id": person.pk if person else None,
                                "rooftop_id": row.person.get("rooftop") or (person.rooftop_id if person else None),
                                "visited": visited, "order_number": order, "mileage": row.mileage,
