@@ -173,12 +173,15 @@ def test_a_line_nobody_can_read_is_left_out_with_a_warning_and_its_row_still_goe
         f"R-5;2024-03-01;{CUSTOMER};15200;;Sublet;Glass repair;;1;900;;\n"
         f"R-6;2024-03-02;Jonas Weber;0172 3456789;WVWZZZ1KZAW000002;VW;Passat;800;;Misc;Car wash;;1;100;;\n"
         f"R-5;2024-03-01;{CUSTOMER};15200;;Labour;Alignment;;1;700;;maybe\n"
+        f"R-5;2024-03-01;{CUSTOMER};15200;;Labour;Balancing;;two;40;;\n"
     ))
 
     assert job.warning_list == [
         (3, "Line type", "Line type (labour or part): “Misc” is neither labour nor a part (labour, part, работа, "
                          "запчасть, 工时, 配件…)."),
         (4, "Declined", "Declined (a yes/no column): “maybe” is neither yes nor no."),
+        (5, "Qty", "“two” is not an amount."),
+        (5, "Qty", "Job line “Balancing” left out: the value for Quantity could not be read."),
     ]
     assert job.counts["rejected"] == 0
     with schema_context(cast.a.schema_name):

@@ -365,7 +365,7 @@ class RowParser:
         if self.kind == ImportKind.SERVICE:
             parsed.visit = {name: clean[name] for name in ("visit_date", "order_number", "work", "amount")
                             if name in clean}
-            order, faults = self._order_lines.read(clean)
+            order, faults = self._order_lines.read(clean, unread=[hint.field for hint in hints])
             parsed.visit |= order
             hints += [Hint(name, self._column(name), str(clean.get(name, ""))[:300], message)
                       for name, message in faults]

@@ -35,6 +35,7 @@ them.
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -62,6 +63,7 @@ NO = {"no", "n", "false", "0", "-", "нет", "н", "否", "done", "accepted", "
 
 # On a row, these make its "Work done" column a job line (a file of orders has "Work done" alone).
 ROW_LINE_FIELDS = ("line_type", "quantity", "unit_price", "line_amount")
+ROW_LINE_VALUES = ("line_number", "quantity", "unit_price", "line_amount")  # without them a line is no line
 CELLS = (("lines", LABOUR), ("part_lines", PART), ("declined_work", DECLINED))
 DESCRIPTION_MAX, CATEGORY_MAX, ADVISOR_MAX = 300, 60, 150
 QUANTITY_LIMIT, MONEY_LIMIT = Decimal("1e8"), Decimal("1e10")  # the columns' digits (10 and 12, two decimals)
@@ -174,9 +176,11 @@ class OrderLines:
 
     seen: Counter[tuple[str, ...]] = field(default_factory=Counter)
 
-    def read(self, clean: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    def read(self, clean: dict[str, Any], unread: Iterable[str] = ()) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """The row's ``advisor``, ``lines`` and ``declined`` for ``Parsed.visit``, and (field, what is wrong) for
-        each value that could not be used: a bad line or item costs only itself, never the row."""
+        each value that could not be used: a bad line or item costs only itself, never the row. ``unread``:
+        the fields whose values could not be read at all (a quantity of "abc"): their row's line is left
+        out rather than read with a default."""
         from .fields import BY_NAME
 
         values: dict[str, Any] = {}
@@ -192,7 +196,10 @@ class OrderLines:
         category = clean.get("line_category", "")[:CATEGORY_MAX]
         keyed: list[tuple[str, str, Item]] = []  # (field, key, item)
         try:
-            if item := self._row_item(clean, category):
+            if (item := self._row_item(clean, category)) and (failed := set(unread) & set(ROW_LINE_VALUES)):
+                raise BadLine(_("Job line “%(line)s” left out: the value for %(field)s could not be read.") % {
+                    "line": item.description[:60], "field": BY_NAME[sorted(failed)[0]].label}, sorted(failed)[0])
+            if item:
                 keyed.append(("line_description" if "line_description" in clean else "work",
                               f"n:{clean['line_number']}" if "line_number" in clean else self._key("r", order, item),
                               item))
