@@ -15,7 +15,7 @@ from accounts.models import StaffRole, User
 from crm.customers.models import ConsentChannel, ConsentPurpose, Person, Phone, TimelineEntry
 from crm.customers.normalize import phone_e164
 from crm.customers.selectors import consent_allows
-from crm.customers.services import consent_record, person_update, tenant_region
+from crm.customers.services import consent_record, person_update, tenant_regions
 
 from .models import CustomerLink, DeletionRequest
 from .referrals import referrals
@@ -47,7 +47,7 @@ def profile_save(*, user: User, person: Person, fields: dict[str, Any], phone: s
     person = person_update(person=person, by=user, fields=fields)
     Person.objects.filter(pk=person.pk).update(address_verified_at=now if person.address else None)
     if phone:
-        number = phone_e164(phone, tenant_region())
+        number = phone_e164(phone, tenant_regions())
         Phone.objects.filter(person=person).update(is_primary=False)
         Phone.objects.update_or_create(person=person, number=number,
                                        defaults={"is_primary": True, "verified_at": now})
@@ -154,6 +154,6 @@ def deletion_request(*, user: User, reason: str) -> DeletionRequest:
 def phone_check(raw: str) -> str:
     """The phone as the CRM keeps it (E.164), or a ValidationError in words."""
     try:
-        return phone_e164(raw, tenant_region())
+        return phone_e164(raw, tenant_regions())
     except ValidationError:
         raise ValidationError(_("This does not look like a phone number.")) from None

@@ -24,7 +24,7 @@ from accounts.models import User
 from config.celery import enqueue_on_commit
 from crm.customers.models import Person, Phone, Vehicle, VehicleLink
 from crm.customers.normalize import phone_e164, vin_normalize
-from crm.customers.services import tenant_language, tenant_region
+from crm.customers.services import tenant_language, tenant_regions
 
 from .models import CustomerLink, PhoneCheck, VehicleClaim
 
@@ -91,7 +91,7 @@ def phone_check_start(*, user: User, raw_number: str) -> PhoneCheck:
 
     if hasattr(user, "customer_link"):
         raise ValidationError(_("Your account is already linked to your customer record."))
-    number = phone_e164(raw_number, tenant_region())  # as numbers on file are kept; says what is wrong
+    number = phone_e164(raw_number, tenant_regions())  # as numbers on file are kept; says what is wrong
     now = timezone.now()
     User.objects.select_for_update().get(pk=user.pk)
     if PhoneCheck.objects.filter(user=user, created_at__gt=now - timedelta(hours=1)).count() \

@@ -4,6 +4,7 @@ import uuid
 import zoneinfo
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -87,6 +88,10 @@ class DealerGroup(TenantMixin):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("subdomain"), max_length=40, unique=True, validators=[slug_validator])
     country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code"))
+    # Where else its customers come from (ISO codes): phones written without a country code are read as
+    # numbers of these after the group's own country. Dealer admins edit it (Settings → Customer data).
+    customer_countries = ArrayField(models.CharField(max_length=2), default=list, blank=True,
+                                    verbose_name=_("customers also come from"))
     default_language = models.CharField(
         _("default language"), max_length=10, choices=settings.LANGUAGES, default="en"
     )

@@ -29,7 +29,7 @@ from .models import (
     VehicleLink,
 )
 from .quality import REQUIRABLE
-from .services import phones_normalize, tenant_region, vehicle_link_add
+from .services import phones_normalize, tenant_region, tenant_regions, vehicle_link_add
 
 
 class PersonForm(forms.ModelForm):
@@ -62,7 +62,7 @@ class PersonForm(forms.ModelForm):
     def clean_phones(self) -> list[str]:
         lines = [line.strip() for line in self.cleaned_data["phones"].splitlines() if line.strip()]
         try:
-            return phones_normalize(lines, tenant_region())
+            return phones_normalize(lines)
         except ValidationError as error:
             raise ValidationError(error.messages) from error
 
@@ -127,7 +127,8 @@ class ImportUploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportKind.choices)
     profile = forms.ModelChoiceField(label=_("Saved column mapping"), queryset=ImportProfile.objects.all(),
                                      required=False, empty_label=_("None: recognise the columns"),
-                                     help_text=_("A profile sets the file type, columns and date format."))
+                                     help_text=_("A profile sets the file type, columns and date format. Left "
+                                                 "empty, a saved profile whose columns the file has is applied."))
     encoding = forms.ChoiceField(label=_("Encoding"), choices=ImportEncoding.choices, initial=ImportEncoding.AUTO)
 
 
@@ -269,7 +270,7 @@ class CompanyForm(forms.ModelForm):
 
     def clean_phone(self) -> str:
         raw = self.cleaned_data["phone"].strip()
-        return normalize.phone_e164(raw, tenant_region()) if raw else ""
+        return normalize.phone_e164(raw, tenant_regions()) if raw else ""
 
     def clean_email(self) -> str:
         return normalize.email_normalize(self.cleaned_data["email"]) if self.cleaned_data["email"] else ""

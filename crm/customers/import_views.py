@@ -36,6 +36,9 @@ def import_list(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error("file", error)
         else:
+            if job.profile and not form.cleaned_data["profile"]:
+                messages.info(request, _("The columns match the saved mapping “%(name)s”: it has been applied. "
+                                         "Check it below before you import.") % {"name": job.profile})
             return redirect("customers:import_detail", pk=job.pk)
     jobs = Paginator(ImportJob.objects.select_related("created_by", "profile"), 20).get_page(request.GET.get("page"))
     return render(request, "customers/imports/list.html", {

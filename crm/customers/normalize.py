@@ -29,28 +29,142 @@ def has_han(text: str) -> bool:
     return bool(_HAN.search(text or ""))
 
 
-def phone_e164(raw: str, region: str | None = None, *, strict: bool = False) -> str:
-    """The E.164 form of a phone number, read in ``region`` when it has no country code.
+@dataclass(frozen=True)
+class PhoneReading:
+    """What a written phone number is: its E.164 form, or none and a hint in words saying why."""
 
-    Raises ValidationError with a message a person understands when it is not a possible number
-    (with ``strict``, when it is not a valid number of its country's numbering plan).
+    e164: str | None
+    hint: str = ""
+
+
+# The exit code ITU-T recommends (E.164 Annex) and most of the world dials; a group's own countries' exit
+# codes ("8~10" in Russia and Kazakhstan, "011" in North America) come from the numbering metadata.
+_ITU_EXIT_CODE = "00"
+_MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+_WRITTEN_WITH_COUNTRY_CODE = (phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_PLUS_SIGN,
+                              phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_IDD,
+                              phonenumbers.CountryCodeSource.FROM_NUMBER_WITHOUT_PLUS_SIGN)
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _parsed(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(text, region, keep_raw_input=True)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _possible(number: phonenumbers.PhoneNumber) -> bool:
+    """Of a length its country's numbers have; one possible only locally lacks its area code: nobody could
+    call it back."""
+    return phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
+
+
+def _prefixed(number: phonenumbers.PhoneNumber, digits: str) -> bool:
+    """Whether it was written with a country code or a national trunk prefix ("8 912…", "0 10…", "86 138…"),
+    not as the bare national number: those forms name their country."""
+    if number.country_code_source in _WRITTEN_WITH_COUNTRY_CODE:
+        return True
+    return digits != phonenumbers.national_significant_number(number)
+
+
+def _exit_codes(regions: list[str]) -> list[str]:
+    """Patterns of the international prefixes people of these countries dial, and the ITU's "00"."""
+    codes = [_ITU_EXIT_CODE]
+    for region in regions:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is not None and metadata.international_prefix and metadata.international_prefix not in codes:
+            codes.append(metadata.international_prefix)
+    return codes
+
+
+def phone_read(raw: str, regions: list[str] | tuple[str, ...] = ()) -> PhoneReading:
+    """Read a phone number as people write it, for a dealer group whose customers come from ``regions``
+    (ISO codes, the group's own country first).
+
+    Written with ``+`` it is what it says. Otherwise every reading is tried: after an exit code ("00",
+    or one of these countries' own, such as "8~10"), and as a national number of each of these
+    countries (with its trunk prefix, its country code without "+", or bare). A form that names its
+    country (country code, exit code, trunk prefix) comes first; then a bare number valid in the group's
+    own country; then a bare number that is a mobile of another of its countries (half of the bare
+    Russian 9XX numbers are also valid Chinese fixed lines, which nobody writes without their "0").
+    One reading at the first level that has any is the number; several there, or none at all, give no
+    number and a hint. Digits never get a "+" put in front of them blindly: 13812345678 is a Chinese
+    mobile, not +1 381….
     """
     text = (raw or "").strip()
     if not text:
-        raise ValidationError(_("Enter a phone number."), code="required")
-    try:
-        number = phonenumbers.parse(text, (region or "").upper() or None)
-    except phonenumbers.NumberParseException as error:
-        raise ValidationError(
-            _("“%(value)s” is not a phone number we can read. Include the country code, e.g. +7 912 345-67-89."),
-            params={"value": text}, code="invalid_phone",
-        ) from error
-    # A number possible only locally lacks its area code: nobody could call it back.
-    possible = phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
-    if not possible or (strict and not phonenumbers.is_valid_number(number)):
-        raise ValidationError(_("“%(value)s” has the wrong number of digits."), params={"value": text},
+        return PhoneReading(None, _("Enter a phone number."))
+    regions = [region.upper() for region in dict.fromkeys(regions) if region]
+    unreadable = PhoneReading(None, _("“%(value)s” is not a phone number we can read. Include the country code, "
+                                      "e.g. +7 912 345-67-89.") % {"value": text})
+    digits = phonenumbers.normalize_digits_only(text)
+    if not digits:
+        return unreadable
+    if text.lstrip("(").startswith(("+", "\uff0b")):
+        number = _parsed(text, None)
+        if number is None:
+            return unreadable
+        if phonenumbers.is_valid_number(number) or _possible(number):
+            return PhoneReading(_e164(number))  # the writer named the country; plans change faster than metadata
+        return PhoneReading(None, _("“%(value)s” has the wrong number of digits.") % {"value": text})
+    # E.164 -> (how strongly the form names its country, the country read in). 0: with a country code, an
+    # exit code or a trunk prefix; 1: a bare national number valid at home; 2: a bare mobile elsewhere.
+    readings: dict[str, tuple[int, str]] = {}
+    international = [digits[found.end():] for code in _exit_codes(regions)
+                     if (found := re.match(f"(?:{code})", digits))]
+    # A served country's code without its "+" (a spreadsheet dropped it): 4917155500011 is +49 171 55500011.
+    if any(digits.startswith(str(phonenumbers.country_code_for_region(region))) for region in regions):
+        international.append(digits)
+    for rest in international:
+        if (number := _parsed("+" + rest, None)) and phonenumbers.is_valid_number(number):
+            readings.setdefault(_e164(number), (0, phonenumbers.region_code_for_number(number)))
+    fallback = None
+    for index, region in enumerate(regions):
+        number = _parsed(text, region)
+        if number is None:
+            continue
+        prefixed = _prefixed(number, digits)
+        if phonenumbers.is_valid_number(number):
+            if prefixed or index == 0 or phonenumbers.number_type(number) in _MOBILE_TYPES:
+                e164 = _e164(number)
+                readings[e164] = min(readings.get(e164, (3, "")), (0 if prefixed else 1 if index == 0 else 2, region))
+        elif index == 0 and prefixed and _possible(number):
+            fallback = number  # "0151 2345678": the home country's own form, a range newer than the metadata
+    best = min((tier for tier, _region in readings.values()), default=None)
+    readings = {e164: region for e164, (tier, region) in readings.items() if tier == best}
+    if len(readings) == 1:
+        return PhoneReading(next(iter(readings)))
+    if len(readings) > 1:
+        choices = ", ".join(f"{phone_display(e164)} ({region})" for e164, region in readings.items())
+        return PhoneReading(None, _("“%(value)s” can be read as %(choices)s: write it with + and the country code.")
+                            % {"value": text, "choices": choices})
+    if fallback is not None:
+        return PhoneReading(_e164(fallback))
+    return PhoneReading(None, _("“%(value)s” is not a phone number in %(countries)s. A number from another country "
+                                "needs + and its country code.")
+                        % {"value": text, "countries": ", ".join(regions) or "—"})
+
+
+def phone_e164(raw: str, region: str | list[str] | tuple[str, ...] | None = None, *, strict: bool = False) -> str:
+    """The E.164 form of a phone number, read as ``phone_read`` does in ``region`` (one ISO code, or the
+    group's countries, its own first).
+
+    Raises ValidationError with a message a person understands when it cannot be read, or when it is
+    ambiguous (with ``strict``, also when it is not a valid number of its country's numbering plan).
+    """
+    regions = [region] if isinstance(region, str) else list(region or ())
+    reading = phone_read(raw, regions)
+    if reading.e164 is None:
+        code = "required" if not (raw or "").strip() else "invalid_phone"
+        raise ValidationError(reading.hint, code=code)
+    if strict and not phonenumbers.is_valid_number(phonenumbers.parse(reading.e164)):
+        raise ValidationError(_("“%(value)s” is not a valid number."), params={"value": (raw or "").strip()},
                               code="invalid_phone")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return reading.e164
 
 
 def phone_display(e164: str) -> str:

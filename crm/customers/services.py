@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -24,6 +25,8 @@ from .models import (
     Vehicle,
     VehicleLink,
 )
+
+CUSTOMER_COUNTRIES_CHANGED = "customer_countries_changed"
 
 # Fields a person's form may change; the audit trail records each change of these.
 PERSON_FIELDS = (
@@ -48,20 +51,46 @@ def tenant_region() -> str:
     return _tenant_value("country").upper()
 
 
+def tenant_regions() -> list[str]:
+    """The countries the group's customers come from, its own first: phones without a country code are
+    read as numbers of these (``normalize.phone_read``). The dealer admin adds the others."""
+    others = _tenant_value("customer_countries") or []
+    return [region for region in dict.fromkeys([tenant_region(), *(code.upper() for code in others)]) if region]
+
+
+def customer_countries_set(*, countries: list[str], by: User) -> list[str]:
+    """Declare where else the group's customers come from (ISO codes); a change is audited."""
+    tenant_model = get_tenant_model()
+    group = tenant_model.objects.select_for_update().get(schema_name=connection.schema_name)
+    countries = [code for code in dict.fromkeys(code.upper() for code in countries) if code != group.country.upper()]
+    if unknown := [code for code in countries if code not in phonenumbers.SUPPORTED_REGIONS]:
+        raise ValidationError(_("Not a country code: %(codes)s.") % {"codes": ", ".join(unknown)})
+    before = list(group.customer_countries)
+    if before != countries:
+        tenant_model.objects.filter(pk=group.pk).update(customer_countries=countries)
+        if getattr(connection, "tenant", None) is not None and getattr(connection.tenant, "pk", None) == group.pk:
+            connection.tenant.customer_countries = countries
+        AuditEntry.objects.create(person=None, actor=by, action=CUSTOMER_COUNTRIES_CHANGED,
+                                  changes={"customer_countries": [before, countries]})
+    return countries
+
+
 def tenant_language() -> str:
     """The dealer group's default language (its DMS files are written in it)."""
     return _tenant_value("default_language") or "en"
 
 
-def phones_normalize(raw_numbers: list[str], region: str) -> list[str]:
-    """E.164 numbers, duplicates dropped, order kept; ValidationError lists every unreadable one."""
+def phones_normalize(raw_numbers: list[str], regions: list[str] | None = None) -> list[str]:
+    """E.164 numbers, duplicates dropped, order kept; ValidationError lists every unreadable or ambiguous
+    one. Read in the group's countries (``tenant_regions``) unless ``regions`` says otherwise."""
+    regions = tenant_regions() if regions is None else regions
     numbers: list[str] = []
     errors: list[ValidationError] = []
     for raw in raw_numbers:
         if not raw.strip():
             continue
         try:
-            number = normalize.phone_e164(raw, region)
+            number = normalize.phone_e164(raw, regions)
         except ValidationError as error:
             errors.append(error)
             continue
@@ -128,7 +157,7 @@ def person_update(*, person: Person, by: User | None, fields: dict[str, Any], ph
     person.full_clean()
     person.save()
     if phones is not None:
-        kept = phones_normalize(list(phones), tenant_region())
+        kept = phones_normalize(list(phones))
         before = list(person.phones.values_list("number", flat=True))
         if before != kept:
             changes["phones"] = [before, kept]
@@ -149,7 +178,7 @@ def person_update(*, person: Person, by: User | None, fields: dict[str, Any], ph
 def _contacts_add(person: Person, *, phones: list[str] = (), emails: list[str] = ()) -> None:
     existing_phones = set(person.phones.values_list("number", flat=True))
     has_primary = bool(existing_phones)
-    for number in phones_normalize(list(phones), tenant_region()):
+    for number in phones_normalize(list(phones)):
         if number not in existing_phones:
             Phone.objects.create(person=person, number=number, is_primary=not has_primary)
             has_primary = True

@@ -1,6 +1,8 @@
+import re
 import zoneinfo
 from typing import Any
 
+import phonenumbers
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
@@ -105,3 +107,19 @@ class ExportRolesForm(forms.Form):
         choices=[(role.value, role.label) for role in StaffRole if role != StaffRole.DEALER_ADMIN],
         help_text=_("Dealer admins always may. Everyone else can still search and open customers; only the "
                     "download of whole lists is limited."))
+
+
+class CustomerCountriesForm(forms.Form):
+    """Where the group's customers come from besides its own country: phones are read in these."""
+
+    countries = forms.CharField(
+        label=_("Customers also come from"), max_length=200, required=False,
+        help_text=_("Country codes (ISO 3166-1), separated by commas, e.g. CN, KZ. A phone written without "
+                    "a country code is read as a number of your own country first, then of these. A number that "
+                    "could belong to two of them is never guessed."))
+
+    def clean_countries(self) -> list[str]:
+        codes = [code.upper() for code in re.split(r"[\s,;]+", self.cleaned_data["countries"]) if code]
+        if unknown := [code for code in codes if code not in phonenumbers.SUPPORTED_REGIONS]:
+            raise forms.ValidationError(_("Not a country code: %(codes)s.") % {"codes": ", ".join(unknown)})
+        return list(dict.fromkeys(codes))

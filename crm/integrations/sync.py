@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from crm.customers import normalize
 from crm.customers.identity import review_queue_refresh
 from crm.customers.models import Company, Email, ExternalRef, Person, Phone, Vehicle, VehicleLink
-from crm.customers.services import person_create, person_update, phones_normalize, tenant_region, vehicle_link_add
+from crm.customers.services import person_create, person_update, phones_normalize, vehicle_link_add
 from crm.customers.vehicles import vehicle_update
 from crm.dealerships.models import Rooftop
 from crm.service import dms
@@ -64,7 +64,7 @@ def customer_upsert(*, api_key: ApiKey, system: str, key: str, fields: dict[str,
     e-mails are added, never removed: the CRM may know more), or found or made the first time.
     Returns (customer, created)."""
     _lock("person", system, key)
-    phones = phones_normalize(list(phones or []), tenant_region())
+    phones = phones_normalize(list(phones or []))
     emails = [normalize.email_normalize(address) for address in emails or [] if address.strip()]
     ref = ExternalRef.objects.filter(system=system, key=key).select_related("person").first()
     if ref is not None and ref.person is None:

@@ -71,10 +71,10 @@ class ProspectForm(CustomerFinderForm):
             del self.fields["salesperson"]
 
     def clean_phone(self) -> str:
-        from crm.customers.services import tenant_region
+        from crm.customers.services import tenant_regions
 
         raw = self.cleaned_data["phone"].strip()
-        if raw and not normalize.phone_e164(raw, tenant_region()):
+        if raw and not normalize.phone_e164(raw, tenant_regions()):
             raise ValidationError(_("This is not a phone number we can dial."))
         return raw
 

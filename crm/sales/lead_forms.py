@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts import tenant_signing
 from crm.customers import normalize
-from crm.customers.services import tenant_region
+from crm.customers.services import tenant_regions
 from crm.dealerships.models import Rooftop
 
 from .leads import Enquiry
@@ -128,7 +128,7 @@ class EnquiryForm(forms.Form):
 
     def clean_phone(self) -> str:
         raw = self.cleaned_data["phone"].strip()
-        return normalize.phone_e164(raw, tenant_region()) if raw else ""
+        return normalize.phone_e164(raw, tenant_regions()) if raw else ""
 
     def clean_email(self) -> str:
         return normalize.email_normalize(self.cleaned_data["email"])

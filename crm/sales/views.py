@@ -121,7 +121,7 @@ def _person_for(form: ProspectForm, by: User) -> Person:
     data = form.cleaned_data
     if data.get("person"):
         return data["person"]
-    phones = phones_normalize([data["phone"]], tenant_region()) if data["phone"] else []
+    phones = phones_normalize([data["phone"]]) if data["phone"] else []
     email = normalize.email_normalize(data["email"]) if data["email"] else ""
     contacts_lock(phones[0] if phones else "", email)
     known = customer_match(phone=phones[0] if phones else "", email=email, family_name=data["family_name"],

@@ -125,7 +125,7 @@ def test_importing_the_lines_again_updates_them_and_never_duplicates(cast, staff
 
 
 CELLS = (
-    "RO;Date;Customer;Phone;VIN;Make;Model;Job lines;Parts;Recommendations;Amount\n"
+    "RO;Date;Customer;Phone;VIN;Make;Model;Job lines;Parts used;Recommendations;Amount\n"
     f'R-10;2024-05-02;{CUSTOMER};"Inspection = 4500; Suspension check x1 @ 1200";"Oil filter x 2 pcs @ 400 = 800\n'
     'Engine oil 5W-30 x 4,5 l = 4 050,00 €";"Brake pads = 6000\nWiper blades";99999\n'
     "R-11;2024-05-03;Jonas Weber;0172 3456789;WVWZZZ1KZAW000002;Volkswagen;Passat;= 500;;;\n"
@@ -137,7 +137,7 @@ def test_an_order_per_row_with_its_lines_in_cells_and_a_new_version_of_the_cell_
     job = _run(cast.a, "orders.csv", CELLS)
 
     assert {name: job.mapping.get(name) for name in ("lines", "part_lines", "declined_work")} == {
-        "lines": "Job lines", "part_lines": "Parts", "declined_work": "Recommendations"}
+        "lines": "Job lines", "part_lines": "Parts used", "declined_work": "Recommendations"}
     # R-10 spans lines 2 to 4; R-11's order goes in without the item nobody can read
     assert job.warning_list == [(5, "Job lines", "Item 1 “= 500” has no description.")]
     assert job.counts["rejected"] == 0

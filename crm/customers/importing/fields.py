@@ -40,10 +40,16 @@ class Target:
 TARGETS: tuple[Target, ...] = (
     Target("customer_number", gettext_lazy("DMS customer number"), synonyms=(
         "customer number", "customer no", "customer id", "client id", "client number", "account",
-        "код клиента", "номер клиента", "клиент id", "客户编号", "客户号", "客户代码")),
+        "customer code", "cust no", "cust id", "client code", "client no", "account no", "account number",
+        "код клиента", "номер клиента", "клиент id", "код контрагента", "客户编号", "客户号", "客户代码", "客户id",
+        "会员号")),
     Target("full_name", gettext_lazy("Full name"), synonyms=(
         "name", "full name", "customer", "customer name", "client", "client name", "фио", "ф.и.о.", "клиент",
-        "имя клиента", "姓名", "客户姓名", "客户名称", "车主", "车主姓名")),
+        "имя клиента", "姓名", "客户姓名", "客户名称", "车主", "车主姓名",
+        "buyer", "buyer name", "purchaser", "purchaser name", "owner", "owner name", "registered owner",
+        "customer full name", "client full name", "contact name", "покупатель", "собственник", "владелец",
+        "заказчик", "контрагент", "фио клиента", "фио покупателя", "фио владельца", "客户", "顾客姓名",
+        "购车人", "购买人", "车主名称")),
     # Not "организация": in 1C exports that column is the dealer's own legal entity; nor "单位",
     # often the buyer's employer. The dealer maps such a column by hand when it is the buyer.
     Target("company_name", gettext_lazy("Company (fleet buyer)"), synonyms=(
@@ -52,78 +58,114 @@ TARGETS: tuple[Target, ...] = (
     Target("tax_id", gettext_lazy("Company tax id"), kind="tax_id", synonyms=(
         "tax id", "vat", "vat id", "vat number", "tin", "inn", "инн", "税号", "纳税人识别号", "统一社会信用代码")),
     Target("family_name", gettext_lazy("Family name"), synonyms=(
-        "last name", "surname", "family name", "фамилия", "姓")),
-    Target("given_name", gettext_lazy("Given name"), synonyms=("first name", "given name", "имя", "名")),
-    Target("middle_name", gettext_lazy("Middle name / patronymic"), synonyms=("middle name", "patronymic", "отчество")),
+        "last name", "surname", "family name", "lastname", "фамилия", "фамилия клиента", "姓", "姓氏")),
+    Target("given_name", gettext_lazy("Given name"), synonyms=(
+        "first name", "given name", "firstname", "forename", "имя", "名", "名字")),
+    Target("middle_name", gettext_lazy("Middle name / patronymic"), synonyms=(
+        "middle name", "patronymic", "middlename", "отчество")),
     Target("gender", gettext_lazy("Gender"), kind="gender", synonyms=("gender", "sex", "пол", "性别")),
     Target("birth_date", gettext_lazy("Birth date"), kind="date", synonyms=(
-        "birth date", "date of birth", "dob", "birthday", "дата рождения", "出生日期", "生日")),
+        "birth date", "date of birth", "dob", "birthday", "birthdate", "дата рождения", "出生日期", "生日",
+        "出生年月")),
     Target("phone", gettext_lazy("Phone"), kind="phone", synonyms=(
         "phone", "mobile", "mobile phone", "cell", "telephone", "tel", "телефон", "мобильный", "моб. телефон",
-        "手机", "手机号", "电话", "联系电话")),
+        "手机", "手机号", "电话", "联系电话",
+        "mobile no", "mobile number", "mobile phone number", "cell phone", "cellphone", "contact no", "contact number",
+        "phone number", "phone no", "telephone number", "tel no", "customer phone", "customer mobile", "owner phone",
+        "телефон мобильный", "мобильный телефон", "сотовый", "сотовый телефон", "телефон клиента",
+        "контактный телефон", "手机号码", "移动电话", "联系方式", "车主电话", "车主手机", "客户电话", "客户手机")),
     Target("phone_2", gettext_lazy("Second phone"), kind="phone", synonyms=(
         "phone 2", "phone2", "other phone", "home phone", "work phone", "телефон 2", "доп. телефон",
-        "домашний телефон", "рабочий телефон", "电话2", "备用电话")),
+        "домашний телефон", "рабочий телефон", "电话2", "备用电话",
+        "alternative phone", "landline", "телефон домашний", "телефон рабочий", "дополнительный телефон",
+        "固定电话", "座机", "其他电话")),
     Target("email", gettext_lazy("E-mail"), kind="email", synonyms=(
-        "email", "e-mail", "mail", "email address", "эл. почта", "электронная почта", "почта", "邮箱", "电子邮件")),
-    Target("address", gettext_lazy("Address"), synonyms=("address", "адрес", "地址")),
+        "email", "e-mail", "mail", "email address", "эл. почта", "электронная почта", "почта", "邮箱", "电子邮件",
+        "customer email", "e-mail address", "электронный адрес", "адрес электронной почты", "电子邮箱")),
+    Target("address", gettext_lazy("Address"), synonyms=(
+        "address", "адрес", "地址", "street address", "home address", "mailing address", "customer address",
+        "адрес клиента", "адрес регистрации", "фактический адрес", "联系地址", "家庭住址", "住址")),
     Target("residential_area", gettext_lazy("Residential area"), synonyms=(
         "area", "district", "residential area", "район", "区域", "小区", "所在区域")),
     Target("occupation", gettext_lazy("Occupation"), synonyms=("occupation", "job", "профессия", "职业")),
     Target("rooftop", gettext_lazy("Rooftop"), kind="rooftop", synonyms=(
         "rooftop", "dealership", "branch", "location", "дилерский центр", "салон", "филиал", "门店", "经销店")),
-    Target("vin", gettext_lazy("VIN"), kind="vin", synonyms=("vin", "vin code", "вин", "vin码", "车架号", "vin号")),
-    Target("make", gettext_lazy("Make"), synonyms=("make", "brand", "марка", "品牌")),
-    Target("model", gettext_lazy("Model"), synonyms=("model", "модель", "车型")),
+    Target("vin", gettext_lazy("VIN"), kind="vin", synonyms=(
+        "vin", "vin code", "вин", "vin码", "车架号", "vin号", "vin no", "vin number", "chassis", "chassis no",
+        "chassis number", "frame no", "frame number", "vehicle identification number", "vin-код", "номер кузова",
+        "номер шасси", "идентификационный номер", "车辆识别代号", "车辆识别号", "底盘号")),
+    Target("make", gettext_lazy("Make"), synonyms=(
+        "make", "brand", "марка", "品牌", "manufacturer", "vehicle make", "марка автомобиля", "марка а/м", "厂牌",
+        "车辆品牌")),
+    Target("model", gettext_lazy("Model"), synonyms=(
+        "model", "модель", "车型", "vehicle model", "model name", "модель автомобиля", "модель а/м", "车系")),
     Target("year", gettext_lazy("Model year"), kind="int", synonyms=(
-        "year", "model year", "год", "год выпуска", "年款", "年份")),
+        "year", "model year", "год", "год выпуска", "年款", "年份", "year of manufacture", "год изготовления",
+        "модельный год", "生产年份", "出厂年份")),
     Target("plate", gettext_lazy("Plate"), synonyms=(
-        "plate", "license plate", "registration", "reg no", "госномер", "гос. номер", "гос номер", "车牌", "车牌号")),
-    Target("colour", gettext_lazy("Colour"), synonyms=("colour", "color", "цвет", "颜色")),
+        "plate", "license plate", "registration", "reg no", "госномер", "гос. номер", "гос номер", "车牌", "车牌号",
+        "reg plate", "registration no", "registration number", "reg number", "rego", "number plate", "licence plate",
+        "plate no", "plate number", "гос. рег. знак", "госрегзнак", "гос. знак", "регистрационный знак",
+        "номерной знак", "车牌号码", "号牌", "号牌号码", "牌照号")),
+    Target("colour", gettext_lazy("Colour"), synonyms=(
+        "colour", "color", "цвет", "颜色", "exterior colour", "exterior color", "цвет кузова", "车身颜色", "外观颜色")),
     Target("purchase_date", gettext_lazy("Purchase date"), kind="date", synonyms=(
         "purchase date", "sale date", "sold", "delivery date", "дата продажи", "дата покупки", "дата выдачи",
-        "购车日期", "销售日期", "交车日期")),
+        "购车日期", "销售日期", "交车日期", "delivered", "date delivered", "handover date", "date sold",
+        "sold date", "дата выдачи автомобиля", "дата выдачи а/м", "дата передачи автомобиля", "дата реализации",
+        "交付日期", "提车日期", "开票日期")),
     Target("warranty_end", gettext_lazy("Warranty end"), kind="date", synonyms=(
-        "warranty end", "warranty until", "гарантия до", "окончание гарантии", "保修到期")),
+        "warranty end", "warranty until", "гарантия до", "окончание гарантии", "保修到期", "warranty expiry",
+        "warranty end date", "дата окончания гарантии", "质保到期", "保修截止日期")),
     Target("insurance_expiry", gettext_lazy("Insurance expiry"), kind="date", synonyms=(
-        "insurance expiry", "insurance until", "страховка до", "окончание страховки", "保险到期")),
+        "insurance expiry", "insurance until", "страховка до", "окончание страховки", "保险到期", "insurance end",
+        "осаго до", "дата окончания страховки", "保险到期日")),
     Target("inspection_due", gettext_lazy("Inspection due"), kind="date", synonyms=(
-        "inspection due", "техосмотр до", "年检到期")),
+        "inspection due", "техосмотр до", "年检到期", "mot due", "next inspection", "年审到期")),
     Target("mileage", gettext_lazy("Mileage (km)"), kind="int", synonyms=(
-        "mileage", "odometer", "km", "пробег", "里程", "行驶里程")),
+        "mileage", "odometer", "km", "пробег", "里程", "行驶里程", "odometer reading", "kilometres", "kilometers",
+        "odo", "показания одометра", "пробег а/м", "进厂里程", "公里数", "表显里程")),
     Target("visit_date", gettext_lazy("Visit date"), kind="date", files=(ImportKind.SERVICE,), synonyms=(
         "visit date", "date in", "ro date", "order date", "date", "дата визита", "дата заказа", "дата",
-        "进厂日期", "维修日期", "日期")),
+        "进厂日期", "维修日期", "日期", "service date", "repair date", "ro open date", "open date", "date of visit",
+        "дата заказ-наряда", "дата з/н", "дата обращения", "дата приема", "дата ремонта", "进厂时间", "接车日期",
+        "工单日期")),
     Target("order_number", gettext_lazy("Repair order number"), files=(ImportKind.SERVICE,), synonyms=(
         "ro", "ro number", "repair order", "order no", "order number", "заказ-наряд", "номер заказа", "заказ",
-        "工单号", "工单编号")),
+        "工单号", "工单编号", "ro no", "repair order no", "repair order number", "work order", "work order no",
+        "номер з/н", "з/н", "номер заказ-наряда", "工单", "维修单号", "委托书号")),
     Target("work", gettext_lazy("Work done"), files=(ImportKind.SERVICE,), synonyms=(
-        "work", "jobs", "description", "работы", "описание", "维修项目", "作业内容")),
-    Target("amount", gettext_lazy("Amount"), kind="decimal", synonyms=("amount", "total", "sum", "сумма", "金额")),
+        "work", "jobs", "description", "работы", "описание", "维修项目", "作业内容", "job description",
+        "work description", "work done", "выполненные работы", "перечень работ", "наименование работ", "维修内容",
+        "工作内容")),
+    Target("amount", gettext_lazy("Amount"), kind="decimal", synonyms=(
+        "amount", "total", "sum", "сумма", "金额", "total amount", "invoice total", "grand total", "итого",
+        "сумма заказ-наряда", "сумма по з/н", "总金额", "合计", "结算金额", "维修金额")),
     # Repair orders with their lines (service files): a row per job line, grouped by the order number, or a
     # row per order with its lines in one cell. ``lines.py`` reads them; its docstring lists the formats.
+    # No bare "parts", "配件", "小计", "rate", "item": order-per-row exports name their amounts so, and a
+    # column containing a name is guessed as it.
     Target("line_number", gettext_lazy("Line number in the order"), kind="int", files=(ImportKind.SERVICE,),
            synonyms=("line no", "line number", "№ строки", "номер строки", "行号")),
     Target("line_description", gettext_lazy("Job line"), files=(ImportKind.SERVICE,), synonyms=(
-        "job line", "line description", "operation", "item", "работа", "операция", "наименование",
-        "наименование работ", "номенклатура", "项目名称", "作业项目", "维修内容")),
+        "job line", "line description", "работа", "операция", "номенклатура", "项目名称", "作业项目")),
     Target("line_type", gettext_lazy("Line type (labour or part)"), files=(ImportKind.SERVICE,), synonyms=(
         "line type", "item type", "labour or part", "тип строки", "вид строки", "работа или запчасть", "项目类型",
         "明细类型")),
     Target("line_category", gettext_lazy("Work category"), files=(ImportKind.SERVICE,), synonyms=(
         "category", "work category", "job category", "repair type", "категория", "вид ремонта", "维修类别",
-        "维修类型", "类别")),
+        "维修类型")),
     Target("quantity", gettext_lazy("Quantity"), kind="decimal", files=(ImportKind.SERVICE,), synonyms=(
         "quantity", "qty", "количество", "кол-во", "数量")),
     Target("unit_price", gettext_lazy("Unit price"), kind="decimal", files=(ImportKind.SERVICE,), synonyms=(
-        "unit price", "price", "rate", "цена", "цена за единицу", "单价")),
+        "unit price", "price", "цена", "цена за единицу", "单价")),
     Target("line_amount", gettext_lazy("Line amount"), kind="decimal", files=(ImportKind.SERVICE,), synonyms=(
-        "line amount", "line total", "сумма строки", "сумма по строке", "小计", "金额小计")),
+        "line amount", "line total", "сумма строки", "сумма по строке", "明细金额", "行金额")),
     Target("advisor", gettext_lazy("Service advisor"), files=(ImportKind.SERVICE,), synonyms=(
         "advisor", "service advisor", "adviser", "мастер", "мастер-приемщик", "мастер-приёмщик", "приемщик",
         "приёмщик", "сервисный консультант", "服务顾问", "接待员", "服务接待")),
     Target("declined", gettext_lazy("Declined (a yes/no column)"), files=(ImportKind.SERVICE,), synonyms=(
-        "declined", "refused", "customer declined", "отказ", "отказ клиента", "客户拒绝", "拒绝")),
+        "declined", "refused", "customer declined", "отказ клиента", "отказано", "客户拒绝")),
     Target("declined_work", gettext_lazy("Declined work / recommendations"), kind="lines",
            files=(ImportKind.SERVICE,), synonyms=(
                "declined work", "recommendations", "recommended work", "рекомендации", "рекомендованные работы",
@@ -131,7 +173,7 @@ TARGETS: tuple[Target, ...] = (
     Target("lines", gettext_lazy("Job lines (in one cell)"), kind="lines", files=(ImportKind.SERVICE,), synonyms=(
         "lines", "job lines", "order lines", "строки заказа", "работы и запчасти", "维修明细", "工单明细")),
     Target("part_lines", gettext_lazy("Parts (in one cell)"), kind="lines", files=(ImportKind.SERVICE,), synonyms=(
-        "parts", "parts used", "запчасти", "материалы", "配件", "配件明细")),
+        "parts used", "parts list", "список запчастей", "запчасти и материалы", "配件明细")),
 )
 BY_NAME = {target.name: target for target in TARGETS}
 NAME_TARGETS = ("full_name", "family_name", "given_name")
@@ -142,21 +184,80 @@ def targets_for(kind: str) -> list[Target]:
 
 
 def _folded(text: str) -> str:
-    return re.sub(r"[\s_.:#№-]+", " ", str(text).lower()).strip()
+    """A column name without case, punctuation and spacing: "E-Mail:", "e_mail" and "E mail" are one name."""
+    return " ".join(re.split(r"[\W_]+", str(text).lower().replace("ё", "е"))).strip()
+
+
+# What a column name may add to what it holds: a unit ("Mileage (km)", "Пробег, км"), a
+# remark in brackets; and the party a column belongs to ("Owner Phone", "客户手机"): none says which field it is.
+_BRACKETS = re.compile(r"[(（\[][^)）\]]*[)）\]]")
+_UNITS = frozenset({"km", "kms", "mi", "miles", "км", "公里", "千米", "rub", "руб", "р", "eur", "usd", "cny", "rmb",
+                    "元"})
+_PARTIES = ("customer", "client", "buyer", "purchaser", "owner", "клиент", "покупатель", "владелец", "собственник",
+            "客户", "车主", "顾客")
+# Words too general to name a field by themselves inside a longer column name ("Advisor Name", "Order Date").
+_GENERAL = frozenset({"name", "date", "дата", "日期", "number", "номер", "code", "код", "no", "id", "year", "год",
+                      "account", "total", "sum", "сумма", "area", "location", "description", "order", "заказ", "mail",
+                      "work", "jobs", "registration", "sold", "km", "tel", "cell", "ro", "姓", "名"})
+
+
+def _bare(text: str) -> str:
+    """The folded name without bracketed remarks (a bracketed number stays: "Phone (2)") and a trailing unit."""
+    text = _BRACKETS.sub(lambda found: found.group() if any(char.isdigit() for char in found.group()) else " ",
+                         str(text))
+    words = _folded(text).split(" ")
+    while len(words) > 1 and words[-1] in _UNITS:
+        words.pop()
+    return " ".join(words)
+
+
+def _contains(name: str, synonym: str) -> bool:
+    """Whether a column name holds the synonym as whole words (Chinese is written without spaces: as a part)."""
+    if normalize.has_han(synonym):
+        return synonym in name.replace(" ", "")
+    return f" {synonym} " in f" {name} "
 
 
 def mapping_guess(header: list[str], kind: str) -> dict[str, str]:
-    """A first mapping from the column names: each target takes the first column named like it."""
-    folded = {_folded(name): name for name in reversed(header)}
+    """A first mapping from the column names: each target takes the first column named like it.
+
+    Names are compared without case and punctuation, then without units and remarks in brackets; a
+    column no target is named exactly like takes the target whose longest name it contains as whole
+    words (after the party it belongs to: "Owner Mobile" is a phone), unless that name is too general.
+    """
+    targets = targets_for(kind)
     guess: dict[str, str] = {}
     taken: set[str] = set()
-    for target in targets_for(kind):
-        for synonym in (target.name.replace("_", " "), *target.synonyms):
-            column = folded.get(_folded(synonym))
-            if column and column not in taken:
-                guess[target.name] = column
-                taken.add(column)
-                break
+    for fold in (_folded, _bare):
+        folded = {fold(name): name for name in reversed(header)}
+        for target in targets:
+            if target.name in guess:
+                continue
+            for synonym in (target.name.replace("_", " "), *target.synonyms):
+                column = folded.get(_folded(synonym))
+                if column and column not in taken:
+                    guess[target.name] = column
+                    taken.add(column)
+                    break
+    candidates = []  # (-length of the synonym found, target's place, column's place, target, column)
+    for place, column in enumerate(header):
+        name = _bare(column)
+        rest = " ".join(word for word in name.split(" ") if word not in _PARTIES)
+        for party in (party for party in _PARTIES if normalize.has_han(party)):
+            rest = rest.replace(party, "")
+        if column in taken or not rest.strip():
+            continue
+        for order, target in enumerate(targets):
+            if target.name in guess or target.kind == "rooftop":  # a wrong rooftop would refuse every row
+                continue
+            found = [len(synonym) for synonym in map(_folded, target.synonyms)
+                     if synonym not in _GENERAL and _contains(rest, synonym)]
+            if found:
+                candidates.append((-max(found), order, place, target.name, column))
+    for _length, _order, _place, target_name, column in sorted(candidates):
+        if target_name not in guess and column not in taken:
+            guess[target_name] = column
+            taken.add(column)
     return guess
 
 
@@ -284,8 +385,9 @@ class RowParser:
     """Reads rows of one file with one mapping. Problems come back as sentences, one per fault."""
 
     def __init__(self, *, header: list[str], mapping: dict[str, str], kind: str, date_format: str, region: str,
-                 rooftops: dict[str, int]) -> None:
+                 rooftops: dict[str, int], regions: list[str] | tuple[str, ...] = ()) -> None:
         self.kind, self.date_format, self.region, self.rooftops = kind, date_format, region, rooftops
+        self.regions = list(regions) or [region]  # the group's countries, its own first (phones are read in them)
         self.width, self.header = len(header), header
         self.columns = {name: header.index(column) for name, column in mapping.items()
                         if column in header and name in BY_NAME and kind in BY_NAME[name].files}
@@ -432,14 +534,11 @@ class RowParser:
             raise ValidationError(_("“%(value)s” is not an amount.") % {"value": raw}) from None
 
     def _phone(self, name: str, raw: Any) -> str:
-        text = str(raw).strip()
-        if text.isdigit() and not text.startswith("0"):
-            # Spreadsheets keep phones as numbers and drop the "+": 4917155500011 is +49 171 ...
-            try:
-                return normalize.phone_e164("+" + text, None, strict=True)
-            except ValidationError:
-                pass
-        return normalize.phone_e164(text, self.region)
+        # Bare digits are read in the group's countries, never given a "+" blindly (normalize.phone_read).
+        reading = normalize.phone_read(str(raw), self.regions)
+        if reading.e164 is None:
+            raise ValidationError(reading.hint, code="invalid_phone")
+        return reading.e164
 
     def _email(self, name: str, raw: Any) -> str:
         from django.core.validators import validate_email

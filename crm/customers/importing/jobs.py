@@ -16,7 +16,7 @@ from config.celery import enqueue_on_commit
 from ..models import DateFormat, ImportJob, ImportProfile
 from ..services import tenant_language
 from . import files
-from .fields import BY_NAME, NAME_TARGETS, Parsed, date_format_guess, mapping_guess
+from .fields import BY_NAME, NAME_TARGETS, Parsed, _folded, date_format_guess, mapping_guess
 from .pipeline import job_parser, job_table
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -38,13 +38,19 @@ def job_create(*, by: User, name: str, data: bytes, kind: str, encoding: str = "
         sample = [row.values for _number, row in zip(range(SAMPLE_ROWS), table.rows, strict=False)]
     except files.FileUnreadable as error:
         raise ValidationError(str(error)) from error
+    guess = mapping_guess(table.header, kind) if profile is None else {}
+    matching = profile_matching(table.header, kind, at_least=len(guess)) if profile is None else None
+    if matching is not None:
+        profile, mapping = matching
     job = ImportJob(kind=kind, profile=profile, original_name=name[:255], size=len(data),
                     sha256=hashlib.sha256(data).hexdigest(), encoding=encoding, header=table.header, created_by=by)
-    if profile is not None:
+    if matching is not None:
+        job.mapping, job.date_format = mapping, profile.date_format
+    elif profile is not None:
         job.mapping = {target: column for target, column in profile.mapping.items() if column in table.header}
         job.date_format = profile.date_format
     else:
-        job.mapping = mapping_guess(table.header, kind)
+        job.mapping = guess
         # Every date-like cell of the sample votes, mapped or not yet: the dealer may map it next.
         values = [cell for row in sample for cell in row if isinstance(cell, str) and _DATE_LIKE.match(cell.strip())]
         job.date_format = date_format_guess(values, list(DateFormat.values)) or DateFormat.ISO
@@ -52,6 +58,21 @@ def job_create(*, by: User, name: str, data: bytes, kind: str, encoding: str = "
                   save=False)
     job.save()
     return job
+
+
+def profile_matching(header: list[str], kind: str, at_least: int = 1) -> tuple[ImportProfile, dict[str, str]] | None:
+    """The saved profile for this kind of file whose mapped columns are all in the header (names compared
+    without case and punctuation), with its mapping onto this header; of several, the one that maps the
+    most columns, then the latest saved. A profile mapping fewer than ``at_least`` columns (what the
+    names alone would map) does not fit: a profile of one "Name" column is not this file's. None when
+    none fits: the columns are then guessed by name."""
+    columns = {_folded(column): column for column in reversed(header)}
+    fits = []
+    for profile in ImportProfile.objects.filter(kind=kind).order_by("-updated_at", "-pk"):
+        mapped = {target: column for target, column in profile.mapping.items() if column}
+        if len(mapped) >= max(at_least, 1) and all(_folded(column) in columns for column in mapped.values()):
+            fits.append((profile, {target: columns[_folded(column)] for target, column in mapped.items()}))
+    return max(fits, key=lambda fit: len(fit[1]), default=None)
 
 
 def mapping_problems(job: ImportJob, mapping: dict[str, str]) -> list[str]:

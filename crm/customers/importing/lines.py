@@ -5,13 +5,14 @@ Two shapes of export are read, and may be mixed in one file:
 
 - **A row per job line**, grouped into repair orders by the order number (by car and date when there is
   none). The row's line is its "Job line" column, or its "Work done" column when the row also has a line
-  type, quantity, unit price or line amount (a file of orders has "Work done" alone, maybe a serial
-  number: that is no line), with its type, category, quantity, unit price and amount. The row is declined
+  type, a line amount, or a quantity and a unit price (a file of orders has "Work done" alone, maybe
+  beside a serial number or an hourly rate: that is no line), with its type, category, quantity, unit
+  price and amount. The row is declined
   work instead of a job line when its "Declined" column says so (yes, да, 是, 1, x, declined, отказ,
   客户拒绝…) or its type is a recommendation (recommendation, рекомендация, 建议…). A row without a line
   description adds no line.
 - **A row per repair order** with its lines in one cell: "Job lines" (labour unless an item says
-  otherwise) and "Parts" (parts). One item per line of the cell or separated by ``;``, each written
+  otherwise) and "Parts used" (parts). One item per line of the cell or separated by ``;``, each written
   ``[type:] description [x quantity [unit]] [@ unit price] [= amount]``: ``Oil change x1 = 2500;
   Part: Oil filter x1 @ 800 = 800``, ``Работа: ТО-1 = 4500``, ``配件: 机油滤清器 ×1 = 80``. The multiplier
   may be x, ×, * or the Cyrillic х; the quantity may carry a unit (шт, л, h, 件…) and amounts a currency
@@ -61,8 +62,9 @@ YES = {"yes", "y", "true", "1", "x", "+", "v", "✓", "√", "declined", "refuse
        "отказался", "отказалась", "是", "拒绝", "客户拒绝", "未做"}
 NO = {"no", "n", "false", "0", "-", "нет", "н", "否", "done", "accepted", "выполнено", "принято", "已做", "完成"}
 
-# On a row, these make its "Work done" column a job line (a file of orders has "Work done" alone).
-ROW_LINE_FIELDS = ("line_type", "quantity", "unit_price", "line_amount")
+# On a row, these make its "Work done" column a job line (a file of orders has "Work done" alone, perhaps
+# beside a quantity or an hourly rate of its own): a line type, a line amount, or a quantity and a price.
+ROW_LINE_FIELDS = (("line_type",), ("line_amount",), ("quantity", "unit_price"))
 ROW_LINE_VALUES = ("line_number", "quantity", "unit_price", "line_amount")  # without them a line is no line
 CELLS = (("lines", LABOUR), ("part_lines", PART), ("declined_work", DECLINED))
 DESCRIPTION_MAX, CATEGORY_MAX, ADVISOR_MAX = 300, 60, 150
@@ -160,7 +162,7 @@ def cell_items(text: str, default_kind: str, category: str = "") -> tuple[list[I
         match = _ITEM.match(rest)
         description = match["description"].strip() if match else ""
         try:
-            if not description:
+            if not re.search(r"[^\W\d_]", description):  # "= 500" or a bare amount: no line
                 raise BadLine(_("Item %(number)d “%(item)s” has no description.") % {"number": position + 1,
                                                                                      "item": part.strip()})
             items.append(Item(kind, description, category, *(
@@ -241,8 +243,8 @@ class OrderLines:
                 declined = flag_of(clean["declined"])
             except BadLine as error:
                 raise BadLine(f"{BY_NAME['declined'].label}: {error}", "declined") from None
-        if not description or not ("line_description" in clean or declined
-                                   or any(name in clean for name in ROW_LINE_FIELDS)):
+        if not description or not ("line_description" in clean or declined or any(
+                all(name in clean for name in names) for names in ROW_LINE_FIELDS)):
             return None
         kind = LABOUR
         if clean.get("line_type"):

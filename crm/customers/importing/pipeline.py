@@ -73,15 +73,15 @@ from ..models import (
     Vehicle,
     VehicleLink,
 )
-from ..services import tenant_language, tenant_region
+from ..services import tenant_language, tenant_region, tenant_regions
 from ..signals import visits_imported
 from . import files
+from .bulk import Writer, key_in
 from .fields import VEHICLE_TARGETS, Parsed, RowParser
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1000
-ANALYZE_AFTER = 5000  # customers touched by one file, above which the planner's statistics are refreshed
 SYSTEM = "dms"  # sales and service DMS number their customers separately: the file's kind is appended
 OUTCOMES = ("created", "updated", "merged", "unchanged", "review", "warnings", "rejected")
 
@@ -108,7 +108,7 @@ def job_table(job: ImportJob, data: bytes | None = None) -> files.Table:
 def job_parser(job: ImportJob, header: list[str]) -> RowParser:
     rooftops = {name.lower(): pk for pk, name in Rooftop.objects.values_list("pk", "name")}
     return RowParser(header=header, mapping=job.mapping, kind=job.kind, date_format=job.date_format,
-                     region=tenant_region(), rooftops=rooftops)
+                     region=tenant_region(), regions=tenant_regions(), rooftops=rooftops)
 
 
 def job_run(job: ImportJob, *, resume: bool = False) -> None:
@@ -157,6 +157,7 @@ class Importer:
         self.source = _("import of %(file)s") % {"file": job.original_name}
         self.today = timezone.localdate()
         self.system = f"{SYSTEM}-{job.kind}"
+        self.writer = Writer()
         self.row_outcomes: dict[int, str] = {}  # line -> outcome, for the row's lineage
         self.row_orders: dict[int, str] = {}  # line -> the repair order's DMS key
 
@@ -205,7 +206,7 @@ class Importer:
         for read, parsed, problems in self._batches(rows, skip):
             with transaction.atomic():
                 self.chunk(parsed)
-                ImportProblem.objects.bulk_create(problems)
+                self.writer.create(problems)
                 self._count_problems(parsed, problems)
                 self._progress_save(read)
         with transaction.atomic():
@@ -222,7 +223,7 @@ class Importer:
                 progress.report(read)
             self.review()
             transaction.set_rollback(True)
-        ImportProblem.objects.bulk_create(problems, batch_size=CHUNK)
+        self.writer.create(problems)
         self.job.processed_rows = self.job.total_rows
         self.job.counts = dict(self.counts)
         self.job.save(update_fields=["processed_rows", "counts"])
@@ -241,13 +242,8 @@ class Importer:
                    .values_list("person_id", flat=True).distinct())
         if not ids:
             return
-        if len(ids) >= ANALYZE_AFTER:
-            # Tables that grew by thousands of rows in minutes still carry the planner statistics of
-            # before; the blocking joins then run as nested loops over "a dozen" rows (measured:
-            # minutes instead of a second on 36,000 new customers).
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE customers_person, customers_phone, customers_email, customers_vehiclelink,"
-                               " customers_vehicle")
+        # The duplicate search joins what this file wrote: planned on statistics of before, it nests loops.
+        self.writer.statistics_refresh()
         review_queue_refresh(ids)
         flagged = DuplicateCandidate.objects.filter(
             Q(person_a_id__in=ids) | Q(person_b_id__in=ids), status=DuplicateCandidate.Status.OPEN,
@@ -257,6 +253,7 @@ class Importer:
     # One chunk ----------------------------------------------------------------------------
 
     def chunk(self, rows: list[Parsed]) -> None:
+        self.writer.statistics_refresh()  # the lookups below are planned on what earlier chunks wrote
         known = set(ImportedRow.objects.filter(fingerprint__in=[row.fingerprint for row in rows])
                     .values_list("fingerprint", flat=True))
         todo = [row for row in rows if row.fingerprint not in known]
@@ -273,13 +270,13 @@ class Importer:
         self._company_contacts_save(people_rows, refs, companies, vehicles)
         self._history_save(todo, refs, vehicles)
         self._hints_save(todo, refs, companies, vehicles)
-        ExternalRef.objects.bulk_create(
+        self.writer.create(
             [ExternalRef(system=self.system, key=row.customer_number, company=companies.get(row.line),
                          person=None if row.company else refs[row.line].person)
              for row in todo if row.customer_number],
             ignore_conflicts=True,
         )
-        ImportedRow.objects.bulk_create(
+        self.writer.create(
             [ImportedRow(fingerprint=row.fingerprint, job=self.job, line=row.line, company=companies.get(row.line),
                          person=refs[row.line].person if row.has_person else None, vehicle=vehicles.get(row.line),
                          outcome=self.row_outcomes.pop(row.line, ""), order_ref=self.row_orders.pop(row.line, ""))
@@ -300,7 +297,7 @@ class Importer:
                 hints.append(DataHint(person=person, company=company, vehicle=vehicle, field=hint.field,
                                       value=hint.value, message=hint.message, suggestion=hint.suggestion,
                                       job=self.job, line=row.line))
-        DataHint.objects.bulk_create(hints, ignore_conflicts=True)
+        self.writer.create(hints, ignore_conflicts=True)
 
     def _resolve(self, rows: list[Parsed], companies: dict[int, Company]) -> dict[int, Ref]:
         """Which customer each row is: by DMS number, by an exact strong match, or a new one.
@@ -312,12 +309,13 @@ class Importer:
         emails = {address for row in rows for address in row.emails}
         vins = {row.vehicle["vin"] for row in rows if row.vehicle.get("vin")}
         pairs: list[tuple[str, int]] = [
-            *((f"phone:{n}", pk) for n, pk in Phone.objects.filter(number__in=phones)
+            *((f"phone:{n}", pk) for n, pk in Phone.objects.filter(key_in(Phone, "number", phones))
               .values_list("number", "person_id")),
-            *((f"email:{a}", pk) for a, pk in Email.objects.filter(address__in=emails)
+            *((f"email:{a}", pk) for a, pk in Email.objects.filter(key_in(Email, "address", emails))
               .values_list("address", "person_id")),
             *((f"vin:{v}", pk) for v, pk in VehicleLink.objects.filter(
-                vehicle__vin__in=vins, ended_on__isnull=True, person__isnull=False,
+                vehicle__in=Vehicle.objects.filter(key_in(Vehicle, "vin", vins)), ended_on__isnull=True,
+                person__isnull=False,
             ).values_list("vehicle__vin", "person_id")),
             *((f"company:{c}", pk) for c, pk in CompanyContact.objects.filter(
                 company__in={company.pk for company in companies.values()}, ended_on__isnull=True,
@@ -398,7 +396,7 @@ class Importer:
         created = list({id(ref): ref for ref in refs.values() if ref.new}.values())
         for ref in created:
             ref.person.derive()
-        Person.objects.bulk_create([ref.person for ref in created])
+        self.writer.create([ref.person for ref in created])
         changed = [ref for ref in {id(ref): ref for ref in refs.values() if not ref.new}.values() if ref.changes]
         fields = {"updated_at", *("rooftop" if name == "rooftop" else name for ref in changed for name in ref.changes)}
         if fields & {"family_name", "given_name", "middle_name"}:
@@ -409,13 +407,13 @@ class Importer:
             ref.person.updated_at = now
         if changed:
             Person.objects.bulk_update([ref.person for ref in changed], sorted(fields))
-        AuditEntry.objects.bulk_create([
+        self.writer.create([
             *(AuditEntry(person=ref.person, action="imported", changes={"source": self.job.original_name})
               for ref in created),
             *(AuditEntry(person=ref.person, action="import_updated",
                          changes={**ref.changes, "source": self.job.original_name}) for ref in changed),
         ])
-        TimelineEntry.objects.bulk_create(
+        self.writer.create(
             TimelineEntry(person=ref.person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=now,
                           summary=(_("Customer record created (%(source)s)") % {"source": self.source})[:300],
                           rooftop_id=ref.person.rooftop_id)
@@ -438,8 +436,8 @@ class Importer:
                 if (pk, address) not in emails:
                     emails[pk, address] = Email(person_id=pk, address=address, is_primary=pk not in with_email)
                     with_email.add(pk)
-        Phone.objects.bulk_create(phones.values(), ignore_conflicts=True)
-        Email.objects.bulk_create(emails.values(), ignore_conflicts=True)
+        self.writer.create(phones.values(), ignore_conflicts=True)
+        self.writer.create(emails.values(), ignore_conflicts=True)
 
     def _companies_save(self, rows: list[Parsed]) -> dict[int, Company]:
         """The company each company row names: by its DMS number, else its tax id, else its legal
@@ -504,7 +502,7 @@ class Importer:
             chosen[row.line] = company
         for company in created:
             company.derive()
-        Company.objects.bulk_create(created)
+        self.writer.create(created)
         if dirty:
             for company in dirty.values():
                 company.derive()
@@ -523,7 +521,7 @@ class Importer:
                        companies: dict[int, Company]) -> dict[int, Vehicle]:
         """The car of each row (by VIN, else by plate or make and model among its customer's cars)."""
         vins = {row.vehicle["vin"] for row in rows if row.vehicle.get("vin")}
-        by_key: dict[Any, Vehicle] = {("vin", v.vin): v for v in Vehicle.objects.filter(vin__in=vins)}
+        by_key: dict[Any, Vehicle] = {("vin", v.vin): v for v in Vehicle.objects.filter(key_in(Vehicle, "vin", vins))}
         held = VehicleLink.objects.filter(
             Q(person_id__in={ref.person.pk for ref in refs.values() if not ref.new})
             | Q(company_id__in={company.pk for company in companies.values()}), ended_on__isnull=True,
@@ -562,7 +560,7 @@ class Importer:
             for key in keys:
                 by_key.setdefault(key, vehicle)
             chosen[row.line] = vehicle
-        Vehicle.objects.bulk_create(created)
+        self.writer.create(created)
         if dirty:
             now = timezone.now()
             for vehicle in dirty.values():
@@ -613,7 +611,7 @@ class Importer:
                 links.append(link)
                 new.append(link)
         VehicleLink.objects.bulk_update(ended, ["ended_on"])
-        VehicleLink.objects.bulk_create(new)  # including any this chunk already ended: history is kept
+        self.writer.create(new)  # including any this chunk already ended: history is kept
 
     def _company_contacts_save(self, rows: list[Parsed], refs: dict[int, Ref], companies: dict[int, Company],
                                vehicles: dict[int, Vehicle]) -> None:
@@ -626,10 +624,11 @@ class Importer:
             role=CompanyRole.USER, ended_on__isnull=True)}
         missing = [CompanyContact(company_id=company, person_id=person, role=CompanyRole.USER, started_on=self.today)
                    for company, person in pairs if (company, person) not in contacts]
-        for contact in CompanyContact.objects.bulk_create(missing):
+        self.writer.create(missing)
+        for contact in missing:
             contacts[contact.company_id, contact.person_id] = contact
         Through = CompanyContact.vehicles.through
-        Through.objects.bulk_create([
+        self.writer.create([
             Through(companycontact_id=contacts[companies[row.line].pk, refs[row.line].person.pk].pk,
                     vehicle_id=vehicles[row.line].pk)
             for row in rows if row.line in companies and row.line in vehicles
@@ -677,8 +676,8 @@ class Importer:
                     person=person, kind=TimelineEntry.Kind.VISIT, occurred_at=_noon(visited), summary=summary[:300],
                     body="\n".join(part for part in details if part), rooftop_id=person.rooftop_id, source_ref=ref,
                 ))
-        MileageReading.objects.bulk_create(readings, ignore_conflicts=True)
-        TimelineEntry.objects.bulk_create(entries, ignore_conflicts=True)
+        self.writer.create(readings, ignore_conflicts=True)
+        self.writer.create(entries, ignore_conflicts=True)
         if visits:
             visits_imported.send(sender=Importer, rows=visits)
 
