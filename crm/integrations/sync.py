@@ -21,8 +21,9 @@ from crm.customers.models import Company, Email, ExternalRef, Person, Phone, Veh
 from crm.customers.services import person_create, person_update, phones_normalize, vehicle_link_add
 from crm.customers.vehicles import vehicle_update
 from crm.dealerships.models import Rooftop
+from crm.service import dms
 from crm.service.models import ServiceVisit
-from crm.service.services import visit_close, visit_open
+from crm.service.services import repeats_reflag, visit_close, visit_open
 
 from .models import ApiKey
 
@@ -141,9 +142,13 @@ def vehicle_upsert(*, vin: str, fields: dict[str, Any], owner: Person | Company 
 
 @transaction.atomic
 def visit_upsert(*, order_ref: str, vehicle: Vehicle, person: Person | None, rooftop: Rooftop | None,
-                 opened_on: date, closed_on: date | None, fields: dict[str, Any]) -> tuple[ServiceVisit, bool]:
-    """A repair order by the DMS's reference: opened once, its amounts and mileage kept current, and closed
-    (timeline, repeat-repair flag, survey, webhook) once, when the DMS first says it is closed."""
+                 opened_on: date, closed_on: date | None, fields: dict[str, Any],
+                 lines: list[dict[str, Any]] | None = None,
+                 declined: list[dict[str, Any]] | None = None) -> tuple[ServiceVisit, bool]:
+    """A repair order by the DMS's reference: opened once, its amounts, mileage and advisor kept current, its
+    job lines replaced by the ones sent (totals follow them) and its declined work added or updated by key
+    (``crm.service.dms``), and closed (timeline, repeat-repair flag, survey, webhook) once, when the DMS
+    first says it is closed. Lines changed on a closed order flag repeat repairs again."""
     _lock("visit", order_ref)
     visit = ServiceVisit.objects.select_for_update().filter(source_ref=order_ref).first()
     created = visit is None
@@ -162,6 +167,15 @@ def visit_upsert(*, order_ref: str, vehicle: Vehicle, person: Person | None, roo
     visit.full_clean(exclude=["vehicle", "person", "rooftop", "company", "advisor", "repeat_of"])
     if changed:
         visit.save(update_fields=sorted(changed))  # never the status: closing is visit_close's
+    if lines is not None:
+        dms.order_lines_replace(visit=visit, lines=lines)
+        visit.refresh_from_db(fields=["labour_amount", "parts_amount", "total_amount"])
+    if declined is not None:
+        dms.order_declined_upsert(visit=visit, items=declined)
     if closed_on is not None and visit.status != ServiceVisit.Status.CLOSED:
         visit = visit_close(visit=visit, by=None, closed_on=closed_on)
+        if lines:
+            repeats_reflag([visit.pk])  # the car's later orders, received first, may repeat this one
+    elif lines is not None and visit.status == ServiceVisit.Status.CLOSED:
+        repeats_reflag([visit.pk])
     return visit, created

@@ -39,6 +39,8 @@ class ServiceVisit(models.Model):
                                 on_delete=models.SET_NULL, related_name="visits")
     advisor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("service advisor"), null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="visits")
+    # The advisor as another system wrote them when no member of staff has that name.
+    advisor_name = models.CharField(_("service advisor (as written)"), max_length=150, blank=True)
     order_number = models.CharField(_("repair order number"), max_length=60, blank=True)
     opened_on = models.DateField(_("opened"))
     closed_on = models.DateField(_("closed"), null=True, blank=True)
@@ -84,12 +86,16 @@ class JobLine(models.Model):
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2, default=Decimal(0))
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, default=Decimal(0))
     labour_hours = models.DecimalField(_("labour hours"), max_digits=6, decimal_places=2, null=True, blank=True)
+    # The line's key within its order in the system it came from (a DMS file, the API); none when typed here.
+    source_key = models.CharField(max_length=80, null=True, blank=True, editable=False)  # noqa: DJ001 - see Meta
 
     class Meta:
         verbose_name = _("job line")
         verbose_name_plural = _("job lines")
         ordering = ["pk"]
         indexes = [models.Index(fields=["category", "visit"])]
+        # Not partial (NULLs never clash): INSERT … ON CONFLICT (visit_id, source_key) must find it.
+        constraints = [models.UniqueConstraint(fields=["visit", "source_key"], name="job_line_source_once")]
 
     def __str__(self) -> str:
         return self.description
@@ -116,12 +122,14 @@ class DeclinedRecommendation(models.Model):
     note = models.CharField(_("note"), max_length=300, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    source_key = models.CharField(max_length=80, null=True, blank=True, editable=False)  # noqa: DJ001 - as on JobLine
 
     class Meta:
         verbose_name = _("declined recommendation")
         verbose_name_plural = _("declined recommendations")
         ordering = ["follow_up_on", "pk"]
         indexes = [models.Index(fields=["status", "follow_up_on"])]
+        constraints = [models.UniqueConstraint(fields=["visit", "source_key"], name="declined_source_once")]
 
     def __str__(self) -> str:
         return self.description

@@ -7,6 +7,6 @@ from crm.customers.signals import visits_imported
 
 @receiver(visits_imported)
 def repair_orders_from_import(sender: object, rows: list[dict[str, Any]], **kwargs: Any) -> None:
-    from .services import visits_from_import
+    from .dms import visits_from_import
 
     visits_from_import(rows)

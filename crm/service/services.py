@@ -2,11 +2,10 @@
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -71,11 +70,31 @@ def line_add(*, visit: ServiceVisit, kind: str, category: str, description: str,
 
 
 def totals_update(visit: ServiceVisit) -> None:
-    sums = visit.lines.aggregate(labour=Sum("amount", filter=Q(kind=JobLine.Kind.LABOUR)),
-                                 parts=Sum("amount", filter=Q(kind=JobLine.Kind.PART)))
-    visit.labour_amount, visit.parts_amount = sums["labour"] or Decimal(0), sums["parts"] or Decimal(0)
-    visit.total_amount = visit.labour_amount + visit.parts_amount
-    visit.save(update_fields=["labour_amount", "parts_amount", "total_amount"])
+    totals_recompute([visit.pk])
+    visit.refresh_from_db(fields=["labour_amount", "parts_amount", "total_amount"])
+
+
+# The totals' column holds 12 digits: only a nonsensical file sums beyond it, and it must not stop an import.
+_TOTAL_LIMIT = Decimal("9999999999.99")
+
+
+def totals_recompute(visit_ids: list[int]) -> None:
+    """Set-based: each order's labour, parts and total are the sums of its job lines (none: zero)."""
+    if not visit_ids:
+        return
+    table, lines = ServiceVisit._meta.db_table, JobLine._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            UPDATE {table} AS v SET labour_amount = s.labour, parts_amount = s.parts,
+                                    total_amount = LEAST(GREATEST(s.labour + s.parts, -%s), %s)
+            FROM (SELECT o.id,
+                         LEAST(GREATEST(COALESCE(SUM(l.amount) FILTER (WHERE l.kind = %s), 0), -%s), %s) AS labour,
+                         LEAST(GREATEST(COALESCE(SUM(l.amount) FILTER (WHERE l.kind = %s), 0), -%s), %s) AS parts
+                  FROM {table} AS o LEFT JOIN {lines} AS l ON l.visit_id = o.id
+                  WHERE o.id = ANY(%s) GROUP BY o.id) AS s
+            WHERE v.id = s.id
+        """, [_TOTAL_LIMIT, _TOTAL_LIMIT, JobLine.Kind.LABOUR, _TOTAL_LIMIT, _TOTAL_LIMIT, JobLine.Kind.PART,  # noqa: S608
+              _TOTAL_LIMIT, _TOTAL_LIMIT, list(visit_ids)])
 
 
 @transaction.atomic
@@ -128,11 +147,32 @@ def repeats_flag(visit_ids: list[int]) -> int:
         return cursor.fetchone()[0]
 
 
+def repeats_reflag(visit_ids: list[int]) -> int:
+    """Flag these closed orders again after their work changed, with the same car's later closed orders within
+    the window: an order that arrives late (a DMS file is not in date order) may be what they repeat."""
+    if not visit_ids:
+        return 0
+    table = ServiceVisit._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT DISTINCT later.id FROM {table} AS v
+            JOIN {table} AS later ON later.vehicle_id = v.vehicle_id
+                                 AND later.opened_on BETWEEN v.opened_on AND v.opened_on + %s
+            WHERE v.id = ANY(%s) AND later.status = %s
+        """, [REPEAT_WINDOW_DAYS, list(visit_ids), ServiceVisit.Status.CLOSED])  # noqa: S608
+        return repeats_flag([row[0] for row in cursor.fetchall()])
+
+
+def declined_follow_up(opened_on: date) -> date:
+    """When declined work is followed up unless someone says otherwise: a month after the order opened."""
+    return opened_on + timedelta(days=DECLINED_FOLLOW_UP_DAYS)
+
+
 @transaction.atomic
 def declined_add(*, visit: ServiceVisit, category: str, description: str, by: User | None,
                  estimate: Decimal | None = None, follow_up_on: date | None = None) -> DeclinedRecommendation:
     """Work recommended and declined: kept with a follow-up date (a month by default)."""
-    follow_up_on = follow_up_on or visit.opened_on + timedelta(days=DECLINED_FOLLOW_UP_DAYS)
+    follow_up_on = follow_up_on or declined_follow_up(visit.opened_on)
     return DeclinedRecommendation.objects.create(
         visit=visit, vehicle_id=visit.vehicle_id, person_id=visit.person_id, category=category,
         description=description, estimate=estimate, follow_up_on=follow_up_on)
@@ -154,15 +194,3 @@ def declined_update(*, item: DeclinedRecommendation, status: str, by: User | Non
             summary=(_("Declined work “%(work)s”: %(status)s") % {
                 "work": item.description, "status": item.get_status_display()})[:300], body=note)
     return item
-
-
-def visits_from_import(rows: list[dict[str, Any]]) -> int:
-    """Repair orders from a DMS service file (the customer import sends them): one per DMS reference,
-    so a re-import adds none. Their totals are the file's; job lines stay in the DMS."""
-    visits = [ServiceVisit(
-        source_ref=row["source_ref"], vehicle_id=row["vehicle_id"], person_id=row.get("person_id"),
-        rooftop_id=row.get("rooftop_id"), opened_on=row["visited"], closed_on=row["visited"],
-        status=ServiceVisit.Status.CLOSED, order_number=row.get("order_number", "")[:60], mileage=row.get("mileage"),
-        total_amount=row.get("amount") or Decimal(0)) for row in rows if row.get("vehicle_id")]
-    ServiceVisit.objects.bulk_create(visits, ignore_conflicts=True)
-    return len(visits)

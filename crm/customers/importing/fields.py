@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -22,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from .. import normalize
 from ..models import Gender, ImportKind, Person, Vehicle
+from .lines import OrderLines
 
 BOTH = (ImportKind.SALES, ImportKind.SERVICE)
 
@@ -30,7 +32,7 @@ BOTH = (ImportKind.SALES, ImportKind.SERVICE)
 class Target:
     name: str
     label: Promise
-    kind: str = "text"  # text, date, int, decimal, phone, email, vin, gender, rooftop, tax_id
+    kind: str = "text"  # text, date, int, decimal, phone, email, vin, gender, rooftop, tax_id, lines
     files: tuple[str, ...] = BOTH
     synonyms: tuple[str, ...] = ()
 
@@ -139,6 +141,39 @@ TARGETS: tuple[Target, ...] = (
     Target("amount", gettext_lazy("Amount"), kind="decimal", synonyms=(
         "amount", "total", "sum", "сумма", "金额", "total amount", "invoice total", "grand total", "итого",
         "сумма заказ-наряда", "сумма по з/н", "总金额", "合计", "结算金额", "维修金额")),
+    # Repair orders with their lines (service files): a row per job line, grouped by the order number, or a
+    # row per order with its lines in one cell. ``lines.py`` reads them; its docstring lists the formats.
+    # No bare "parts", "配件", "小计", "rate", "item": order-per-row exports name their amounts so, and a
+    # column containing a name is guessed as it.
+    Target("line_number", gettext_lazy("Line number in the order"), kind="int", files=(ImportKind.SERVICE,),
+           synonyms=("line no", "line number", "№ строки", "номер строки", "行号")),
+    Target("line_description", gettext_lazy("Job line"), files=(ImportKind.SERVICE,), synonyms=(
+        "job line", "line description", "работа", "операция", "номенклатура", "项目名称", "作业项目")),
+    Target("line_type", gettext_lazy("Line type (labour or part)"), files=(ImportKind.SERVICE,), synonyms=(
+        "line type", "item type", "labour or part", "тип строки", "вид строки", "работа или запчасть", "项目类型",
+        "明细类型")),
+    Target("line_category", gettext_lazy("Work category"), files=(ImportKind.SERVICE,), synonyms=(
+        "category", "work category", "job category", "repair type", "категория", "вид ремонта", "维修类别",
+        "维修类型")),
+    Target("quantity", gettext_lazy("Quantity"), kind="decimal", files=(ImportKind.SERVICE,), synonyms=(
+        "quantity", "qty", "количество", "кол-во", "数量")),
+    Target("unit_price", gettext_lazy("Unit price"), kind="decimal", files=(ImportKind.SERVICE,), synonyms=(
+        "unit price", "price", "цена", "цена за единицу", "单价")),
+    Target("line_amount", gettext_lazy("Line amount"), kind="decimal", files=(ImportKind.SERVICE,), synonyms=(
+        "line amount", "line total", "сумма строки", "сумма по строке", "明细金额", "行金额")),
+    Target("advisor", gettext_lazy("Service advisor"), files=(ImportKind.SERVICE,), synonyms=(
+        "advisor", "service advisor", "adviser", "мастер", "мастер-приемщик", "мастер-приёмщик", "приемщик",
+        "приёмщик", "сервисный консультант", "服务顾问", "接待员", "服务接待")),
+    Target("declined", gettext_lazy("Declined (a yes/no column)"), files=(ImportKind.SERVICE,), synonyms=(
+        "declined", "refused", "customer declined", "отказ клиента", "отказано", "客户拒绝")),
+    Target("declined_work", gettext_lazy("Declined work / recommendations"), kind="lines",
+           files=(ImportKind.SERVICE,), synonyms=(
+               "declined work", "recommendations", "recommended work", "рекомендации", "рекомендованные работы",
+               "建议项目", "建议维修项目")),
+    Target("lines", gettext_lazy("Job lines (in one cell)"), kind="lines", files=(ImportKind.SERVICE,), synonyms=(
+        "lines", "job lines", "order lines", "строки заказа", "работы и запчасти", "维修明细", "工单明细")),
+    Target("part_lines", gettext_lazy("Parts (in one cell)"), kind="lines", files=(ImportKind.SERVICE,), synonyms=(
+        "parts used", "parts list", "список запчастей", "запчасти и материалы", "配件明细")),
 )
 BY_NAME = {target.name: target for target in TARGETS}
 NAME_TARGETS = ("full_name", "family_name", "given_name")
@@ -361,6 +396,7 @@ class RowParser:
             "text": self._text, "date": self._date, "int": self._int, "decimal": self._decimal,
             "phone": self._phone, "email": self._email, "vin": self._vin, "gender": self._gender,
             "rooftop": self._rooftop, "tax_id": self._tax_id,
+            "lines": self._lines,
         }
         self._memo: dict[tuple[str, Any], Any] = {}
 
@@ -447,6 +483,10 @@ class RowParser:
         if self.kind == ImportKind.SERVICE:
             parsed.visit = {name: clean[name] for name in ("visit_date", "order_number", "work", "amount")
                             if name in clean}
+            order, faults = self._order_lines.read(clean, unread=[hint.field for hint in hints])
+            parsed.visit |= order
+            hints += [Hint(name, self._column(name), str(clean.get(name, ""))[:300], message)
+                      for name, message in faults]
         elif "amount" in clean:
             parsed.visit = {"amount": clean["amount"]}
         # The values as written that could not be used count too: a corrected file is a new row.
@@ -459,6 +499,11 @@ class RowParser:
     def _column(self, name: str) -> str:
         index = self.columns.get(name)
         return self.header[index] if index is not None else ""
+
+    @cached_property
+    def _order_lines(self) -> OrderLines:
+        """The job lines, declined work and advisor of each row; it counts repeated lines per order in file order."""
+        return OrderLines()
 
     # Readers: each returns the clean value or raises ValidationError with what is wrong.
 
@@ -533,6 +578,10 @@ class RowParser:
             if text in spellings:
                 return gender
         raise ValidationError(_("“%(value)s” is not a gender we know (M, F, X).") % {"value": raw})
+
+    def _lines(self, name: str, raw: Any) -> str:
+        """Text whose line breaks separate items (a cell of job lines): kept, each line's spacing tidied."""
+        return "\n".join(" ".join(line.split()) for line in str(raw).splitlines() if line.strip())
 
     def _rooftop(self, name: str, raw: Any) -> int:
         rooftop = self.rooftops.get(str(raw).strip().lower())

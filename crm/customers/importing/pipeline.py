@@ -653,7 +653,9 @@ class Importer:
                 visits.append({"source_ref": ref, "vehicle_id": vehicle.pk, "person_id": person.pk if person else None,
                                "rooftop_id": row.person.get("rooftop") or (person.rooftop_id if person else None),
                                "visited": visited, "order_number": order, "mileage": row.mileage,
-                               "amount": row.visit.get("amount"), "work": row.visit.get("work", "")})
+                               "amount": row.visit.get("amount"), "work": row.visit.get("work", ""),
+                               "advisor": row.visit.get("advisor", ""), "lines": row.visit.get("lines", []),
+                               "declined": row.visit.get("declined", [])})
             if person is None:
                 continue  # a company's car: its readings and repair orders are kept; the timeline is a person's
             if self.job.kind == ImportKind.SALES and vehicle is not None and bought:

@@ -12,12 +12,14 @@ from django.utils.translation import gettext as _
 from ninja import Field, FilterLookup, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
+from accounts.models import User
 from crm.customers.models import Vehicle
 from crm.dealerships.models import Rooftop
 from crm.integrations import sync
 from crm.integrations.models import Module
 from crm.service.booking import Full, appointment_book, appointment_move
-from crm.service.models import Appointment, ServiceType, ServiceVisit, Slot
+from crm.service.dms import advisors_match
+from crm.service.models import Appointment, JobCategory, ServiceType, ServiceVisit, Slot
 
 from .base import ApiError, Bool, Date, Input, Int, KeyAuth, Listing, answers, referenced, referenced_customer
 
@@ -57,6 +59,28 @@ def service_type_list(request: HttpRequest) -> QuerySet[ServiceType]:
     return ServiceType.objects.all()
 
 
+class LineOut(Schema):
+    id: int
+    ref: str | None = Field(alias="source_key", description="The line's key in the system it came from.")
+    kind: str
+    category: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    labour_hours: Decimal | None
+
+
+class DeclinedOut(Schema):
+    id: int
+    ref: str | None = Field(alias="source_key")
+    category: str
+    description: str
+    estimate: Decimal | None
+    follow_up_on: date
+    status: str
+
+
 class VisitOut(Schema):
     id: int
     order_ref: str = Field(alias="source_ref", description="The DMS's reference, if it came from there.")
@@ -66,6 +90,7 @@ class VisitOut(Schema):
     customer_id: int | None = Field(alias="person_id")
     company_id: int | None
     advisor_id: int | None
+    advisor_name: str = Field(description="The advisor as written by the DMS when no member of staff has the name.")
     status: str
     opened_on: date
     closed_on: date | None
@@ -74,9 +99,37 @@ class VisitOut(Schema):
     parts_amount: Decimal
     total_amount: Decimal
     repeat_of_id: int | None
+    lines: list[LineOut]
+    declined: list[DeclinedOut]
 
 
 Money = Field(default=None, ge=0, le=Decimal("9999999.99"), max_digits=9, decimal_places=2)
+SignedMoney = Field(default=None, ge=Decimal("-9999999.99"), le=Decimal("9999999.99"), max_digits=9, decimal_places=2)
+Ref = Field(default=None, min_length=1, max_length=60,
+            description="The line's number or id in the DMS: the same `ref` updates the same line. Without it, "
+                        "lines are matched by position.")
+Category = Literal[tuple(JobCategory.values)]  # type: ignore[valid-type]
+
+
+class LineIn(Input):
+    ref: str | None = Ref
+    kind: Literal["labour", "part"]
+    category: Category | None = Field(default=None, description="Guessed from the description when missing.")
+    description: str = Field(..., min_length=1, max_length=300)
+    quantity: Decimal = Field(default=Decimal(1), gt=0, le=Decimal("99999999.99"), max_digits=10, decimal_places=2)
+    unit_price: Decimal | None = SignedMoney
+    amount: Decimal | None = Field(default=None, ge=Decimal("-9999999.99"), le=Decimal("9999999.99"), max_digits=9,
+                                   decimal_places=2, description="Default: quantity times unit price (a discount "
+                                                                 "may make it less, a credit line negative).")
+    labour_hours: Decimal | None = Field(default=None, ge=0, le=Decimal("9999.99"), max_digits=6, decimal_places=2)
+
+
+class DeclinedIn(Input):
+    ref: str | None = Ref
+    category: Category | None = Field(default=None, description="Guessed from the description when missing.")
+    description: str = Field(..., min_length=1, max_length=300)
+    estimate: Decimal | None = Money
+    follow_up_on: Date | None = Field(default=None, description="Default: a month after the order opened.")
 
 
 class VisitIn(Input):
@@ -90,6 +143,20 @@ class VisitIn(Input):
     labour_amount: Decimal | None = Money
     parts_amount: Decimal | None = Money
     total_amount: Decimal | None = Money
+    advisor_id: Int | None = Field(default=None, description="A member of staff (not with `advisor_name`).")
+    advisor_name: str | None = Field(default=None, min_length=1, max_length=150,
+                                     description="The advisor as the DMS writes them: taken to be the member of "
+                                                 "staff with that name (any script, either order), else kept as "
+                                                 "written.")
+    lines: list[LineIn] | None = Field(default=None, max_length=500,
+                                       description="The order's job lines as the DMS has them now: they replace the "
+                                                   "lines sent before (lines typed in the CRM stay), and the amounts "
+                                                   "follow them (so send no amounts with lines).")
+    declined: list[DeclinedIn] | None = Field(default=None, max_length=200,
+                                              description="Work the customer declined, followed up in the CRM: "
+                                                          "added or updated by `ref`, never removed by a later call "
+                                                          "(its status and follow-up date belong to the CRM once "
+                                                          "set).")
 
 
 class VisitFilters(Listing):
@@ -105,21 +172,66 @@ class VisitFilters(Listing):
         return (field.desc(nulls_last=True) if self.ordering.startswith("-") else field.asc(nulls_last=True), "pk")
 
 
+def _visits() -> QuerySet[ServiceVisit]:
+    return ServiceVisit.objects.prefetch_related("lines", "declined")
+
+
 @router.get("/visits", response=answers(200, list[VisitOut]), summary="List service visits")
 @paginate
 def visit_list(request: HttpRequest, filters: Query[VisitFilters]) -> QuerySet[ServiceVisit]:
-    return filters.apply(ServiceVisit.objects.all())
+    return filters.apply(_visits())
 
 
 @router.get("/visits/{int:visit_id}", response=answers(200, VisitOut), summary="A service visit")
 def visit_detail(request: HttpRequest, visit_id: int) -> ServiceVisit:
-    return get_object_or_404(ServiceVisit, pk=visit_id)
+    return get_object_or_404(_visits(), pk=visit_id)
+
+
+def _keyed(items: list[LineIn] | list[DeclinedIn] | None, field: str) -> list[tuple[str, Any]]:
+    """Each line with its key within the order (its ``ref``, else its position), or a 422 naming the line."""
+    keyed: dict[str, Any] = {}
+    for position, item in enumerate(items or []):
+        key = item.ref or f"#{position + 1}"
+        if key in keyed:
+            raise ApiError(422, "invalid", _("Two lines have this ref."), f"{field}.{position}.ref")
+        if not item.description.strip():
+            raise ApiError(422, "invalid", _("Describe the work."), f"{field}.{position}.description")
+        keyed[key] = item
+    return list(keyed.items())
+
+
+def _advisor(payload: VisitIn) -> tuple[bool, User | None, str]:
+    """Whether the advisor was sent, the member of staff and the name kept as written."""
+    if payload.advisor_id is not None and payload.advisor_name is not None:
+        raise ApiError(422, "invalid", _("Send the advisor's id or name, not both."), "advisor_name")
+    if payload.advisor_id is not None:
+        advisor = User.objects.exclude(role="").filter(pk=payload.advisor_id).first()
+        if advisor is None:
+            raise ApiError(422, "invalid", _("No such member of staff."), "advisor_id")
+        return True, advisor, ""
+    if payload.advisor_name is not None:
+        name = " ".join(payload.advisor_name.split())
+        found = advisors_match([name]).get(name)
+        return True, User.objects.get(pk=found) if found else None, "" if found else name
+    return False, None, ""
+
+
+def _line_values(key: str, line: LineIn, position: int) -> dict[str, Any]:
+    amount = line.amount if line.amount is not None else line.quantity * (line.unit_price or Decimal(0))
+    if abs(amount) > Decimal("9999999.99"):
+        raise ApiError(422, "invalid", _("Quantity times unit price is too large: send the amount."),
+                       f"lines.{position}.amount")
+    unit_price = line.unit_price if line.unit_price is not None else amount / line.quantity
+    return {**line.dict(), "key": key, "description": line.description.strip(), "category": line.category or "",
+            "amount": amount.quantize(Decimal("0.01")), "unit_price": unit_price.quantize(Decimal("0.01"))}
 
 
 @router.put("/visits/by-ref/{order_ref}", response={**answers(200, VisitOut), 201: VisitOut},
             summary="Create or update a repair order by the DMS's reference",
-            description="Opened once; amounts and mileage follow the DMS; closed once, when `closed_on` first comes "
-                        "(the customer's timeline, the survey and the `visit.closed` webhook follow).")
+            description="Opened once; amounts, mileage, advisor, job lines and declined work follow the DMS "
+                        "(lines keyed by `ref`, else position); closed once, when `closed_on` first comes (the "
+                        "customer's timeline, the repeat-repair flag, the survey and the `visit.closed` webhook "
+                        "follow).")
 def visit_upsert(request: HttpRequest, order_ref: Annotated[str, Path(max_length=120)],
                  payload: VisitIn) -> Status:
     vehicle = Vehicle.objects.filter(vin=payload.vin.upper()).first()
@@ -133,9 +245,22 @@ def visit_upsert(request: HttpRequest, order_ref: Annotated[str, Path(max_length
         raise ApiError(422, "invalid", _("A visit cannot close before it opened."), "closed_on")
     fields = payload.dict(include={"order_number", "mileage", "labour_amount", "parts_amount", "total_amount"},
                           exclude_unset=True, exclude_none=True)
-    visit, created = sync.visit_upsert(order_ref=order_ref, vehicle=vehicle, person=person, rooftop=rooftop,
-                                       opened_on=payload.opened_on, closed_on=payload.closed_on, fields=fields)
-    return Status(201 if created else 200, visit)
+    if payload.lines is not None and {"labour_amount", "parts_amount", "total_amount"} & fields.keys():
+        raise ApiError(422, "invalid", _("The amounts follow the lines: send the lines or the amounts, not both."),
+                       "lines")
+    lines, declined = _keyed(payload.lines, "lines"), _keyed(payload.declined, "declined")
+    advisor_sent, advisor, advisor_name = _advisor(payload)
+    if advisor_sent:
+        fields |= {"advisor": advisor, "advisor_name": advisor_name}
+    visit, created = sync.visit_upsert(
+        order_ref=order_ref, vehicle=vehicle, person=person, rooftop=rooftop, opened_on=payload.opened_on,
+        closed_on=payload.closed_on, fields=fields,
+        lines=None if payload.lines is None else [_line_values(key, line, position)
+                                                  for position, (key, line) in enumerate(lines)],
+        declined=None if payload.declined is None else [
+            {**item.dict(), "key": key, "description": item.description.strip(), "category": item.category or ""}
+            for key, item in declined])
+    return Status(201 if created else 200, _visits().get(pk=visit.pk))
 
 
 class SlotOut(Schema):
