@@ -44,7 +44,7 @@ from psycopg import sql
 from crm.dealerships.models import Rooftop
 
 from .. import normalize
-from ..identity import review_queue_refresh
+from ..identity import resolve
 from ..models import (
     AuditEntry,
     Channel,
@@ -226,7 +226,8 @@ class Importer:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE customers_person, customers_phone, customers_email, customers_vehiclelink,"
                                " customers_vehicle")
-        review_queue_refresh(ids)
+        # One person's records merge (probability >= 0.999, undoable); likely pairs go to the review queue.
+        self.counts["duplicates_merged"], _queued = resolve(ids)
         flagged = DuplicateCandidate.objects.filter(
             Q(person_a_id__in=ids) | Q(person_b_id__in=ids), status=DuplicateCandidate.Status.OPEN,
         ).values_list("person_a_id", "person_b_id")
