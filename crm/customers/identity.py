@@ -88,6 +88,8 @@ PRIOR_U: dict[str, list[float]] = {
 PRIOR_PEOPLE = 10_000  # the group size the priors assume, for the prior chance that two records match
 PRIOR_DUPLICATES = 0.3  # duplicate records per customer the priors assume
 PINYIN_FAMILY_U = 0.05  # a few hundred Chinese surnames cover nearly everyone: Zhang agreeing says little
+PINYIN_GIVEN_U = 0.02  # a one-syllable given name (Wei, Gang) is shared by many
+PINYIN_FAMILY_DIFFERENT_M = 0.003  # Chinese women keep their surname: two surnames are two people
 TF_FLOOR = 1e-4  # the rarest name still counts as one in ten thousand
 _BITS_CAP = 30.0
 
@@ -139,6 +141,9 @@ class Model:
         m, u = self.m[comparison][level - 1], self.u[comparison][level - 1]
         if comparison in ("given_name", "family_name") and COMPARISONS[comparison][level] == "exact" and a:
             u = self.name_frequency(comparison, a, b)
+        if (comparison == "family_name" and COMPARISONS[comparison][level] == "different" and a and b
+                and a.pinyin and b.pinyin):
+            m = min(m, PINYIN_FAMILY_DIFFERENT_M)  # a Chinese surname is kept for life, marriage included
         return max(-_BITS_CAP, min(_BITS_CAP, math.log2(m / u)))
 
     def name_frequency(self, comparison: str, a: Record, b: Record | None) -> float:
@@ -149,6 +154,8 @@ class Model:
             return max(share, TF_FLOOR, 1 / max(self.people, 1))
         if comparison == "family_name" and a.pinyin:
             return PINYIN_FAMILY_U
+        if comparison == "given_name" and a.pinyin and len(tokens) == 1:
+            return PINYIN_GIVEN_U
         return self.u[comparison][0]
 
 
@@ -272,11 +279,8 @@ def score(model: Model, a: Record, b: Record) -> tuple[float, list[str], dict[st
     for comparison, level in levels.items():
         if level == 0:
             continue
-        record = a
-        if crossed and comparison in ("given_name", "family_name"):
-            # The agreeing name is the other part on one side: its frequency is that of the part itself.
-            record = Record(**{**a.__dict__, "given_tokens": a.family_tokens, "family_tokens": a.given_tokens})
-        bits = model.bits(comparison, level, record, b)
+        # Swapped or not, the level of "given_name" is that of a's given name: its frequency is a's.
+        bits = model.bits(comparison, level, a, b)
         total += bits
         reasons.append(f"{comparison}:{COMPARISONS[comparison][level]}:{bits:.1f}")
     if crossed:
@@ -334,14 +338,17 @@ def record_make(pk: int, family: str, given: str, born: date | None, address: st
 
 # Each block: the pairs sharing a key, and (for a refresh limited to some customers) the
 # restriction to the keys those customers hold, so only their blocks are joined.
-_VIN_KEYS = """SELECT l.person_id, l.vehicle_id, k.key FROM customers_vehiclelink l
-               JOIN customers_vehicle v ON v.id = l.vehicle_id AND v.vin <> ''
-               CROSS JOIN LATERAL unnest(ARRAY[
-                   '1' || substr(translate(v.vin, 'OQI', '001'), 7, 11),
-                   '2' || substr(translate(v.vin, 'OQI', '001'), 1, 6) || substr(translate(v.vin, 'OQI', '001'), 12),
-                   '3' || substr(translate(v.vin, 'OQI', '001'), 1, 14),
-                   '4' || substr(translate(v.vin, 'OQI', '001'), 1, 11) || substr(translate(v.vin, 'OQI', '001'), 15)
-               ]) AS k(key)"""
+_VIN_KEY_PARTS = (
+    "substr(translate(v.vin, 'OQI', '001'), 7, 11)",
+    "substr(translate(v.vin, 'OQI', '001'), 1, 6) || substr(translate(v.vin, 'OQI', '001'), 12)",
+    "substr(translate(v.vin, 'OQI', '001'), 1, 14)",
+    "substr(translate(v.vin, 'OQI', '001'), 1, 11) || substr(translate(v.vin, 'OQI', '001'), 15)",
+)
+# One select per key, joined by UNION ALL (a LATERAL unnest would force nested loops).
+_VIN_KEYS = " UNION ALL ".join(
+    f"""SELECT l.person_id, l.vehicle_id, '{number}' || {part} AS key FROM customers_vehiclelink l
+        JOIN customers_vehicle v ON v.id = l.vehicle_id AND v.vin <> ''"""  # noqa: S608 - constant SQL
+    for number, part in enumerate(_VIN_KEY_PARTS))
 _BLOCKS = {
     "phone": ("""SELECT a.person_id, b.person_id FROM customers_phone a
                  JOIN customers_phone b ON a.number = b.number AND a.person_id < b.person_id {where}""",
@@ -459,6 +466,22 @@ def u_estimate(records: dict[int, Record], exact: dict[str, float], rng: random.
     return u
 
 
+# What one person's two records may not do often, whatever EM says: without these bounds, a group
+# with few true duplicates (a first import, one record per customer) lets EM take its households
+# (one phone, one family name) for the matches.
+M_CAPS = {("given_name", "different"): 0.02, ("birth_date", "different"): 0.04}
+
+
+def _capped(comparison: str, m: list[float]) -> list[float]:
+    levels = COMPARISONS[comparison][1:]
+    for index, level in enumerate(levels):
+        cap = M_CAPS.get((comparison, level))
+        if cap is not None and m[index] > cap:
+            rest = sum(m) - m[index]
+            m = [cap if i == index else value * (1 - cap) / rest for i, value in enumerate(m)]
+    return m
+
+
 def m_estimate(model: Model, pairs: list[dict[str, int]]) -> None:
     """m-probabilities and the prior by expectation-maximisation over the blocked pairs, u fixed.
 
@@ -479,7 +502,7 @@ def m_estimate(model: Model, pairs: list[dict[str, int]]) -> None:
             for comparison, level in levels.items():
                 if level:
                     totals[comparison][level - 1] += p
-        model.m = {comparison: _normalised(values) for comparison, values in totals.items()}
+        model.m = {comparison: _capped(comparison, _normalised(values)) for comparison, values in totals.items()}
         model.prior = min(max(expected / all_pairs, 1e-9), 0.5)
 
 
@@ -639,10 +662,11 @@ def resolve(person_ids: list[int] | None = None) -> tuple[int, int]:
         if survivor_of.get(candidate.person_a_id) == survivor_of.get(candidate.person_b_id, -1):
             candidate.status = DuplicateCandidate.Status.MERGED
             candidate.save(update_fields=["status"])
+    decided_pairs = {(a, b) for a, b, _status in decided}
     queued: dict[tuple[int, int], Match] = {}
     for match in matches:
         a, b = sorted((survivor_of.get(match.a, match.a), survivor_of.get(match.b, match.b)))
-        if a == b or match.confidence < REVIEW:
+        if a == b or match.confidence < REVIEW or (a, b) in decided_pairs:
             continue
         if (a, b) not in queued or queued[(a, b)].confidence < match.confidence:
             queued[(a, b)] = Match(a, b, match.keys, match.confidence, match.reasons, match.strong, match.levels)

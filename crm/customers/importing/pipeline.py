@@ -227,7 +227,8 @@ class Importer:
                 cursor.execute("ANALYZE customers_person, customers_phone, customers_email, customers_vehiclelink,"
                                " customers_vehicle")
         # One person's records merge (probability >= 0.999, undoable); likely pairs go to the review queue.
-        self.counts["duplicates_merged"], _queued = resolve(ids)
+        if merged := resolve(ids)[0]:
+            self.counts["duplicates_merged"] = merged
         flagged = DuplicateCandidate.objects.filter(
             Q(person_a_id__in=ids) | Q(person_b_id__in=ids), status=DuplicateCandidate.Status.OPEN,
         ).values_list("person_a_id", "person_b_id")
