@@ -536,8 +536,10 @@ def model_fit(pairs: dict[tuple[int, int], set[str]] | None = None,
 def folds_refresh(person_ids: list[int] | None = None) -> int:
     """Recompute stale folded name keys (rows written without ``derive``, or by an older version)."""
     people = Person.objects.only("pk", "family_name", "given_name", "name_fold", "name_tokens")
-    if person_ids is not None:
+    if person_ids is not None:  # an import may have filled their names in bulk: check each
         people = people.filter(pk__in=person_ids)
+    else:  # everyone: only rows never folded (written by SQL); the migration folded the rest
+        people = people.filter(name_fold="").exclude(family_name="", given_name="")
     stale = []
     for person in people.iterator(chunk_size=2000):
         tokens = normalize.name_fold_tokens(person.family_name, person.given_name)

@@ -187,7 +187,7 @@ def duplicate_decide(request: HttpRequest, pk: int) -> HttpResponse:
                            else (candidate.person_b, candidate.person_a))
         try:
             customers_merge(survivor=survivor, others=[other], by=request.user,
-                            reason=", ".join(reason_label(code) for code in candidate.reasons))
+                            reason=", ".join(reason_label(code) for code in candidate.reasons)[:300])
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("customers:duplicates")
