@@ -34,6 +34,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from rapidfuzz import fuzz
@@ -68,7 +69,7 @@ COMPARISONS: dict[str, tuple[str, ...]] = {
 # Priors: used as such when a group is too small to learn from, and as EM's starting point.
 # m: share of one person's record pairs at each level (index 1 onward); u: share of unrelated pairs.
 PRIOR_M: dict[str, list[float]] = {
-    "given_name": [0.88, 0.06, 0.03, 0.01],
+    "given_name": [0.88, 0.07, 0.047, 0.003],  # nicknames aside, one person keeps one given name
     "family_name": [0.80, 0.08, 0.04, 0.08],  # married surnames: one person's names may differ
     "phone": [0.75, 0.25],
     "email": [0.70, 0.30],
@@ -469,7 +470,7 @@ def u_estimate(records: dict[int, Record], exact: dict[str, float], rng: random.
 # What one person's two records may not do often, whatever EM says: without these bounds, a group
 # with few true duplicates (a first import, one record per customer) lets EM take its households
 # (one phone, one family name) for the matches.
-M_CAPS = {("given_name", "different"): 0.02, ("birth_date", "different"): 0.04}
+M_CAPS = {("given_name", "different"): 0.003, ("birth_date", "different"): 0.04}
 
 
 def _capped(comparison: str, m: list[float]) -> list[float]:
@@ -618,7 +619,14 @@ def clusters(matches: list[Match], records: dict[int, Record], cannot: set[tuple
     return [sorted(group) for group in members.values() if len(group) > 1]
 
 
-def _queue(matches: list[Match]) -> int:
+def _queue(matches: list[Match], person_ids: list[int] | None = None) -> int:
+    """Upsert the pairs worth a look; open pairs of these customers (of everyone) that no longer are, go."""
+    kept = {(m.a, m.b) for m in matches}
+    stale = DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.OPEN)
+    if person_ids is not None:
+        stale = stale.filter(Q(person_a_id__in=person_ids) | Q(person_b_id__in=person_ids))
+    gone = [pk for pk, a, b in stale.values_list("pk", "person_a_id", "person_b_id") if (a, b) not in kept]
+    DuplicateCandidate.objects.filter(pk__in=gone).delete()
     DuplicateCandidate.objects.bulk_create(
         [DuplicateCandidate(person_a_id=m.a, person_b_id=m.b, confidence=m.confidence, reasons=m.reasons)
          for m in matches],
@@ -672,13 +680,13 @@ def resolve(person_ids: list[int] | None = None) -> tuple[int, int]:
             continue
         if (a, b) not in queued or queued[(a, b)].confidence < match.confidence:
             queued[(a, b)] = Match(a, b, match.keys, match.confidence, match.reasons, match.strong, match.levels)
-    return merged, _queue(list(queued.values()))
+    return merged, _queue(list(queued.values()), person_ids)
 
 
 @transaction.atomic
 def review_queue_refresh(person_ids: list[int] | None = None) -> int:
     """Put every pair worth a look into the review queue, once; decided pairs are left alone."""
-    return _queue([m for m in duplicates_find(person_ids) if m.confidence >= REVIEW])
+    return _queue([m for m in duplicates_find(person_ids) if m.confidence >= REVIEW], person_ids)
 
 
 def name_similarity(key_a: str, key_b: str) -> float:
