@@ -427,8 +427,8 @@ def _u_exact(cursor: object) -> dict[str, float]:
     shares = {}
     for comparison, sql in queries.items():
         sharing, having = _pairs_sharing(cursor, sql)
-        if having > 1:
-            shares[comparison] = max(sharing / (having * (having - 1) / 2), 1e-9)
+        if having > 1:  # none seen among n pairs says "at most one in n", not "never"
+            shares[comparison] = max(sharing, 1) / (having * (having - 1) / 2)
     return shares
 
 
@@ -460,7 +460,9 @@ def u_estimate(records: dict[int, Record], exact: dict[str, float], rng: random.
             for comparison, level in levels.items():
                 if level:
                     counts[comparison][level - 1] += 1
-    u = {comparison: _normalised(values) for comparison, values in counts.items()}
+    # A field too rarely filled in on both sides (an address) keeps its prior rather than a guess.
+    u = {comparison: _normalised(values) if sum(values) >= 100 else list(PRIOR_U[comparison])
+         for comparison, values in counts.items()}
     for comparison, share in exact.items():
         rest = _normalised(counts[comparison][1:])
         u[comparison] = [share, *(value * (1 - share) for value in rest)]
