@@ -5,6 +5,7 @@ phone, e-mail and vehicle link is its own row, so nothing is lost when records m
 """
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -82,6 +83,11 @@ class Person(models.Model):
 
     # Derived on save: the matching key (Latin, order-free) and the text the list searches.
     name_key = models.CharField(max_length=300, blank=True, editable=False, db_index=True)
+    # The same name folded across transliteration systems (identity resolution blocks and compares on it):
+    # the whole key, and its tokens for "a name part and the birth date agree" (GIN-indexed).
+    name_fold = models.CharField(max_length=300, blank=True, editable=False, db_index=True, db_default="")
+    name_tokens = ArrayField(models.CharField(max_length=120), blank=True, default=list, editable=False,
+                             db_default=models.Value([], output_field=ArrayField(models.CharField(max_length=120))))
     search_text = models.TextField(blank=True, editable=False)
 
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True, db_index=True)
@@ -98,6 +104,7 @@ class Person(models.Model):
         ordering = ["family_name_latin", "given_name_latin", "pk"]
         indexes = [
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="person_search_trgm"),
+            GinIndex(fields=["name_tokens"], name="person_name_tokens"),
             models.Index(fields=["rooftop", "archived_at"], name="person_rooftop_active"),
             models.Index(fields=["salesperson"], name="person_salesperson"),
             models.Index(fields=["service_advisor"], name="person_advisor"),
@@ -131,6 +138,8 @@ class Person(models.Model):
         self.family_name_latin = self.family_name_latin or normalize.transliterate(self.family_name, surname=True)
         self.given_name_latin = self.given_name_latin or normalize.transliterate(self.given_name)
         self.name_key = normalize.name_key(self.family_name, self.given_name)
+        self.name_tokens = normalize.name_fold_tokens(self.family_name, self.given_name)
+        self.name_fold = " ".join(self.name_tokens)
         self.search_text = " ".join(
             part for part in (
                 self.family_name, self.given_name, self.middle_name, self.family_name_latin,
@@ -659,6 +668,7 @@ class ImportJob(models.Model):
             "updated": _("updated (known DMS number or company)"),
             "merged": _("matched to a customer already in the CRM"),
             "unchanged": _("imported before, unchanged"),
+            "duplicates_merged": _("duplicate records merged automatically (can be undone)"),
             "review": _("to review as possible duplicates"),
             "warnings": _("imported with values to check"),
             "rejected": _("rejected rows"),

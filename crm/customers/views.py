@@ -28,7 +28,8 @@ from .forms import (
     PersonForm,
     VehicleLinkForm,
 )
-from .identity import reason_label
+from .identity import evidence_rows, reason_label
+from .identity import is_evidence as identity_evidence
 from .import_views import IMPORTERS
 from .merging import customers_merge, merge_undo
 from .models import DuplicateCandidate, Household, MergeRecord, Person, QualityRules, VehicleLink
@@ -170,7 +171,10 @@ def duplicates_review(request: HttpRequest) -> HttpResponse:
                   .select_related("person_a", "person_b").prefetch_related("person_a__phones", "person_b__phones"))
     page = Paginator(candidates, PAGE_SIZE).get_page(request.GET.get("page"))
     for candidate in page.object_list:
-        candidate.reason_labels = [reason_label(code) for code in candidate.reasons]
+        candidate.reason_labels = [reason_label(code) for code in candidate.reasons
+                                   if not identity_evidence(code)]
+        candidate.evidence = evidence_rows(candidate.reasons)
+        candidate.probability_percent = f"{candidate.confidence:.2%}"
     return render(request, "customers/duplicates.html", {"page": page, "active_module": "customers"})
 
 
@@ -184,7 +188,7 @@ def duplicate_decide(request: HttpRequest, pk: int) -> HttpResponse:
                            else (candidate.person_b, candidate.person_a))
         try:
             customers_merge(survivor=survivor, others=[other], by=request.user,
-                            reason=", ".join(reason_label(code) for code in candidate.reasons))
+                            reason=", ".join(reason_label(code) for code in candidate.reasons)[:300])
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("customers:duplicates")

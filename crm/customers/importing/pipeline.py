@@ -51,7 +51,7 @@ from psycopg import sql
 from crm.dealerships.models import Rooftop
 
 from .. import normalize
-from ..identity import review_queue_refresh
+from ..identity import resolve
 from ..models import (
     AuditEntry,
     Channel,
@@ -244,7 +244,9 @@ class Importer:
             return
         # The duplicate search joins what this file wrote: planned on statistics of before, it nests loops.
         self.writer.statistics_refresh()
-        review_queue_refresh(ids)
+        # One person's records merge (probability >= 0.999, undoable); likely pairs go to the review queue.
+        if merged := resolve(ids)[0]:
+            self.counts["duplicates_merged"] = merged
         flagged = DuplicateCandidate.objects.filter(
             Q(person_a_id__in=ids) | Q(person_b_id__in=ids), status=DuplicateCandidate.Status.OPEN,
         ).values_list("person_a_id", "person_b_id")
