@@ -48,7 +48,9 @@ MOVED = (VehicleLink, Consent, TimelineEntry, CompanyContact, AuditEntry, Extern
 # per something (a place on a marketing list), the fields that say what: the survivor keeps one row of
 # each, the merged records' duplicates are removed, and the undo brings them back.
 _FOLLOWERS: dict[type, Callable[[list[int]], str]] = {}
-_ONCE_PER: dict[type, tuple[str, ...]] = {}
+# A person holds a role at a company once at a time (one_current_role_per_person): two records of one
+# company-car user each hold it, so the survivor keeps one and the undo brings the other back.
+_ONCE_PER: dict[type, tuple[str, ...]] = {CompanyContact: ("company_id", "role", "ended_on")}
 # Modules whose rows cannot simply be handed back after what happened since the merge (a points ledger
 # spent on the merged record) say why not; the undo is then refused in those words.
 _UNDO_REFUSALS: list[Callable[["MergeRecord"], str]] = []

@@ -149,3 +149,21 @@ def test_a_merged_away_customer_cannot_be_merged_again_and_its_page_is_gone(cast
             customers_merge(survivor=service, others=[sales], by=None)
 
     assert cast.signed_in(cast.a, cast.a_admin).get(f"/crm/customers/{service.pk}/").status_code == 404
+
+
+def test_two_records_of_one_company_car_user_merge_into_one_role_and_come_back_apart(cast, duplicates):
+    """Each record of the man holds the driver's role at the same company (a DMS fleet file names him twice):
+    the survivor keeps one current role, and the undo gives the other record its own back."""
+    sales, service = duplicates
+    with schema_context(cast.a.schema_name):
+        company = CompanyContact.objects.get(person=service).company
+        CompanyContact.objects.create(company=company, person=sales, role=CompanyRole.DRIVER)
+        ids = [sales.pk, service.pk]
+        before = state(ids)
+
+        record = customers_merge(survivor=sales, others=[service], by=None)
+
+        assert list(CompanyContact.objects.filter(person_id__in=ids).values_list("person_id", "role")) == [
+            (sales.pk, CompanyRole.DRIVER)]
+        merge_undo(record=record, by=None)
+        assert state(ids) == before
