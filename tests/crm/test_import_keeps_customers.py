@@ -136,3 +136,19 @@ def test_the_import_page_lists_values_to_check_apart_from_rejected_rows(cast):
     assert [(problem.line, problem.column) for problem in page.context["warnings"]][:3] == [
         (2, "VIN"), (3, "Birth date"), (3, "VIN")]
     assert "Values to check" in page.text and "Where each line went" in page.text
+
+
+def test_a_dms_number_shared_by_different_people_does_not_make_them_one(cast):
+    """Service desks file a fleet's or a family's cars under one account number: a driver with no name in
+    common with the account's customer is someone else; a married name or a spelling is the same person."""
+    service = ("RO;Date;Customer No;Customer;VIN;Make;Model\n"
+               "R-1;2024-03-01;F-7;Сидоров Павел;XTA21700080000001;Lada;Largus\n"
+               "R-2;2024-03-02;F-7;Кузнецова Анна;XTA21700080000002;Lada;Largus\n"
+               "R-3;2024-03-03;F-7;Sidorov Pavel;XTA21700080000003;Lada;Largus\n")
+
+    job = _run(cast.a, "service.csv", service, kind="service")
+
+    with schema_context(cast.a.schema_name):
+        people = sorted(Person.objects.filter(pk__in=ImportedRow.objects.filter(job=job).values("person_id"))
+                        .values_list("family_name", flat=True))
+        assert people == ["Кузнецова", "Сидоров"], job.counts

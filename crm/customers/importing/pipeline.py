@@ -350,6 +350,8 @@ class Importer:
             ref, outcome, number = None, "updated", _person_number(row)
             if number:
                 ref = new_numbers.get(number) or (existing_ref(by_number[number]) if number in by_number else None)
+                if ref is not None and _names_disagree(ref.person, row):
+                    ref = None  # a fleet or family account's number on someone else: not this record
             keys = row.contact_keys + ([f"company:{companies[row.line].pk}"] if row.line in companies else [])
             if ref is None:
                 ref, outcome = self._strong_match(row, keys, contacts), "merged"
@@ -682,6 +684,15 @@ class Importer:
         self.writer.create(entries, ignore_conflicts=True)
         if visits:
             visits_imported.send(sender=Importer, rows=visits)
+
+
+def _names_disagree(person: Person, row: Parsed) -> bool:
+    """The record and the row both name someone, and not one name part of theirs agrees in any spelling:
+    a DMS number shared by a fleet's drivers or a family's members, not a second record of one person
+    (a married name or a typo keeps the other part)."""
+    known = set(normalize.name_fold_tokens(person.family_name, person.given_name))
+    said = set(normalize.name_fold_tokens(row.person.get("family_name", ""), row.person.get("given_name", "")))
+    return bool(known and said and not known & said)
 
 
 def _person_number(row: Parsed) -> str:
