@@ -138,7 +138,11 @@ def import_rows(request: HttpRequest, pk: int) -> HttpResponse:
     if line:
         rows = rows.filter(line__gte=line)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    labels = {key: label for key, label, _count in job.outcomes()}
+    labels = {
+        "created": _("new customer"),
+        "updated": _("updated: known DMS number or company"),
+        "merged": _("matched to a customer in the CRM"),
+    }
     for row in page:
         row.outcome_label = labels.get(row.outcome, "")
     return render(request, "customers/imports/rows.html", {
