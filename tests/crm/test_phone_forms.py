@@ -129,7 +129,7 @@ def test_an_import_keeps_the_customer_of_an_ambiguous_number_and_the_number_as_w
 
 def test_a_group_serving_only_russia_keeps_no_american_number_for_a_bare_chinese_mobile():
     parser = RowParser(header=["ФИО", "Телефон"], mapping={"full_name": "ФИО", "phone": "Телефон"}, kind="sales",
-                       date_format="%d.%m.%Y", region="RU", regions=["RU"], rooftops={})
+                       date_format="%d.%m.%Y", regions=["RU"], rooftops={})
 
     parsed, problems = parser.parse(2, ["Ван Лэй", "13812345678"])
 
@@ -138,7 +138,7 @@ def test_a_group_serving_only_russia_keeps_no_american_number_for_a_bare_chinese
     assert (hint.field, hint.column, hint.value) == ("phone", "Телефон", "13812345678")
     assert "RU" in hint.message and "+" in hint.message
     served = RowParser(header=["ФИО", "Телефон"], mapping={"full_name": "ФИО", "phone": "Телефон"}, kind="sales",
-                       date_format="%d.%m.%Y", region="RU", regions=["RU", "CN"], rooftops={})
+                       date_format="%d.%m.%Y", regions=["RU", "CN"], rooftops={})
     assert served.parse(2, ["Ван Лэй", "13812345678"])[0].phones == ["+8613812345678"]
 
 

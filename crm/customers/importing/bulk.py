@@ -107,17 +107,17 @@ class Writer:
             table = objs[0]._meta.db_table
             self.written[table] = self.written.get(table, 0) + copy_create(objs, ignore_conflicts=ignore_conflicts)
 
-    def statistics_refresh(self, extra: Iterable[str] = ()) -> list[str]:
-        """ANALYZE the tables grown past the threshold (and ``extra`` ones written by others); their names."""
-        tables = sorted(set(self.written) | set(extra))
+    def statistics_refresh(self) -> list[str]:
+        """ANALYZE the tables grown past the threshold; their names."""
+        tables = sorted(self.written)
         if not tables:
             return []
         with connection.cursor() as cursor:
             cursor.execute("SELECT relname, greatest(reltuples, 0) FROM pg_class WHERE relname = ANY(%s)"
                            " AND relnamespace = to_regnamespace(current_schema())::oid", [tables])
             known = dict(cursor.fetchall())
-            stale = [table for table in tables if self.written.get(table, self.THRESHOLD_ROWS + 1)
-                     > self.THRESHOLD_SHARE * known.get(table, 0) + self.THRESHOLD_ROWS]
+            stale = [table for table in tables
+                     if self.written[table] > self.THRESHOLD_SHARE * known.get(table, 0) + self.THRESHOLD_ROWS]
             if stale:
                 cursor.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, stale))))
         for table in stale:

@@ -385,10 +385,10 @@ def name_split(full: str) -> tuple[str, str, str]:
 class RowParser:
     """Reads rows of one file with one mapping. Problems come back as sentences, one per fault."""
 
-    def __init__(self, *, header: list[str], mapping: dict[str, str], kind: str, date_format: str, region: str,
-                 rooftops: dict[str, int], regions: list[str] | tuple[str, ...] = ()) -> None:
-        self.kind, self.date_format, self.region, self.rooftops = kind, date_format, region, rooftops
-        self.regions = list(regions) or [region]  # the group's countries, its own first (phones are read in them)
+    def __init__(self, *, header: list[str], mapping: dict[str, str], kind: str, date_format: str,
+                 regions: list[str], rooftops: dict[str, int]) -> None:
+        self.kind, self.date_format, self.rooftops = kind, date_format, rooftops
+        self.regions = regions  # the group's countries, its own first (phones are read in them)
         self.width, self.header = len(header), header
         self.columns = {name: header.index(column) for name, column in mapping.items()
                         if column in header and name in BY_NAME and kind in BY_NAME[name].files}

@@ -73,7 +73,7 @@ from ..models import (
     Vehicle,
     VehicleLink,
 )
-from ..services import tenant_language, tenant_region, tenant_regions
+from ..services import tenant_language, tenant_regions
 from ..signals import visits_imported
 from . import files
 from .bulk import Writer, key_in
@@ -108,7 +108,7 @@ def job_table(job: ImportJob, data: bytes | None = None) -> files.Table:
 def job_parser(job: ImportJob, header: list[str]) -> RowParser:
     rooftops = {name.lower(): pk for pk, name in Rooftop.objects.values_list("pk", "name")}
     return RowParser(header=header, mapping=job.mapping, kind=job.kind, date_format=job.date_format,
-                     region=tenant_region(), regions=tenant_regions(), rooftops=rooftops)
+                     regions=tenant_regions(), rooftops=rooftops)
 
 
 def job_run(job: ImportJob, *, resume: bool = False) -> None:
@@ -176,14 +176,13 @@ class Importer:
                 self.counts["unchanged"] += 1  # a repeat of an earlier line
                 continue
             in_chunk += 1
+            values = [files.printable(value) for value in row.values] if record is None or record.hints else []
             if record is None:
-                problems.append(ImportProblem(job=self.job, line=row.line, reason="; ".join(reasons),
-                                              values=[files.printable(value) for value in row.values]))
+                problems.append(ImportProblem(job=self.job, line=row.line, reason="; ".join(reasons), values=values))
             else:
                 parsed.append(record)
                 problems += [ImportProblem(job=self.job, line=row.line, column=hint.column, reason=hint.message,
-                                           severity=ImportProblem.Severity.WARNING,
-                                           values=[files.printable(value) for value in row.values])
+                                           severity=ImportProblem.Severity.WARNING, values=values)
                              for hint in record.hints]
             if in_chunk >= CHUNK:
                 yield read, parsed, problems
