@@ -231,7 +231,8 @@ def stage_import(workdir: Path, profile: bool) -> dict[str, object]:
 
                 with cProfile.Profile() as profiler:
                     job_run(job)
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+                for order, lines in (("tottime", 30), ("cumulative", 60)):
+                    pstats.Stats(profiler).sort_stats(order).print_stats(lines)
             else:
                 job_run(job)
             seconds = time.perf_counter() - started

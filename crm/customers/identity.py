@@ -307,21 +307,31 @@ def records_load(ids: list[int] | None = None, *, sample: int | None = None) -> 
     if sample is not None:
         order = " ORDER BY random() LIMIT %(sample)s"
         params["sample"] = sample
-    query = f"""
-        SELECT p.id, p.family_name, p.given_name, p.birth_date, p.address,
-               ARRAY(SELECT number FROM customers_phone WHERE person_id = p.id),
-               ARRAY(SELECT address FROM customers_email WHERE person_id = p.id),
-               ARRAY(SELECT v.vin FROM customers_vehiclelink l JOIN customers_vehicle v ON v.id = l.vehicle_id
-                     WHERE l.person_id = p.id AND v.vin <> '')
-        FROM customers_person p WHERE {where}{order}"""  # noqa: S608 - constant SQL, values as parameters
-    records = {}
+    query = f"""SELECT p.id, p.family_name, p.given_name, p.birth_date, p.address FROM customers_person p
+                WHERE {where}{order}"""  # noqa: S608 - constant SQL, values as parameters
+    # Each customer's phones, e-mails and VINs in one hashed join per kind, not a subquery per customer
+    # (measured: 9 s instead of 0.5 s for the 20,000 records an import's resolution loads).
+    held = {
+        "phones": "SELECT person_id, number FROM customers_phone WHERE person_id = ANY(%s)",
+        "emails": "SELECT person_id, address FROM customers_email WHERE person_id = ANY(%s)",
+        "vins": """SELECT l.person_id, v.vin FROM customers_vehiclelink l
+                   JOIN customers_vehicle v ON v.id = l.vehicle_id WHERE l.person_id = ANY(%s) AND v.vin <> ''""",
+    }
     with connection.cursor() as cursor:
         if sample is not None:
             cursor.execute("SELECT setseed(0.42)")  # the same sample for the same data: reproducible weights
         cursor.execute(query, params)
-        for pk, family, given, born, address, phones, emails, vins in cursor.fetchall():
-            records[pk] = record_make(pk, family, given, born, address, phones, emails, vins)
-    return records
+        people = cursor.fetchall()
+        pks = [row[0] for row in people]
+        values: dict[str, dict[int, list[str]]] = {}
+        for kind, select in held.items():
+            cursor.execute(select, [pks])
+            by_person = values[kind] = {}
+            for pk, value in cursor.fetchall():
+                by_person.setdefault(pk, []).append(value)
+    return {pk: record_make(pk, family, given, born, address, values["phones"].get(pk, []),
+                            values["emails"].get(pk, []), values["vins"].get(pk, []))
+            for pk, family, given, born, address in people}
 
 
 def record_make(pk: int, family: str, given: str, born: date | None, address: str, phones: list[str],
@@ -642,8 +652,9 @@ def resolve(person_ids: list[int] | None = None) -> tuple[int, int]:
     """Merge the records that are one person beyond doubt and queue the likely pairs for a person.
 
     Returns (records merged into another, pairs queued for review). Merges go through
-    ``customers_merge``, so each one is in the customer's history and can be undone."""
-    from .merging import customers_merge
+    ``customers_merge_many`` (``customers_merge``'s rules, all at once), so each one is in the customer's history
+    and can be undone."""
+    from .merging import Merge, customers_merge_many
 
     matches = duplicates_find(person_ids, fresh=True)
     records = records_load(list({pk for m in matches for pk in (m.a, m.b)}))
@@ -651,29 +662,27 @@ def resolve(person_ids: list[int] | None = None) -> tuple[int, int]:
         "person_a_id", "person_b_id", "status")
     cannot = {(a, b) for a, b, status in decided if status == DuplicateCandidate.Status.DISMISSED}
     by_pair = {(m.a, m.b): m for m in matches}
-    merged, survivor_of = 0, {}
+    merges = []
     for group in clusters(matches, records, cannot):
-        people = Person.objects.in_bulk(group)
-        survivor, others = people[group[0]], [people[pk] for pk in group[1:]]
         evidence = max((by_pair[(a, b)] for a in group for b in group if (a, b) in by_pair),
                        key=lambda m: m.confidence)
-        try:
-            with transaction.atomic():
-                customers_merge(survivor=survivor, others=others, by=None,
-                                reason=(_("Found automatically (match probability %(percent)s): %(reasons)s") % {
-                                    "percent": f"{evidence.confidence:.2%}",
-                                    "reasons": ", ".join(reason_label(code) for code in evidence.reasons)})[:300])
-        except ValidationError as refusal:  # another module refuses this merge: a person decides
-            logger.info("automatic merge of %s refused: %s", group, " ".join(refusal.messages))
+        merges.append(Merge(group[0], group[1:], (_("Found automatically (match probability %(percent)s): %(reasons)s")
+                                                  % {"percent": f"{evidence.confidence:.2%}",
+                                                     "reasons": ", ".join(reason_label(code)
+                                                                          for code in evidence.reasons)})[:300]))
+    merged, survivor_of = 0, {}
+    for merge, result in zip(merges, customers_merge_many(merges, by=None), strict=True):
+        if isinstance(result, ValidationError):  # another module refuses this merge: a person decides
+            logger.info("automatic merge of %s refused: %s", [merge.survivor, *merge.others],
+                        " ".join(result.messages))
             continue
-        merged += len(others)
-        survivor_of.update(dict.fromkeys(group, survivor.pk))
+        merged += len(merge.others)
+        survivor_of.update(dict.fromkeys([merge.survivor, *merge.others], merge.survivor))
     # Pairs that ended in one record are decided; the others are asked about their survivors.
-    for candidate in DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.OPEN,
-                                                       person_a_id__in=list(survivor_of)):
-        if survivor_of.get(candidate.person_a_id) == survivor_of.get(candidate.person_b_id, -1):
-            candidate.status = DuplicateCandidate.Status.MERGED
-            candidate.save(update_fields=["status"])
+    ended = [candidate.pk for candidate in DuplicateCandidate.objects.filter(
+        status=DuplicateCandidate.Status.OPEN, person_a_id__in=list(survivor_of)).only("person_a", "person_b")
+        if survivor_of.get(candidate.person_a_id) == survivor_of.get(candidate.person_b_id, -1)]
+    DuplicateCandidate.objects.filter(pk__in=ended).update(status=DuplicateCandidate.Status.MERGED)
     decided_pairs = {(a, b) for a, b, _status in decided}
     queued: dict[tuple[int, int], Match] = {}
     for match in matches:

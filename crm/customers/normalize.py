@@ -411,6 +411,7 @@ def russian_fold(token: str) -> str:
     return _DOUBLES.sub(r"\1", token)
 
 
+@lru_cache(maxsize=65536)  # pure, and asked of the same names over and over by imports and the identity model
 def is_pinyin_name(*parts: str) -> bool:
     """True for a Chinese name: Han characters, or Latin tokens that all read as pinyin syllables."""
     text = "".join(parts)
@@ -430,10 +431,15 @@ def is_pinyin_name(*parts: str) -> bool:
 def name_fold_part_tokens(text: str, *, pinyin: bool) -> list[str]:
     """One name part folded, in its order: pinyin syllables (spaces lost or not: ``xiao ming`` =
     ``xiaoming``), Russian-transliteration skeletons otherwise."""
+    return list(_part_tokens(text, pinyin))
+
+
+@lru_cache(maxsize=65536)  # pure; a tuple, so that no caller can change what the next one gets
+def _part_tokens(text: str, pinyin: bool) -> tuple[str, ...]:
     tokens: list[str] = []
     for token in _ascii_tokens(text):
         tokens += (pinyin_split(token) or [token]) if pinyin else [russian_fold(token)]
-    return [token for token in tokens if token]
+    return tuple(token for token in tokens if token)
 
 
 def name_fold_tokens(*parts: str) -> list[str]:

@@ -53,6 +53,11 @@ def _data(event: str, record: Model) -> dict[str, Any]:
     return schema.from_orm(record).model_dump(mode="json")
 
 
+def webhook_listened(event: str) -> bool:
+    """Whether any active endpoint asked for ``event``: work to prepare its body is only worth it then."""
+    return WebhookEndpoint.objects.filter(is_active=True, events__contains=[event]).exists()
+
+
 def webhook_emit(event: str, record: Model, **extra: Any) -> int:
     """Log the event for every active endpoint that asked for it and send it once the transaction commits.
     One query when nobody listens."""

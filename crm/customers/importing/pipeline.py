@@ -48,6 +48,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 from psycopg import sql
 
+from crm.core.bulk import Writer, key_in
 from crm.dealerships.models import Rooftop
 
 from .. import normalize
@@ -76,7 +77,6 @@ from ..models import (
 from ..services import tenant_language, tenant_regions
 from ..signals import visits_imported
 from . import files
-from .bulk import Writer, key_in
 from .fields import VEHICLE_TARGETS, Parsed, RowParser
 
 log = logging.getLogger(__name__)

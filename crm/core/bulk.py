@@ -1,4 +1,4 @@
-"""Writing thousands of rows at the price of ``COPY``, for the import's chunks.
+"""Writing thousands of rows at the price of ``COPY``: the import's chunks, many merges at once.
 
 Django's ``bulk_create`` compiles one multi-row ``INSERT`` with every value prepared field by field
 (a measured third of an import's time on a 10,000-row file). Here the rows go to PostgreSQL as one
@@ -36,9 +36,9 @@ def _columns(model: type[models.Model], with_pk: bool) -> list[models.Field]:
     return [field for field in model._meta.concrete_fields if with_pk or not field.primary_key]
 
 
-def _value(field: models.Field, obj: models.Model) -> Any:
+def _value(field: models.Field, obj: models.Model, adding: bool = True) -> Any:
     if isinstance(field, models.DateTimeField | models.DateField) and (field.auto_now or field.auto_now_add):
-        return field.pre_save(obj, add=True)
+        return field.pre_save(obj, add=adding)  # "now" for auto_now; auto_now_add only on the way in
     value = getattr(obj, field.attname)
     if value is None and field.is_relation:
         # A related record saved after it was assigned (as bulk_create does): its id now.
@@ -83,6 +83,32 @@ def copy_create(objs: Iterable[models.Model], *, ignore_conflicts: bool = False)
             obj._state.adding, obj._state.db = False, connection.alias
     return len(objs)
 
+
+
+def copy_update(objs: Iterable[models.Model], field_names: Iterable[str]) -> int:
+    """Write ``field_names`` of ``objs`` (all of one model, all saved) to their rows: the values go by ``COPY``
+    into a temporary table, then one ``UPDATE … FROM`` it. Django's ``bulk_update`` builds a ``CASE`` per row
+    and column (measured: 10 s for the 1,273 survivors of an import's merges, 30 columns each)."""
+    objs = list(objs)
+    if not objs:
+        return 0
+    model = type(objs[0])
+    fields = [model._meta.pk, *(model._meta.get_field(name) for name in field_names)]
+    table, scratch = sql.Identifier(model._meta.db_table), sql.Identifier(f"_update_{model._meta.db_table}")
+    columns = [sql.Identifier(field.column) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA")
+                       .format(scratch, sql.SQL(", ").join(columns), table))
+        column_list = sql.SQL(", ").join(columns)
+        with cursor.cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(scratch, column_list)) as copy:
+            for obj in objs:
+                copy.write_row([_value(field, obj, adding=False) for field in fields])
+        cursor.execute(sql.SQL("UPDATE {table} AS t SET {sets} FROM {scratch} AS s WHERE t.{pk} = s.{pk};"
+                               " DROP TABLE {scratch}")
+                       .format(table=table, scratch=scratch, pk=columns[0],
+                               sets=sql.SQL(", ").join(sql.SQL("{} = s.{}").format(column, column)
+                                                      for column in columns[1:])))
+    return len(objs)
 
 class Writer:
     """``copy_create`` that keeps count of the rows each table received, and refreshes a table's planner
