@@ -48,7 +48,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 from psycopg import sql
 
-from crm.core.bulk import Writer, key_in
+from crm.core.bulk import Writer, copy_update, key_in
 from crm.dealerships.models import Rooftop
 
 from .. import normalize
@@ -409,7 +409,7 @@ class Importer:
             ref.person.derive()
             ref.person.updated_at = now
         if changed:
-            Person.objects.bulk_update([ref.person for ref in changed], sorted(fields))
+            copy_update([ref.person for ref in changed], sorted(fields))
         self.writer.create([
             *(AuditEntry(person=ref.person, action="imported", changes={"source": self.job.original_name})
               for ref in created),
@@ -510,7 +510,7 @@ class Importer:
             for company in dirty.values():
                 company.derive()
                 company.updated_at = timezone.now()
-            Company.objects.bulk_update(dirty.values(), ["tax_id", "address", "rooftop", "phone", "email",
+            copy_update(dirty.values(), ["tax_id", "address", "rooftop", "phone", "email",
                                                          "search_text", "archived_at", "updated_at"])
         return chosen
 
@@ -568,7 +568,7 @@ class Importer:
             now = timezone.now()
             for vehicle in dirty.values():
                 vehicle.updated_at = now
-            Vehicle.objects.bulk_update(dirty.values(), [
+            copy_update(dirty.values(), [
                 "vin", "make", "model", "year", "plate", "plate_key", "colour", "purchase_date", "warranty_end",
                 "insurance_expiry", "inspection_due", "selling_rooftop", "updated_at",
             ])
@@ -613,7 +613,7 @@ class Importer:
                 link = VehicleLink(vehicle=vehicle, kind=kind, started_on=started, **{field_name: holder})
                 links.append(link)
                 new.append(link)
-        VehicleLink.objects.bulk_update(ended, ["ended_on"])
+        copy_update(ended, ["ended_on"])
         self.writer.create(new)  # including any this chunk already ended: history is kept
 
     def _company_contacts_save(self, rows: list[Parsed], refs: dict[int, Ref], companies: dict[int, Company],
