@@ -30,6 +30,7 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -498,7 +499,7 @@ def _capped(comparison: str, m: list[float]) -> list[float]:
     return m
 
 
-def m_estimate(model: Model, pairs: list[dict[str, int]]) -> None:
+def m_estimate(model: Model, pairs: Iterable[dict[str, int]]) -> None:
     """m-probabilities and the prior by expectation-maximisation over the blocked pairs, u fixed.
 
     Every blocked pair is a match with the probability the current model gives it; m is re-estimated
@@ -526,8 +527,9 @@ def m_estimate(model: Model, pairs: list[dict[str, int]]) -> None:
 
 
 def model_fit(pairs: dict[tuple[int, int], set[str]] | None = None,
-              records: dict[int, Record] | None = None) -> Model:
-    """The model of the current schema's customers: estimated from them when there are enough, else the priors."""
+              records: dict[int, Record] | None = None, known: dict[int, Record] | None = None) -> Model:
+    """The model of the current schema's customers: estimated from them when there are enough, else the priors.
+    ``known``: records at hand already (those of an import), not loaded again."""
     with connection.cursor() as cursor:
         tf, people = _tf(cursor)
         if people < MIN_ESTIMATE:
@@ -543,9 +545,10 @@ def model_fit(pairs: dict[tuple[int, int], set[str]] | None = None,
         pairs = pairs_block()
     if len(pairs) >= MIN_EM_PAIRS:
         if records is None:
-            records = records_load(list({pk for pair in pairs for pk in pair}))
-        vectors = [levels_of(records[a], records[b])[0] for a, b in pairs if a in records and b in records]
-        m_estimate(model, vectors)
+            wanted = {pk for pair in pairs for pk in pair}
+            records = {pk: known[pk] for pk in wanted & known.keys()} if known else {}
+            records |= records_load(list(wanted - records.keys()))
+        m_estimate(model, (levels_of(records[a], records[b])[0] for a, b in pairs if a in records and b in records))
     return model
 
 
@@ -574,7 +577,8 @@ MODEL_MAX_AGE = 3600  # seconds a fitted model serves single-record checks (a we
 
 
 def model_current(pairs: dict[tuple[int, int], set[str]] | None = None,
-                  records: dict[int, Record] | None = None, *, fresh: bool = False) -> Model:
+                  records: dict[int, Record] | None = None, *, fresh: bool = False,
+                  known: dict[int, Record] | None = None) -> Model:
     """The schema's fitted model: refitted when asked, when an hour old, or when the number of customers
     moved by more than 5%; a web lead does not pay for blocking and EM over the whole database."""
     schema = connection.schema_name
@@ -585,7 +589,7 @@ def model_current(pairs: dict[tuple[int, int], set[str]] | None = None,
     if (not fresh and cached and time.monotonic() - cached[0] < MODEL_MAX_AGE
             and abs(cached[1] - people) <= 0.05 * people):
         return cached[2]
-    model = model_fit(pairs, records)
+    model = model_fit(pairs, records, known)
     if model.estimated:
         _FITTED[schema] = (time.monotonic(), people, model)
     return model
@@ -594,19 +598,28 @@ def model_current(pairs: dict[tuple[int, int], set[str]] | None = None,
 def duplicates_find(person_ids: list[int] | None = None, model: Model | None = None, *,
                     fresh: bool = False) -> list[Match]:
     """Score every blocked pair (of the given customers, or of everyone); most probable first."""
+    return _scored(person_ids, model, fresh=fresh)[0]
+
+
+def _scored(person_ids: list[int] | None = None, model: Model | None = None, *, fresh: bool = False,
+            at_least: float = 0.0) -> tuple[list[Match], dict[int, Record]]:
+    """The blocked pairs scoring ``at_least`` (most probable first), and the records of every blocked pair:
+    an import's hundred thousand pairs are not all kept to find the few thousand worth a merge or a look."""
     folds_refresh(person_ids)
     pairs = pairs_block(person_ids)
     records = records_load(list({pk for pair in pairs for pk in pair}))
     if model is None:  # a refresh of everyone fits on what it just blocked; a few records use the fitted one
         whole = person_ids is None
-        model = model_current(pairs if whole else None, records if whole else None, fresh=fresh or whole)
+        model = model_current(pairs if whole else None, records if whole else None, fresh=fresh or whole,
+                              known=records)
     matches = []
     for (a, b), keys in pairs.items():
         if a not in records or b not in records:
             continue
         probability, reasons, levels = score(model, records[a], records[b])
-        matches.append(Match(a, b, keys, round(probability, 6), reasons, probability >= AUTO_MERGE, levels))
-    return sorted(matches, key=lambda m: (-m.confidence, m.a, m.b))
+        if round(probability, 6) >= at_least:
+            matches.append(Match(a, b, keys, round(probability, 6), reasons, probability >= AUTO_MERGE, levels))
+    return sorted(matches, key=lambda m: (-m.confidence, m.a, m.b)), records
 
 
 def clusters(matches: list[Match], records: dict[int, Record], cannot: set[tuple[int, int]]) -> list[list[int]]:
@@ -662,8 +675,7 @@ def resolve(person_ids: list[int] | None = None) -> tuple[int, int]:
     and can be undone."""
     from .merging import Merge, customers_merge_many
 
-    matches = duplicates_find(person_ids, fresh=True)
-    records = records_load(list({pk for m in matches for pk in (m.a, m.b)}))
+    matches, records = _scored(person_ids, fresh=True, at_least=REVIEW)
     decided = DuplicateCandidate.objects.exclude(status=DuplicateCandidate.Status.OPEN).values_list(
         "person_a_id", "person_b_id", "status")
     cannot = {(a, b) for a, b, status in decided if status == DuplicateCandidate.Status.DISMISSED}
@@ -703,7 +715,7 @@ def resolve(person_ids: list[int] | None = None) -> tuple[int, int]:
 @transaction.atomic
 def review_queue_refresh(person_ids: list[int] | None = None) -> int:
     """Put every pair worth a look into the review queue, once; decided pairs are left alone."""
-    return _queue([m for m in duplicates_find(person_ids) if m.confidence >= REVIEW], person_ids)
+    return _queue(_scored(person_ids, at_least=REVIEW)[0], person_ids)
 
 
 def name_similarity(key_a: str, key_b: str) -> float:
