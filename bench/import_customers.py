@@ -73,6 +73,7 @@ def django_ready() -> None:
     os.chdir(BASE_DIR)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_DEBUG", "false")  # as the worker runs: no log of every query in memory
     os.environ.setdefault("MEDIA_ROOT", str(BASE_DIR / ".data" / "media-bench"))
     import django
 

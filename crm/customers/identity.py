@@ -56,6 +56,8 @@ MIN_ESTIMATE = 300  # customers needed to estimate weights from the group's own 
 U_SAMPLE_PEOPLE = 3000  # customers drawn at random (in SQL) to estimate u-probabilities
 U_SAMPLE_PAIRS = 20000
 EM_ITERATIONS = 25
+EM_SAMPLE_PEOPLE = 20_000  # customers whose blocked pairs EM learns from, drawn at random: bounded work and memory
+RESOLVE_BATCH = 20_000  # customers blocked and scored at a time
 MIN_EM_PAIRS = 30  # blocked pairs needed for EM; fewer keep the prior m-probabilities
 
 # Levels of each comparison, in order; index 0 is "missing on either side" and carries no weight.
@@ -300,6 +302,15 @@ _ACTIVE = "{t}.merged_into_id IS NULL AND {t}.archived_at IS NULL"
 _ADDRESS = re.compile(r"[^\w]+")
 
 
+def _people_sample(size: int) -> list[int]:
+    """``size`` active customers drawn at random in SQL, the same ones for the same data."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(0.42)")
+        cursor.execute(f"SELECT p.id FROM customers_person p WHERE {_ACTIVE.format(t='p')}"  # noqa: S608 - constant
+                       " ORDER BY random() LIMIT %s", [size])
+        return [row[0] for row in cursor.fetchall()]
+
+
 def records_load(ids: list[int] | None = None, *, sample: int | None = None) -> dict[int, Record]:
     """The comparable form of the given active customers (or of ``sample`` drawn at random, in SQL)."""
     where = _ACTIVE.format(t="p")
@@ -499,14 +510,14 @@ def _capped(comparison: str, m: list[float]) -> list[float]:
     return m
 
 
-def m_estimate(model: Model, pairs: Iterable[dict[str, int]]) -> None:
+def m_estimate(model: Model, pairs: Iterable[dict[str, int]], share: float = 1.0) -> None:
     """m-probabilities and the prior by expectation-maximisation over the blocked pairs, u fixed.
 
     Every blocked pair is a match with the probability the current model gives it; m is re-estimated
     as the match-weighted share of pairs at each level (with one pseudo-pair of the prior), and the
     prior as the expected matches among all pairs of the group. Names count without frequencies here,
     as in splink's training."""
-    all_pairs = max(model.people * (model.people - 1) / 2, 1)
+    all_pairs = max(model.people * (model.people - 1) / 2 * share, 1)  # of which ``pairs`` are the blocked ones
     # Pairs with the same levels on every field weigh alike: each distinct vector once, times its count (as
     # splink does; tens of thousands of pairs have a few hundred vectors).
     vectors = Counter(tuple(levels.items()) for levels in pairs)
@@ -527,9 +538,9 @@ def m_estimate(model: Model, pairs: Iterable[dict[str, int]]) -> None:
 
 
 def model_fit(pairs: dict[tuple[int, int], set[str]] | None = None,
-              records: dict[int, Record] | None = None, known: dict[int, Record] | None = None) -> Model:
+              records: dict[int, Record] | None = None) -> Model:
     """The model of the current schema's customers: estimated from them when there are enough, else the priors.
-    ``known``: records at hand already (those of an import), not loaded again."""
+    EM learns from the blocked pairs given, else from those of ``EM_SAMPLE_PEOPLE`` customers drawn at random."""
     with connection.cursor() as cursor:
         tf, people = _tf(cursor)
         if people < MIN_ESTIMATE:
@@ -541,14 +552,17 @@ def model_fit(pairs: dict[tuple[int, int], set[str]] | None = None,
     u = u_estimate(sample, exact, rng)
     model = Model(m={k: list(v) for k, v in PRIOR_M.items()}, u=u, prior=PRIOR_DUPLICATES / max(people, 1),
                   tf=tf, people=people, estimated=True)
-    if pairs is None:
+    share = 1.0  # of all blocked pairs, those EM sees
+    if pairs is None and people > EM_SAMPLE_PEOPLE:
+        pairs = pairs_block(_people_sample(EM_SAMPLE_PEOPLE))
+        share = 1 - (1 - EM_SAMPLE_PEOPLE / people) ** 2  # a pair is seen when either of its two is drawn
+    elif pairs is None:
         pairs = pairs_block()
     if len(pairs) >= MIN_EM_PAIRS:
         if records is None:
-            wanted = {pk for pair in pairs for pk in pair}
-            records = {pk: known[pk] for pk in wanted & known.keys()} if known else {}
-            records |= records_load(list(wanted - records.keys()))
-        m_estimate(model, (levels_of(records[a], records[b])[0] for a, b in pairs if a in records and b in records))
+            records = records_load(list({pk for pair in pairs for pk in pair}))
+        m_estimate(model, (levels_of(records[a], records[b])[0] for a, b in pairs if a in records and b in records),
+                   share=share)
     return model
 
 
@@ -577,8 +591,7 @@ MODEL_MAX_AGE = 3600  # seconds a fitted model serves single-record checks (a we
 
 
 def model_current(pairs: dict[tuple[int, int], set[str]] | None = None,
-                  records: dict[int, Record] | None = None, *, fresh: bool = False,
-                  known: dict[int, Record] | None = None) -> Model:
+                  records: dict[int, Record] | None = None, *, fresh: bool = False) -> Model:
     """The schema's fitted model: refitted when asked, when an hour old, or when the number of customers
     moved by more than 5%; a web lead does not pay for blocking and EM over the whole database."""
     schema = connection.schema_name
@@ -589,7 +602,7 @@ def model_current(pairs: dict[tuple[int, int], set[str]] | None = None,
     if (not fresh and cached and time.monotonic() - cached[0] < MODEL_MAX_AGE
             and abs(cached[1] - people) <= 0.05 * people):
         return cached[2]
-    model = model_fit(pairs, records, known)
+    model = model_fit(pairs, records)
     if model.estimated:
         _FITTED[schema] = (time.monotonic(), people, model)
     return model
@@ -603,23 +616,33 @@ def duplicates_find(person_ids: list[int] | None = None, model: Model | None = N
 
 def _scored(person_ids: list[int] | None = None, model: Model | None = None, *, fresh: bool = False,
             at_least: float = 0.0) -> tuple[list[Match], dict[int, Record]]:
-    """The blocked pairs scoring ``at_least`` (most probable first), and the records of every blocked pair:
-    an import's hundred thousand pairs are not all kept to find the few thousand worth a merge or a look."""
+    """The blocked pairs scoring ``at_least`` (most probable first), and the records they join. The given
+    customers are blocked and scored ``RESOLVE_BATCH`` at a time, and only the pairs worth keeping are kept:
+    an import's memory does not grow with its hundred thousand pairs."""
     folds_refresh(person_ids)
-    pairs = pairs_block(person_ids)
-    records = records_load(list({pk for pair in pairs for pk in pair}))
-    if model is None:  # a refresh of everyone fits on what it just blocked; a few records use the fitted one
-        whole = person_ids is None
-        model = model_current(pairs if whole else None, records if whole else None, fresh=fresh or whole,
-                              known=records)
-    matches = []
-    for (a, b), keys in pairs.items():
-        if a not in records or b not in records:
-            continue
-        probability, reasons, levels = score(model, records[a], records[b])
-        if round(probability, 6) >= at_least:
-            matches.append(Match(a, b, keys, round(probability, 6), reasons, probability >= AUTO_MERGE, levels))
-    return sorted(matches, key=lambda m: (-m.confidence, m.a, m.b)), records
+    whole = person_ids is None
+    if model is None and not whole:  # a few records, or an import's, use the group's fitted model
+        model = model_current(fresh=fresh)
+    ids = sorted(person_ids or ())
+    batches: list[list[int] | None] = [None] if whole else [ids[i:i + RESOLVE_BATCH]
+                                                            for i in range(0, len(ids), RESOLVE_BATCH)]
+    batch_of = {pk: index for index, batch in enumerate(batches) for pk in batch or ()} if len(batches) > 1 else {}
+    matches, kept = [], {}
+    for index, batch in enumerate(batches):
+        pairs = pairs_block(batch)
+        if batch_of:  # a pair with a customer of an earlier batch was scored with it
+            pairs = {pair: keys for pair, keys in pairs.items() if all(batch_of.get(pk, index) >= index for pk in pair)}
+        records = records_load(list({pk for pair in pairs for pk in pair}))
+        if model is None:  # a refresh of everyone fits on what it just blocked
+            model = model_current(pairs, records, fresh=True)
+        for (a, b), keys in pairs.items():
+            if a not in records or b not in records:
+                continue
+            probability, reasons, levels = score(model, records[a], records[b])
+            if round(probability, 6) >= at_least:
+                matches.append(Match(a, b, keys, round(probability, 6), reasons, probability >= AUTO_MERGE, levels))
+                kept[a], kept[b] = records[a], records[b]
+    return sorted(matches, key=lambda m: (-m.confidence, m.a, m.b)), kept
 
 
 def clusters(matches: list[Match], records: dict[int, Record], cannot: set[tuple[int, int]]) -> list[list[int]]:

@@ -261,3 +261,39 @@ def test_the_nightly_refresh_runs_in_each_tenant(cast, celery_worker, database):
         result = duplicates_refresh.delay()
 
     assert result.get(timeout=30) == {"schema": cast.b.schema_name, "queued": 0}  # B has no customers
+
+
+def test_an_import_resolved_in_batches_finds_what_it_finds_at_once(cast, database, monkeypatch):
+    """Customers are blocked and scored a batch at a time (memory flat however big the import): a pair whose
+    records fall in two batches is still scored, once."""
+    with schema_context(cast.a.schema_name):
+        ids = [person.pk for person in database.values()]
+        at_once = {(m.a, m.b): m.confidence for m in duplicates_find(ids)}
+        monkeypatch.setattr(identity, "RESOLVE_BATCH", 3)
+        in_batches = duplicates_find(ids)
+
+        assert len(in_batches) == len({(m.a, m.b) for m in in_batches})
+        assert {(m.a, m.b): m.confidence for m in in_batches} == at_once
+        merged, _queued = resolve(ids)
+        assert merged == 8
+        assert survivor(database["zinoviy"]) == survivor(database["zinovij"])
+        assert survivor(database["husband"]) != survivor(database["wife"])
+
+
+def test_em_learns_from_a_sample_of_a_large_group_as_from_all_of_it(cast, monkeypatch):
+    with schema_context(cast.a.schema_name):
+        people = []
+        for i in range(identity.MIN_ESTIMATE + 100):
+            person = Person(family_name=f"Family{i % 61}x", given_name=["Ivan", "Oleg", "Pavel", "Anna"][i % 4],
+                            birth_date=date(1980, 1 + i % 12, 1 + i % 5))
+            person.derive()
+            people.append(person)
+        Person.objects.bulk_create(people)
+        everyone = identity.model_fit()
+        monkeypatch.setattr(identity, "EM_SAMPLE_PEOPLE", 200)
+        sampled = identity.model_fit()
+
+    assert everyone.estimated and sampled.estimated
+    assert sampled.prior == pytest.approx(everyone.prior, rel=0.1)  # scaled to the pairs the sample sees
+    for comparison in ("given_name", "family_name", "birth_date"):
+        assert sampled.m[comparison] == pytest.approx(everyone.m[comparison], abs=0.02), comparison
