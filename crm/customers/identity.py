@@ -57,7 +57,7 @@ U_SAMPLE_PEOPLE = 3000  # customers drawn at random (in SQL) to estimate u-proba
 U_SAMPLE_PAIRS = 20000
 EM_ITERATIONS = 25
 EM_SAMPLE_PEOPLE = 20_000  # customers whose blocked pairs EM learns from, drawn at random: bounded work and memory
-RESOLVE_BATCH = 20_000  # customers blocked and scored at a time
+RESOLVE_BATCH = 50_000  # customers blocked and scored at a time (each batch joins whole tables once)
 MIN_EM_PAIRS = 30  # blocked pairs needed for EM; fewer keep the prior m-probabilities
 
 # Levels of each comparison, in order; index 0 is "missing on either side" and carries no weight.

@@ -150,6 +150,9 @@ def customers_merge(*, survivor: Person, others: list[Person], by: User | None, 
 
 
 
+MERGE_BATCH = 1000  # merges written together: a fixed number of queries each, memory bounded however many
+
+
 @dataclass
 class Merge:
     """One merge of ``customers_merge_many``: the survivor's id, the others' ids, why."""
@@ -173,7 +176,7 @@ def customers_merge_many(merges: list[Merge], *, by: User | None) -> list[MergeR
         raise ValueError("merges sharing a record cannot run at once")
     results: list[MergeRecord | ValidationError | None] = [None] * len(merges)
     with transaction.atomic():
-        locked = Person.objects.select_for_update().in_bulk(involved)
+        merged_into = dict(Person.objects.select_for_update().filter(pk__in=involved).values_list("pk", "merged_into"))
         in_household = set(Household.members.through.objects.filter(person_id__in=involved)
                            .values_list("person_id", flat=True))
         together, alone = [], []
@@ -181,7 +184,7 @@ def customers_merge_many(merges: list[Merge], *, by: User | None) -> list[MergeR
             ids = [merge.survivor, *merge.others]
             if not merge.others:
                 results[index] = ValidationError(_("Choose at least one other customer to merge."))
-            elif any(pk not in locked or locked[pk].merged_into_id for pk in ids):
+            elif any(pk not in merged_into or merged_into[pk] for pk in ids):
                 results[index] = ValidationError(_("One of these customers has already been merged into another."))
             elif in_household.intersection(ids):
                 alone.append(index)
@@ -191,16 +194,18 @@ def customers_merge_many(merges: list[Merge], *, by: User | None) -> list[MergeR
         alone += refused
         for index in alone:
             merge = merges[index]
+            people = Person.objects.in_bulk([merge.survivor, *merge.others])
             try:
                 with transaction.atomic():
-                    results[index] = customers_merge(survivor=locked[merge.survivor],
-                                                     others=[locked[pk] for pk in merge.others],
+                    results[index] = customers_merge(survivor=people[merge.survivor],
+                                                     others=[people[pk] for pk in merge.others],
                                                      by=by, reason=merge.reason)
             except ValidationError as refusal:
                 results[index] = refusal
-        if together:
-            for index, record in zip(together, _merge_together([merges[i] for i in together], locked, by),
-                                     strict=True):
+        for start in range(0, len(together), MERGE_BATCH):
+            batch = together[start:start + MERGE_BATCH]
+            people = Person.objects.in_bulk([pk for i in batch for pk in (merges[i].survivor, *merges[i].others)])
+            for index, record in zip(batch, _merge_together([merges[i] for i in batch], people, by), strict=True):
                 results[index] = record
     return results  # type: ignore[return-value] - every index was given its result above
 

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from crm.customers import merging
 from crm.customers.merging import Merge, customers_merge_many, merge_undo
 from crm.customers.models import (
     AuditEntry,
@@ -144,3 +145,16 @@ def test_merges_of_merged_records_or_sharing_one_are_refused(cast):
         assert Person.objects.get(pk=service.pk).merged_into_id == sales.pk
         with pytest.raises(ValueError, match="sharing a record"):
             customers_merge_many([Merge(sales.pk, [other.pk]), Merge(other.pk, [service.pk])], by=None)
+
+
+def test_merges_beyond_one_batch_are_written_batch_by_batch(cast, monkeypatch):
+    monkeypatch.setattr(merging, "MERGE_BATCH", 2)
+    with schema_context(cast.a.schema_name):
+        pairs = [pair(number) for number in range(5)]
+
+        results = customers_merge_many([Merge(sales.pk, [service.pk]) for sales, service in pairs], by=None)
+
+        assert [record.survivor_id for record in results] == [sales.pk for sales, _service in pairs]
+        assert [Person.objects.get(pk=service.pk).merged_into_id for _sales, service in pairs] == [
+            sales.pk for sales, _service in pairs]
+        assert MergeRecord.objects.count() == 5
