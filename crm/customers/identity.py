@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import combinations
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -117,6 +118,8 @@ class Record:
     vins: frozenset[str]
     birth_date: date | None
     address: str
+    han_given: str = ""  # each part's Han characters, when written in them
+    han_family: str = ""
 
 
 @dataclass
@@ -200,16 +203,25 @@ def _names_compare(a: Record, b: Record) -> tuple[int, int, bool]:
     pinyin = a.pinyin and b.pinyin
     if a.fold and a.fold == b.fold:  # the same tokens, however split: both parts agree
         crossed = a.given != b.given and a.given == b.family
-        return (1 if a.given and b.given else 0), 1, crossed
-    direct = (_name_level(a.given, b.given, pinyin), _name_level(a.family, b.family, pinyin))
-    crossed = (_name_level(a.given, b.family, pinyin), _name_level(a.family, b.given, pinyin))
+        given, family = (1 if a.given and b.given else 0), 1
+    else:
+        direct = (_name_level(a.given, b.given, pinyin), _name_level(a.family, b.family, pinyin))
+        swapped = (_name_level(a.given, b.family, pinyin), _name_level(a.family, b.given, pinyin))
 
-    def rank(levels: tuple[int, int]) -> int:
-        return sum(_NAME_RANK[level] for level in levels)
+        def rank(levels: tuple[int, int]) -> int:
+            return sum(_NAME_RANK[level] for level in levels)
 
-    if rank(crossed) > rank(direct):
-        return crossed[0], crossed[1], True
-    return direct[0], direct[1], False
+        crossed = rank(swapped) > rank(direct)
+        given, family = swapped if crossed else direct
+    return (_homophone(given, a.han_given, b.han_family if crossed else b.han_given),
+            _homophone(family, a.han_family, b.han_given if crossed else b.han_family), crossed)
+
+
+def _homophone(level: int, x: str, y: str) -> int:
+    """A name part that reads the same but is written in other characters (刚 and 钢, both gang; 程 and 成,
+    both cheng) is another name: in the benchmark's data and in families, a sibling's or a relative's on the
+    same phone. A slip of the input method still reaches the review queue on the pair's other evidence."""
+    return 4 if level == 1 and x and y and x != y else level
 
 
 def vin_fold(vin: str) -> str:
@@ -359,6 +371,7 @@ def record_make(pk: int, family: str, given: str, born: date | None, address: st
         pinyin=pinyin, given_tokens=tuple(given_tokens), family_tokens=tuple(family_tokens),
         phones=frozenset(phones), emails=frozenset(e.lower() for e in emails), vins=frozenset(vins),
         birth_date=born, address=_ADDRESS.sub(" ", (address or "").lower()).strip(),
+        han_given=normalize.han_written(given), han_family=normalize.han_written(family),
     )
 
 
@@ -659,8 +672,17 @@ def clusters(matches: list[Match], records: dict[int, Record], cannot: set[tuple
             pk = parent[pk]
         return pk
 
+    # A record sure to be each of two records that are two people (Lu Gang, and the brothers 陆刚 and 陆钢
+    # on one phone) is neither for sure: it joins no one, and its pairs wait for a person in the queue.
+    sure_of: dict[int, list[int]] = {}
     for match in matches:
-        if not match.strong:
+        if match.strong:
+            sure_of.setdefault(match.a, []).append(match.b)
+            sure_of.setdefault(match.b, []).append(match.a)
+    ambiguous = {pk for pk, others in sure_of.items() if len(others) > 1 and any(
+        (min(p, q), max(p, q)) in cannot or conflicting(records[p], records[q]) for p, q in combinations(others, 2))}
+    for match in matches:
+        if not match.strong or match.a in ambiguous or match.b in ambiguous:
             continue
         x, y = root(match.a), root(match.b)
         if x == y:

@@ -30,6 +30,13 @@ def has_han(text: str) -> bool:
     return bool(_HAN.search(text or ""))
 
 
+def han_written(*parts: str) -> str:
+    """The Han characters of a name, in order, or "" when it is not written in them. Two names written in
+    characters are the same name only with the same characters: 李勇 and 李咏, 陆刚 and 陆钢 read alike
+    (li yong, lu gang) but are two names, often of one family sharing a phone."""
+    return "".join(_HAN.findall("".join(parts)))
+
+
 @dataclass(frozen=True)
 class PhoneReading:
     """What a written phone number is: its E.164 form, or none and a hint in words saying why."""

@@ -9,7 +9,7 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from crm.customers.importing import pipeline
 from crm.customers.importing.jobs import job_create
-from crm.customers.models import AuditEntry, DataHint, ImportedRow, Person, Vehicle
+from crm.customers.models import AuditEntry, DataHint, DuplicateCandidate, ImportedRow, Person, Vehicle
 from crm.customers.normalize import vin_read
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +152,47 @@ def test_a_dms_number_shared_by_different_people_does_not_make_them_one(cast):
         people = sorted(Person.objects.filter(pk__in=ImportedRow.objects.filter(job=job).values("person_id"))
                         .values_list("family_name", flat=True))
         assert people == ["Кузнецова", "Сидоров"], job.counts
+
+
+def test_names_that_read_alike_but_are_written_in_other_characters_stay_two_customers(cast):
+    """李勇 and 李咏 (both li yong), 陆刚 and 陆钢 (both lu gang): a family on one phone, two people; the same
+    characters with a space, or the name in pinyin, are the same person."""
+    sales = ("Customer No;Name;Phone;Sale date\n"
+             "S-1;李勇;+8618236194204;2022-08-03\n"
+             "S-2;陆刚;+79109687849;2018-02-03\n"
+             "S-3;陆钢;+79109687849;2023-03-21\n")
+    service = ("RO;Date;Customer No;Customer;Phone\n"
+               "R-1;2023-12-14;W-1;李咏;+8618236194204\n"
+               "R-2;2024-01-22;W-2;李 勇;+8618236194204\n"
+               "R-3;2024-01-23;W-3;Lu Gang;+79109687849\n")
+
+    _run(cast.a, "sales.csv", sales)
+    _run(cast.a, "service.csv", service, kind="service")
+
+    with schema_context(cast.a.schema_name):
+        def record(family, given):
+            person = Person.objects.get(family_name=family, given_name=given)
+            return person.merged_into_id or person.pk
+
+        assert record("李", "勇") != record("李", "咏")
+        assert record("陆", "刚") != record("陆", "钢")
+        assert ImportedRow.objects.filter(line=3, job__original_name="service.csv").get().person_id in (
+            record("李", "勇"), Person.objects.get(family_name="李", given_name="勇").pk)
+
+
+def test_a_latin_name_that_reads_as_two_relatives_joins_neither_and_waits_for_a_person(cast):
+    sales = ("Customer No;Name;Phone;Sale date\n"
+             "S-2;陆刚;+79109687849;2018-02-03\n"
+             "S-3;陆钢;+79109687849;2023-03-21\n")
+    service = "RO;Date;Customer No;Customer;Phone\nR-3;2024-01-23;W-3;Lu Gang;+7 910 968-78-49\n"
+
+    _run(cast.a, "sales.csv", sales)
+    job = _run(cast.a, "service.csv", service, kind="service")
+
+    with schema_context(cast.a.schema_name):
+        latin = ImportedRow.objects.get(job=job).person
+        latin.refresh_from_db()
+        brothers = set(Person.objects.filter(family_name="陆").values_list("pk", flat=True))
+        assert latin.merged_into_id is None and latin.pk not in brothers
+        queued = {frozenset(pair) for pair in DuplicateCandidate.objects.values_list("person_a", "person_b")}
+        assert {frozenset((latin.pk, brother)) for brother in brothers} <= queued

@@ -94,6 +94,7 @@ class Ref:
     new: bool
     name_key: str
     birth_date: date | None
+    han: str = ""  # the name's Han characters, when written in them
     changes: dict[str, list[Any]] = field(default_factory=dict)
 
 
@@ -335,7 +336,8 @@ class Importer:
             if person is None:
                 return None
             if person.pk not in existing:
-                existing[person.pk] = Ref(person, False, person.name_key, person.birth_date)
+                existing[person.pk] = Ref(person, False, person.name_key, person.birth_date,
+                                          normalize.han_written(person.family_name, person.given_name))
             return existing[person.pk]
 
         contacts: dict[str, list[Ref]] = {}
@@ -356,7 +358,7 @@ class Importer:
                 ref, outcome = self._strong_match(row, keys, contacts), "merged"
             if ref is None:
                 person = Person(channel=Channel.IMPORT)
-                ref, outcome = Ref(person, True, row.name_key, row.person.get("birth_date")), "created"
+                ref, outcome = Ref(person, True, row.name_key, row.person.get("birth_date"), _han(row)), "created"
             self.counts[outcome] += 1
             self.row_outcomes[row.line] = outcome
             self._fill(ref, row.person)
@@ -370,14 +372,19 @@ class Importer:
 
     @staticmethod
     def _strong_match(row: Parsed, keys: list[str], contacts: dict[str, list[Ref]]) -> Ref | None:
-        key, born = row.name_key, row.person.get("birth_date")
+        """A customer sharing a contact with the row and of the same name (in characters, when both are
+        written in them), with no other birth date."""
+        key, born, han = row.name_key, row.person.get("birth_date"), _han(row)
         if not key:
             return None
-        for contact in keys:
-            for ref in contacts.get(contact, ()):
-                if ref.name_key == key and not (born and ref.birth_date and born != ref.birth_date):
-                    return ref
-        return None
+        found = [ref for contact in keys for ref in contacts.get(contact, ())
+                 if ref.name_key == key and not (born and ref.birth_date and born != ref.birth_date)
+                 and not (han and ref.han and sorted(han) != sorted(ref.han))]
+        # A name in Latin letters that reads as two customers written in other characters (Lu Gang: 陆刚 or
+        # 陆钢, brothers on one phone) is neither for sure: a new record, for identity resolution to weigh.
+        if len({"".join(sorted(ref.han)) for ref in found if ref.han}) > 1:
+            return None
+        return found[0] if found else None
 
     @staticmethod
     def _fill(ref: Ref, values: dict[str, Any]) -> None:
@@ -692,6 +699,10 @@ def _names_disagree(person: Person, row: Parsed) -> bool:
     known = set(normalize.name_fold_tokens(person.family_name, person.given_name))
     said = set(normalize.name_fold_tokens(row.person.get("family_name", ""), row.person.get("given_name", "")))
     return bool(known and said and not known & said)
+
+
+def _han(row: Parsed) -> str:
+    return normalize.han_written(row.person.get("family_name", ""), row.person.get("given_name", ""))
 
 
 def _person_number(row: Parsed) -> str:
