@@ -232,3 +232,27 @@ def test_an_advisor_is_found_among_staff_by_name_in_any_form_and_never_guessed_b
                                 "Иванов О.", "Сидорова А."])
 
     assert found == dict.fromkeys(("Петров Иван Иванович", "Petrov I.", "PETROV@alpha.test"), staff["petrov"].pk)
+
+
+def test_job_lines_that_leave_the_order_header_blank_take_it_from_the_orders_first_row(cast, staff):
+    """Many DMS reports write the customer, car and date on an order's first row only (or as merged cells): its
+    other lines are the same order's, not rows that name nobody."""
+    text = HEADER + (
+        f"R-7;2024-05-02;{CUSTOMER};15900;Petrov Ivan;Labour;Oil change;Maintenance;1;2500;;\n"
+        "R-7;;;;;;;;;Part;Oil filter;Maintenance;1;800;;\n"
+        "R-7;;;;;;;;;Part;Air filter;Maintenance;1;600;;\n"
+        "R-8;2024-06-10;Jonas Weber;0172 3456789;1HGCM82633A004352;Honda;Accord;40100;;Labour;Alignment;;1;1900;;\n"
+        "R-8;;;;;;;;;Part;Wheel weights;;4;25;;\n"
+    )
+
+    job = _run(cast.a, "fill-down.csv", text)
+
+    assert (job.counts["rejected"], job.problem_list) == (0, [])
+    with schema_context(cast.a.schema_name):
+        assert [line[2] for line in _lines("R-7")] == ["Oil change", "Oil filter", "Air filter"]
+        assert [line[2] for line in _lines("R-8")] == ["Alignment", "Wheel weights"]
+        r7, r8 = ServiceVisit.objects.get(order_number="R-7"), ServiceVisit.objects.get(order_number="R-8")
+        assert (r7.person.family_name, r7.vehicle.vin, r7.opened_on, r7.mileage) == (
+            "Schmidt", "WVWZZZ1KZAW000001", date(2024, 5, 2), 15900)
+        assert r8.person.family_name == "Weber" and r8.total_amount == Decimal("2000")
+        assert Person.objects.filter(family_name__in=["Schmidt", "Weber"]).count() == 2

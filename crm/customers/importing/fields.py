@@ -352,6 +352,9 @@ PERSON_TARGETS = ("family_name", "given_name", "middle_name", "gender", "birth_d
                   "occupation", "rooftop")
 VEHICLE_TARGETS = ("vin", "make", "model", "year", "plate", "colour", "purchase_date", "warranty_end",
                    "insurance_expiry", "inspection_due")
+# What a repair order's job lines share: who brought which car in, when, and with what on the odometer.
+ORDER_HEADER = (*PERSON_TARGETS, *VEHICLE_TARGETS, "customer_number", "full_name", "company_name", "tax_id", "phone",
+                "phone_2", "email", "visit_date", "mileage", "advisor")
 GENDERS = {
     Gender.MALE: {"m", "male", "man", "м", "муж", "мужской", "男", "先生"},
     Gender.FEMALE: {"f", "female", "woman", "ж", "жен", "женский", "女", "女士"},
@@ -401,6 +404,7 @@ class RowParser:
             "lines": self._lines,
         }
         self._memo: dict[tuple[str, Any], Any] = {}
+        self._orders: dict[str, dict[str, Any]] = {}  # a service file's order number -> its first row's header
 
     def parse(self, line: int, values: list[Any]) -> tuple[Parsed | None, list[str]]:
         """The row's clean values with a hint for every value that could not be used, or (``None``,
@@ -427,7 +431,18 @@ class RowParser:
                 value = value.value
             if value not in ("", None):
                 clean[name] = value
+        if self.kind == ImportKind.SERVICE and clean.get("order_number"):
+            self._order_fill(clean)
         return self._assemble(line, clean, hints)
+
+    def _order_fill(self, clean: dict[str, Any]) -> None:
+        """One repair order has one customer, car and day: a job line's row that leaves them blank (an export
+        with one row per line writes them on the order's first row only, or as merged cells) takes them from
+        the order's first row in the file. A value the row gives is its own."""
+        header = self._orders.setdefault(clean["order_number"],
+                                         {name: clean[name] for name in ORDER_HEADER if name in clean})
+        for name, value in header.items():
+            clean.setdefault(name, value)
 
     def _read(self, name: str, kind: str, raw: Any) -> Any:
         """The reader's value for ``raw``, or the ValidationError it raised. A DMS file repeats itself (the
