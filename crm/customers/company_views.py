@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from crm.core.access import staff_required
 
-from . import companies
+from . import companies, quality, selectors
 from .forms import CompanyContactForm, CompanyForm, VehicleLinkForm
 from .models import Company, CompanyContact
 
@@ -45,6 +45,7 @@ def _page(request: HttpRequest, company: Company, *, contact_form: CompanyContac
         "company": company, "contacts": companies.company_contacts(company), "fleet": companies.company_fleet(company),
         "contact_form": contact_form or CompanyContactForm(company=company),
         "vehicle_form": vehicle_form or VehicleLinkForm(), "active_module": "customers",
+        "hints": selectors.hints_open(company),
     })
 
 
@@ -93,3 +94,13 @@ def company_vehicle_create(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("%(vehicle)s added.") % {"vehicle": link.vehicle})
         return redirect("customers:company_detail", pk=company.pk)
     return _page(request, company, vehicle_form=form, status=400)
+
+
+@require_POST
+@staff_required()
+def company_hint_resolve(request: HttpRequest, pk: int, hint: int) -> HttpResponse:
+    """A value to check on the company (from a DMS row naming only it) has been checked."""
+    company = _company(pk)
+    if quality.hint_resolve(company=company, hint_id=hint, by=request.user):
+        messages.success(request, _("Marked as checked."))
+    return redirect("customers:company_detail", pk=company.pk)

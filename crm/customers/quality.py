@@ -24,6 +24,7 @@ from crm.dealerships.models import Rooftop
 
 from .models import (
     AuditEntry,
+    Company,
     Consent,
     DataHint,
     Email,
@@ -138,16 +139,19 @@ def person_quality(person: Person, *, phones: list[Phone], emails: list[Email], 
 
 
 @transaction.atomic
-def hint_resolve(*, person: Person, hint_id: int, by: User) -> bool:
-    """Mark one of the customer's values to check as checked; False when it is not theirs or already done."""
-    hint = DataHint.objects.filter(pk=hint_id, person=person, resolved_at__isnull=True).first()
+def hint_resolve(*, hint_id: int, by: User, person: Person | None = None, company: Company | None = None) -> bool:
+    """Mark one of the customer's (or the company's) values to check as checked; False when it is not theirs or
+    already done."""
+    owner = {"person": person} if person is not None else {"company": company}
+    hint = DataHint.objects.filter(pk=hint_id, resolved_at__isnull=True, **owner).first()
     if hint is None:
         return False
     hint.resolved_at, hint.resolved_by = timezone.now(), by
     hint.save(update_fields=["resolved_at", "resolved_by"])
-    AuditEntry.objects.create(person=person, actor=by, action="hint_checked",
-                              changes={"field": hint.field, "value": hint.value})
+    AuditEntry.objects.create(person=person, actor=by, action="hint_checked", changes={
+        "field": hint.field, "value": hint.value, **({"company": company.pk} if person is None else {})})
     return True
+
 
 
 def contacts_verify(*, person: Person, by: User, kinds: list[str]) -> list[str]:

@@ -17,6 +17,7 @@ from . import normalize
 from .households import household_suggestions, households_of
 from .models import (
     CURRENT_FIRST,
+    Company,
     Consent,
     ConsentChannel,
     ConsentPurpose,
@@ -133,7 +134,7 @@ def customer_360(person: Person, *, viewer: User) -> Customer360:
     merges = list(person.merges.filter(undone_at__isnull=True).select_related("by"))
     roles = list(person.company_roles.filter(ended_on__isnull=True).select_related("company"))
     households = households_of(person)
-    hints = list(person.hints.filter(resolved_at__isnull=True).select_related("job", "vehicle").order_by("pk")[:20])
+    hints = hints_open(person)
     origins = list(ImportedRow.objects.filter(person=person, job__isnull=False).select_related("job")
                    .order_by("job_id", "line")[:ORIGINS_SHOWN])
     return Customer360(person=person, phones=phones, emails=emails, vehicle_links=links,
@@ -161,3 +162,8 @@ def consent_allows(person: Person, *, channel: str, purpose: str, at: datetime |
     latest = (Consent.objects.filter(person=person, channel=channel, purpose=purpose, recorded_at__lte=at)
               .order_by("-recorded_at", "-pk").first())
     return bool(latest and latest.granted and not (latest.expires_at and latest.expires_at <= at))
+
+
+def hints_open(owner: Person | Company) -> list:
+    """The values the DMS had for a customer or a company that could not be used as written, still to check."""
+    return list(owner.hints.filter(resolved_at__isnull=True).select_related("job", "vehicle").order_by("pk")[:20])

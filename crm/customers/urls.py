@@ -19,6 +19,8 @@ urlpatterns = [
     path("companies/<int:pk>/contacts/<int:contact_pk>/end/", company_views.company_contact_end,
          name="company_contact_end"),
     path("companies/<int:pk>/vehicles/", company_views.company_vehicle_create, name="company_vehicle_create"),
+    path("companies/<int:pk>/hints/<int:hint>/checked/", company_views.company_hint_resolve,
+         name="company_hint_resolve"),
     path("vehicles/<int:pk>/", vehicle_views.vehicle_detail, name="vehicle_detail"),
     path("vehicles/<int:pk>/edit/", vehicle_views.vehicle_edit, name="vehicle_edit"),
     path("vehicles/<int:pk>/mileage/", vehicle_views.mileage_create, name="mileage_create"),
