@@ -14,6 +14,7 @@ from crm.customers.normalize import vin_read
 
 pytestmark = pytest.mark.django_db
 
+
 def _run(tenant, name, text, *, kind="sales"):
     with schema_context(tenant.schema_name):
         admin = User.objects.filter(role="dealer_admin").first()
@@ -21,6 +22,7 @@ def _run(tenant, name, text, *, kind="sales"):
         pipeline.job_run(job)
         job.refresh_from_db()
         return job
+
 
 def test_a_vin_is_read_as_the_standard_allows_and_a_slip_is_named_not_guessed():
     # I, O and Q never occur in a VIN (ISO 3779): reading them as 1 and 0 is not a guess.
@@ -43,11 +45,13 @@ def test_a_vin_is_read_as_the_standard_allows_and_a_slip_is_named_not_guessed():
     assert "model-year" in vin_read("1HGCM82630U004352").problem
     assert vin_read("XTA21OOOO1234567").vin == ""
 
+
 SALES = """Customer No;Name;Phone;Birth date;VIN;Make;Model;Year;Sale date
 C-1;Anna Schmidt;0171 2345678;12.05.1984;WVWZZZ1KZAW00O001;Volkswagen;Golf;2021;15.03.2021
 C-2;Jonas Weber;0172 3456789;1990-13-45;1HGCMB2633A004352;Honda;Accord;20222;20.06.2022
 C-3;Eva Klein;not a phone;;WVWZZZ1KZAW0000;Volkswagen;Polo;2020;31.02.2020
 """
+
 
 def test_every_customer_and_car_of_a_file_with_bad_values_goes_in_with_hints_on_the_record(cast):
     job = _run(cast.a, "dms.csv", SALES)
@@ -86,6 +90,7 @@ def test_every_customer_and_car_of_a_file_with_bad_values_goes_in_with_hints_on_
     with schema_context(cast.a.schema_name):
         assert DataHint.objects.count() == 7
 
+
 def test_the_customer_page_shows_the_values_to_check_and_where_the_record_came_from(cast):
     job = _run(cast.a, "dms.csv", SALES)
     with schema_context(cast.a.schema_name):
@@ -119,6 +124,7 @@ def test_the_customer_page_shows_the_values_to_check_and_where_the_record_came_f
         assert DataHint.objects.get(pk=hint.pk).resolved_by.email == cast.a_salesperson
         assert AuditEntry.objects.filter(person=jonas, action="hint_checked").exists()
 
+
 def test_the_import_page_lists_values_to_check_apart_from_rejected_rows(cast):
     job = _run(cast.a, "dms.csv", SALES + ";;;;;;;;\n;;12;;;;;;\n")
     admin = cast.signed_in(cast.a, cast.a_admin)
@@ -130,6 +136,7 @@ def test_the_import_page_lists_values_to_check_apart_from_rejected_rows(cast):
     assert [(problem.line, problem.column) for problem in page.context["warnings"]][:3] == [
         (2, "VIN"), (3, "Birth date"), (3, "VIN")]
     assert "Values to check" in page.text and "Where each line went" in page.text
+
 
 def test_a_dms_number_shared_by_different_people_does_not_make_them_one(cast):
     """Service desks file a fleet's or a family's cars under one account number: a driver with no name in
@@ -145,6 +152,7 @@ def test_a_dms_number_shared_by_different_people_does_not_make_them_one(cast):
         people = sorted(Person.objects.filter(pk__in=ImportedRow.objects.filter(job=job).values("person_id"))
                         .values_list("family_name", flat=True))
         assert people == ["Кузнецова", "Сидоров"], job.counts
+
 
 def test_names_that_read_alike_but_are_written_in_other_characters_stay_two_customers(cast):
     """李勇 and 李咏 (both li yong), 陆刚 and 陆钢 (both lu gang): a family on one phone, two people; the same
@@ -171,6 +179,7 @@ def test_names_that_read_alike_but_are_written_in_other_characters_stay_two_cust
         assert ImportedRow.objects.filter(line=3, job__original_name="service.csv").get().person_id in (
             record("李", "勇"), Person.objects.get(family_name="李", given_name="勇").pk)
 
+
 def test_a_latin_name_that_reads_as_two_relatives_joins_neither_and_waits_for_a_person(cast):
     sales = ("Customer No;Name;Phone;Sale date\n"
              "S-2;陆刚;+79109687849;2018-02-03\n"
@@ -188,13 +197,13 @@ def test_a_latin_name_that_reads_as_two_relatives_joins_neither_and_waits_for_a_
         queued = {frozenset(pair) for pair in DuplicateCandidate.objects.values_list("person_a", "person_b")}
         assert {frozenset((latin.pk, brother)) for brother in brothers} <= queued
 
+
 def test_a_company_only_rows_values_to_check_are_on_the_company_page(cast):
     fleet = ("Customer No;Company;Tax id;Phone;VIN;Make;Model;Sale date\n"
              "F-1;Logistik Nord GmbH;DE123456789;not a phone;1HGCMB2633A004352;Honda;Accord;2022-06-20\n"
              "F-2;Bäckerei Süd GmbH;DE987654321;0171 2345678;WVWZZZ1KZAW000001;Volkswagen;Caddy;2022-07-01\n")
     _run(cast.a, "fleet.csv", fleet)
     with schema_context(cast.a.schema_name):
-
         nord, sud = Company.objects.get(legal_name__startswith="Logistik"), Company.objects.get(
             legal_name__startswith="Bäckerei")
         hint = DataHint.objects.get(company=nord, field="vin")
