@@ -109,6 +109,20 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
 
+def servers(env: dict[str, str], port: int) -> list[tuple[list[str], dict[str, str]]]:
+    """The demo's long-running processes and their environments: the Celery worker and beat, the web server on
+    loopback (as the README says) unless ``RUN_BIND`` says otherwise."""
+    celery = [sys.executable, "-m", "celery", "-A", "config"]
+    # A demo in a container runs as root: Celery's warning about it says nothing the person running it can act on.
+    ignore = "ignore:You're running the worker with superuser privileges"
+    quiet = {**env, "PYTHONWARNINGS": ",".join(filter(None, [env.get("PYTHONWARNINGS"), ignore]))}
+    return [
+        ([*celery, "worker", "-l", "warning", "--concurrency", "2"], quiet),
+        ([*celery, "beat", "-l", "warning"], quiet),
+        ([sys.executable, "manage.py", "runserver", f"{env.get('RUN_BIND', '127.0.0.1')}:{port}"], env),
+    ]
+
+
 def run(port: int) -> int:
     # Until the processes run, Ctrl-C or SIGTERM simply ends the launcher (main() says so).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -123,12 +137,8 @@ def run(port: int) -> int:
     manage(env, "billing_plans_sync")
     manage(env, "seed_demo", "--port", str(port))
 
-    celery = [sys.executable, "-m", "celery", "-A", "config"]
-    processes = [
-        subprocess.Popen([*celery, "worker", "-l", "warning", "--concurrency", "2"], cwd=BASE_DIR, env=env),
-        subprocess.Popen([*celery, "beat", "-l", "warning"], cwd=BASE_DIR, env=env),
-        subprocess.Popen([sys.executable, "manage.py", "runserver", f"0.0.0.0:{port}"], cwd=BASE_DIR, env=env),
-    ]
+    processes = [subprocess.Popen(command, cwd=BASE_DIR, env=command_env)
+                 for command, command_env in servers(env, port)]
     # From here on Ctrl-C and SIGTERM (a supervisor, `timeout`) both stop everything, through the
     # finally below. Set explicitly: a launcher started in the background inherits SIGINT ignored.
     stop = threading.Event()

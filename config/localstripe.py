@@ -14,9 +14,13 @@ import time
 import urllib.request
 from dataclasses import dataclass
 
-LAUNCHER = (
-    "import sys, localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
-    "from localstripe import server; sys.argv = ['localstripe'] + sys.argv[1:]; server.start()"
+LAUNCHER = (  # localstripe's own start() listens on every interface and logs each request: loopback, quietly
+    "import sys, socket, localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
+    "from aiohttp import web; from localstripe import server; "
+    "port = int(sys.argv[sys.argv.index('--port') + 1]); "
+    "sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM); "
+    "sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); sock.bind(('127.0.0.1', port)); "
+    "web.run_app(server.app, sock=sock, print=None, access_log=None)"
 )
 # The fake's own test keys: it accepts any sk_… key. Never a real account's.
 SECRET_KEY = "sk_test_localstripe"  # noqa: S105

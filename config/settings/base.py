@@ -149,6 +149,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # Wagtail logs every page edit and django-tasks every background step at INFO.
-    "loggers": {name: {"level": "WARNING"} for name in ("wagtail", "django_tasks")},
+    # Wagtail logs every page edit, django-tasks every background step and Stripe's library every request at INFO.
+    "loggers": {name: {"level": "WARNING"} for name in ("wagtail", "django_tasks", "stripe")},
 }

@@ -11,6 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.dealerships.models import Rooftop
 
@@ -151,8 +152,8 @@ class Person(models.Model):
 class Phone(models.Model):
     class Kind(models.TextChoices):
         MOBILE = "mobile", _("Mobile")
-        HOME = "home", _("Home")
-        WORK = "work", _("Work")
+        HOME = "home", pgettext_lazy("phone kind", "Home")
+        WORK = "work", pgettext_lazy("phone kind", "Work")
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="phones")
     number = models.CharField(_("phone (E.164)"), max_length=20, db_index=True)

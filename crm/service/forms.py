@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import StaffRole, User
 from crm.dealerships.models import Rooftop
@@ -106,7 +107,7 @@ class ClosureForm(forms.ModelForm):
 
 
 class SlotsForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=DATE)
+    start = forms.DateField(label=pgettext_lazy("date range", "From"), widget=DATE)
     days = forms.IntegerField(label=_("Days"), min_value=1, max_value=120, initial=28)
     seats = forms.IntegerField(label=_("Customers per half hour"), min_value=1, max_value=50,
                                help_text=_("How many cars the reception takes at once."))

@@ -1,0 +1,45 @@
+"""`make run` serves on loopback unless told otherwise, and says only what the person running it needs."""
+
+import logging
+import logging.config
+from pathlib import Path
+
+from config import devstack, localstripe
+
+
+def _listening(port: int) -> set[str]:
+    """Local addresses (hex, as the kernel writes them) listening on ``port``, IPv4 and IPv6."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:
+                found.add(address)
+    return found
+
+
+def test_localstripe_listens_on_loopback_only():
+    fake = localstripe.start()
+    try:
+        assert _listening(int(fake.url.rsplit(":", 1)[1])) == {"0100007F"}  # 127.0.0.1, nothing else
+    finally:
+        fake.stop()
+
+
+def test_the_web_server_binds_loopback_unless_told_otherwise():
+    def web(env):
+        return next(command for command, _env in devstack.servers(env, 8000) if "runserver" in command)
+
+    assert web({})[-1] == "127.0.0.1:8000"
+    assert web({"RUN_BIND": "0.0.0.0"})[-1] == "0.0.0.0:8000"  # noqa: S104 - what the test asks for
+    workers = [command_env for command, command_env in devstack.servers({}, 8000) if "celery" in command]
+    assert all("superuser privileges" in command_env["PYTHONWARNINGS"] for command_env in workers)
+
+
+def test_stripes_library_does_not_log_every_request():
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+    assert not logging.getLogger("stripe").isEnabledFor(logging.INFO)
+    assert logging.getLogger("stripe").isEnabledFor(logging.WARNING)
