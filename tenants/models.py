@@ -10,6 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_public_schema_name
 
 # A DNS label: lowercase letters, digits and inner hyphens, 3 to 40 characters.
 slug_validator = RegexValidator(
@@ -135,6 +136,11 @@ class DealerGroup(TenantMixin):
     @property
     def primary_host(self) -> str:
         return f"{self.slug}.{settings.APP_DOMAIN}"
+
+    @property
+    def is_platform(self) -> bool:
+        """The platform's own row (the public schema: sign-up, HQ, the operator console), not a dealer group."""
+        return self.schema_name == get_public_schema_name()
 
     @property
     def mrr_cents(self) -> int:

@@ -82,6 +82,11 @@ CELERY_BEAT_SCHEDULE = {
         "args": ["crm.service.tasks.reminders_run"],
         "schedule": crontab(minute=20),
     },
+    "slots-extend": {
+        "task": "tenants.tasks.fan_out",
+        "args": ["crm.service.tasks.slots_extend"],
+        "schedule": crontab(minute=25, hour=1),
+    },
     "appointment-reminders": {
         "task": "tenants.tasks.fan_out",
         "args": ["crm.service.tasks.appointment_reminders_send"],
@@ -131,3 +136,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=45),
     },
 }
+
+# Days ahead that every rooftop's reception slots are kept generated (crm.service.booking.slots_extend, nightly).
+SLOT_HORIZON_DAYS = env.int("SLOT_HORIZON_DAYS", default=90)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -71,6 +72,29 @@ def slots_generate(rooftop: Rooftop, start: date, days: int, *, minutes: int = S
             moment += timedelta(minutes=minutes)
     Slot.objects.bulk_create(slots, ignore_conflicts=True)
     return len(slots)
+
+
+def slots_extend() -> int:
+    """Keep every active rooftop's reception slots ``SLOT_HORIZON_DAYS`` ahead of its own today (run nightly): online
+    booking never quietly runs out because nobody generated the next months. Days after the last slot are
+    filled as the manager last laid them out (the same slot length and seats), from the opening hours and closures
+    as they are now; slots already there stay as they are."""
+    made = 0
+    for rooftop in Rooftop.objects.filter(is_active=True, opening_hours__isnull=False).distinct().prefetch_related(
+            "opening_hours"):
+        tz = zoneinfo.ZoneInfo(rooftop.timezone)
+        today = timezone.now().astimezone(tz).date()
+        last = list(Slot.objects.filter(rooftop=rooftop).order_by("-starts_at")[:2])
+        start, minutes, seats = today, SLOT_MINUTES, None
+        if last:
+            start = max(today, last[0].starts_at.astimezone(tz).date() + timedelta(days=1))
+            seats = last[0].capacity
+            if len(last) == 2 and last[0].starts_at.astimezone(tz).date() == last[1].starts_at.astimezone(tz).date():
+                minutes = int((last[0].starts_at - last[1].starts_at).total_seconds() // 60) or SLOT_MINUTES
+        days = (today + timedelta(days=settings.SLOT_HORIZON_DAYS) - start).days
+        if days > 0:
+            made += slots_generate(rooftop, start, days, minutes=minutes, seats=seats)
+    return made
 
 
 def day_load_for(rooftop: Rooftop, day: date, service_type: ServiceType) -> DayLoad:

@@ -23,3 +23,11 @@ def reminders_run() -> dict[str, object]:
     from .reminders import reminders_create, reminders_send
 
     return {"schema": connection.schema_name, "created": reminders_create(), **reminders_send()}
+
+
+@shared_task
+def slots_extend() -> dict[str, object]:
+    """Nightly by fan-out: each tenant's reception slots kept SLOT_HORIZON_DAYS ahead."""
+    from .booking import slots_extend as extend
+
+    return {"schema": connection.schema_name, "slots": extend()}

@@ -192,6 +192,8 @@ def operator_suspend(group: DealerGroup) -> str:
     and the group's status follows from what Stripe says, as for any ended subscription. A group billed
     outside Stripe is marked suspended directly."""
     group = DealerGroup.objects.select_for_update(of=("self",)).get(pk=group.pk)
+    if group.is_platform:
+        raise ValidationError(_("The platform itself cannot be suspended."))
     if group.status == DealerGroupStatus.SUSPENDED:
         raise ValidationError(_("%(group)s is already suspended.") % {"group": group})
     if group.stripe_subscription_id:

@@ -104,6 +104,7 @@ def billing_page(request: HttpRequest, change_form: PlanChangeForm | None = None
         "group": group, "overview": overview, "active_module": "billing",
         "change_form": change_form or PlanChangeForm(group=group),
         "stripe_js_url": settings.STRIPE_JS_URL, "stripe_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "retention_days": settings.BILLING_RETENTION_DAYS,
     })
 
 

@@ -261,3 +261,33 @@ def test_closing_a_day_keeps_booked_slots_and_refuses_new_bookings_and_e_mails_s
         with pytest.raises(Full, match="closed that day"):
             appointment_book(slot=slots[0], service_type=workshop["tyres"], vehicle=workshop["car"], by=None)
     assert "8 a.m." in mailoutbox[0].body  # 8:00 in Berlin (07:00 UTC)
+
+
+def test_slots_are_kept_a_horizon_ahead_as_the_manager_laid_them_out(cast, workshop, settings):
+    """Online booking never quietly empties: a nightly job fills the days after the last slot, with the manager's
+    slot length and seats, skipping closures; another group's calendar is its own."""
+    import zoneinfo
+
+    import time_machine
+
+    from crm.service.tasks import slots_extend
+
+    settings.SLOT_HORIZON_DAYS = 10
+    rooftop = workshop["rooftop"]
+    tz = zoneinfo.ZoneInfo(rooftop.timezone)
+    with time_machine.travel("2026-03-02 06:00 +00:00", tick=False), schema_context(cast.a.schema_name):
+        slots_generate(rooftop, timezone.localdate(), 3, minutes=60, seats=3)  # a manager's three days of hours
+        Closure.objects.create(rooftop=rooftop, day=timezone.localdate() + timedelta(days=5), reason="Holiday")
+
+        assert slots_extend()["slots"] == (10 - 3 - 1) * 4  # days 3–9 but the closed one, 8:00–12:00 hourly
+        assert slots_extend()["slots"] == 0  # nothing new the same day
+
+        days = {slot.starts_at.astimezone(tz).date() for slot in Slot.objects.filter(rooftop=rooftop)}
+        assert len(days) == 9 and timezone.localdate() + timedelta(days=5) not in days
+        assert set(Slot.objects.filter(rooftop=rooftop).values_list("capacity", flat=True)) == {3}
+        minutes = {slot.starts_at.astimezone(tz).minute for slot in Slot.objects.filter(rooftop=rooftop)}
+        assert minutes == {0}
+    with time_machine.travel("2026-03-03 06:00 +00:00", tick=False), schema_context(cast.a.schema_name):
+        assert slots_extend()["slots"] == 4  # the next night: one more day
+    with schema_context(cast.b.schema_name):
+        assert not Slot.objects.exists()

@@ -77,3 +77,15 @@ def test_suspending_a_stripe_billed_group_cancels_its_subscription_and_reactivat
     group = DealerGroup.objects.get(pk=group.pk)
     assert group.status == DealerGroupStatus.ACTIVE and group.stripe_subscription_id != cancelled
     assert client().v1.subscriptions.retrieve(group.stripe_subscription_id).status == "active"  # on the saved card
+
+
+def test_the_platforms_own_row_has_no_suspend_button_and_cannot_be_suspended(cast, operator):
+    platform = DealerGroup.objects.get(schema_name="public")
+    page = operator.get("/operator/").text
+    assert f'/operator/{platform.pk}/suspend/' not in page and f"/operator/{cast.a.pk}/suspend/" in page
+
+    refused = operator.post(f"/operator/{platform.pk}/suspend/", follow=True)
+
+    assert "The platform itself cannot be suspended." in refused.text
+    assert DealerGroup.objects.get(pk=platform.pk).status != "suspended"
+    assert Client(HTTP_HOST=settings.APP_DOMAIN).get("/pricing/").status_code == 200

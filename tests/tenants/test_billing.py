@@ -201,6 +201,10 @@ def test_cancel_suspends_the_group_and_its_admin_reactivates_it(cast, stripe_pla
 def test_cancel_at_period_end_and_resume_from_the_billing_page(cast, stripe_plans):
     group = _subscribe(cast.a)
     admin = cast.signed_in(cast.a, cast.a_admin)
+    # Cancelling is a secondary step, said twice and in red: the page's only primary action is not it.
+    page = admin.get("/billing/").text
+    assert '<details class="danger-zone"><summary>Cancel at the end of the period</summary>' in page
+    assert 'class="danger">Yes, cancel at the end of the period</button>' in page and "kept 90 days" in page
 
     cancelled = admin.post("/billing/cancel/", follow=True)
     assert "The subscription ends on" in cancelled.text
