@@ -3,9 +3,13 @@
 The public schema has the same table for platform users (dealer owners signing up, HQ analysts).
 """
 
+import re
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # a name written in Chinese characters
 
 
 class StaffRole(models.TextChoices):
@@ -65,6 +69,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
+
+    def get_full_name(self) -> str:
+        """The name in its own script's order: 曹健 (family name first, no space), Иван Петров, Anna Schmidt."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if _HAN.search(first + last):
+            return f"{last}{first}"
+        return " ".join(part for part in (first, last) if part)
 
     @property
     def is_dealer_staff(self) -> bool:

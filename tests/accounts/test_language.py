@@ -66,3 +66,13 @@ def test_a_signed_in_persons_preferred_language_beats_the_dealers_default(cast):
     assert "服务顾问" in dashboard.text  # the role, in Chinese
     client.cookies["django_language"] = "en"  # and the switcher still wins
     assert '<html lang="en">' in client.get("/crm/").text
+
+
+def test_staff_and_owners_names_read_in_their_scripts_order():
+    from accounts.models import User
+
+    assert User(first_name="健", last_name="曹").get_full_name() == "曹健"  # not «健 曹»
+    assert str(User(first_name="健", last_name="曹", email="cao@example.cn")) == "曹健"
+    assert User(first_name="Иван", last_name="Петров").get_full_name() == "Иван Петров"
+    assert User(first_name="Anna", last_name="").get_full_name() == "Anna"
+    assert str(User(email="nobody@example.com")) == "nobody@example.com"
