@@ -122,6 +122,13 @@ def test_an_owner_signs_up_claims_books_refers_joins_and_answers(scratch, server
     page.click("nav.subnav >> text=Recommend us")
     link = page.input_value("#referral-link")
     _shot(page, "refer")
+    # The share buttons wrap on a phone without overlapping (they overlapped by 14 px at 390 px).
+    boxes = page.eval_on_selector_all(".share-buttons a", "links => links.map(link => { const b = "
+                                      "link.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; })")
+    assert len(boxes) == 3
+    for index, a in enumerate(boxes):
+        for b in boxes[index + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], ("overlap", a, b)
     friend = browser.new_context(**PHONE).new_page()
     friend.goto(link)
     friend.fill("input[name=given_name]", "Fritz")
