@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
 from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -167,3 +168,10 @@ def consent_allows(person: Person, *, channel: str, purpose: str, at: datetime |
 def hints_open(owner: Person | Company) -> list:
     """The values the DMS had for a customer or a company that could not be used as written, still to check."""
     return list(owner.hints.filter(resolved_at__isnull=True).select_related("job", "vehicle").order_by("pk")[:20])
+
+
+def timeline_page(person: Person, *, viewer: User, number: str | int | None) -> tuple[Page, list[TimelineEntry]]:
+    """One page of the customer's whole timeline, newest first, ``TIMELINE_PAGE`` entries a page (the customer
+    page shows the first), as ``viewer`` may read it: back to the first entry."""
+    page = Paginator(person.timeline.select_related("author", "rooftop"), TIMELINE_PAGE).get_page(number)
+    return page, timeline_for(viewer, page.object_list)

@@ -42,6 +42,7 @@ urlpatterns = [
     re_path(r"^export\.(?P<file_format>csv|xlsx)$", views.customer_export, name="export"),
     path("data-access/", privacy_views.data_access, name="data_access"),
     path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/timeline/", views.customer_timeline, name="timeline"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/notes/", views.note_create, name="note_create"),
     path("<int:pk>/consents/", views.consent_create, name="consent_create"),

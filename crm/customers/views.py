@@ -91,6 +91,14 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, selectors.person_for_staff(pk))
 
 
+@staff_required()
+def customer_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    person = selectors.person_for_staff(pk)
+    page, entries = selectors.timeline_page(person, viewer=request.user, number=request.GET.get("page"))
+    return render(request, "customers/timeline.html", {"person": person, "page": page, "entries": entries,
+                                                       "active_module": "customers"})
+
+
 def _detail(request: HttpRequest, person: Person, *, vehicle_form: "VehicleLinkForm | None" = None,
             household_form: HouseholdMemberForm | None = None, status: int = 200) -> HttpResponse:
     view = selectors.customer_360(person, viewer=request.user)

@@ -2,10 +2,13 @@
 reads a prospect's notes on the customer's timeline."""
 
 import importlib
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import StaffRole, User
@@ -155,3 +158,33 @@ def test_notes_written_before_the_rule_are_restricted_by_its_migration(cast, sta
         after = dict(TimelineEntry.objects.filter(person=customer).values_list("pk", "restricted_to"))
     assert after == restricted
     assert sorted(after.values()).count(f"prospect:{prospect.pk}") == 3  # two contacts and the level change
+
+
+def test_the_timeline_pages_back_to_the_first_entry_and_keeps_a_colleagues_notes_sealed(cast, staff):
+    with schema_context(cast.a.schema_name):
+        customer = person_create(by=None, fields={"family_name": "Vogel", "given_name": "Vera"})
+        prospect = _worked_by_boris(staff, customer)
+        for n in range(60):  # the notes above end up on the older pages
+            sales.contact_log(prospect=prospect, by=staff["boris"], kind="call", outcome="reached", note=f"call {n}")
+        TimelineEntry.objects.filter(person=customer).update(occurred_at=F("occurred_at") - timedelta(days=1))
+        for n in range(40):
+            TimelineEntry.objects.create(person=customer, kind=TimelineEntry.Kind.NOTE, occurred_at=timezone.now(),
+                                         summary=f"recent note {n}")
+        first = TimelineEntry.objects.filter(person=customer).order_by("occurred_at", "pk").first()
+        total = TimelineEntry.objects.filter(person=customer).count()
+    anna = cast.signed_in(cast.a, cast.a_salesperson)
+    timeline = f"/crm/customers/{customer.pk}/timeline/"
+
+    detail = anna.get(f"/crm/customers/{customer.pk}/").text
+    assert f'href="{timeline}?page=2"' in detail and "Older entries" in detail
+    pages = [anna.get(timeline, {"page": number}) for number in (1, 2, 3)]
+    assert all(page.status_code == 200 for page in pages)
+    entries = [entry for page in pages for entry in page.context["entries"]]
+    assert len(entries) == total > 100 and entries[-1].pk == first.pk  # back to the first entry
+    assert [entry.pk for entry in pages[0].context["entries"]] == [
+        entry.pk for entry in anna.get(f"/crm/customers/{customer.pk}/").context["view"].timeline]
+    assert not any(f"call {n}" in page.text for page in pages for n in range(60))  # sealed for Anna
+    assert any(f"call {n}" in cast.signed_in(cast.a, "boris@alpha.test").get(timeline, {"page": 2}).text
+               for n in range(60))  # the holder reads them
+    assert cast.signed_in(cast.b, cast.b_admin).get(timeline).status_code == 404
+    assert cast.signed_in(cast.a, cast.a_owner).get(timeline).status_code == 403
