@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import StaffRole
 from config.celery import enqueue_on_commit
 from crm.core.access import staff_required
+from crm.core.collation import name_order
 from crm.core.parsing import id_from
 from crm.dealerships.models import Rooftop
 from crm.dealerships.selectors import customers_export_allowed
@@ -56,7 +57,8 @@ def _listed(request: HttpRequest) -> tuple[str, str, "QuerySet[Person]"]:
 @staff_required()
 def customer_list(request: HttpRequest) -> HttpResponse:
     query, rooftop_id, people = _listed(request)
-    people = people.select_related("rooftop").prefetch_related("phones")
+    people = people.select_related("rooftop").prefetch_related("phones").order_by(
+        *name_order(services.tenant_language()))
     page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "customers/list.html", {
         "page": page, "query": query, "rooftops": Rooftop.objects.filter(is_active=True),

@@ -289,3 +289,25 @@ def test_staff_record_consent_and_its_withdrawal_from_the_customer_page(cast, al
         assert smith.consents.order_by("recorded_at").first().proof == "signed form #12"
     assert cast.signed_in(cast.b, cast.b_admin).post(url, {"channel": "sms", "purpose": "marketing",
                                                            "granted": "yes", "source": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize("icu", [True, False])
+def test_the_list_is_in_the_order_of_the_groups_language(cast, monkeypatch, icu):
+    """А–Я in a Russian group, not by the Latin spelling (Abramov, Yakovlev, Zhukov); pinyin for Chinese names:
+    by the server's ICU collation where it has one, by the stored names where it has not."""
+    from crm.core import collation
+
+    if not icu:
+        monkeypatch.setitem(collation._available, connection.settings_dict["NAME"], frozenset())
+    with schema_context(cast.b.schema_name):
+        for family in ("Яковлев", "Абрамов", "Жуков"):
+            person_create(by=None, fields={"family_name": family, "given_name": "Иван"})
+    page = cast.signed_in(cast.b, cast.b_admin).get("/crm/customers/")
+    assert [person.family_name for person in page.context["page"].object_list] == ["Абрамов", "Жуков", "Яковлев"]
+
+    with schema_context(cast.a.schema_name):
+        for family, given in (("张", "伟"), ("李", "娜"), ("王", "芳")):
+            person_create(by=None, fields={"family_name": family, "given_name": given})
+        chinese = Person.objects.filter(family_name__in=["张", "李", "王"]).order_by(
+            *collation.name_order("zh-hans"))
+        assert [person.family_name for person in chinese] == ["李", "王", "张"]  # li, wang, zhang
