@@ -31,6 +31,9 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
     volga = DealerGroup.objects.get(slug="volga")
     huaxia = DealerGroup.objects.get(slug="huaxia")
     assert (volga.default_language, huaxia.default_language) == ("ru", "zh-hans")
+    # The operator console's figures are right: the rooftops each group has, MRR for the active one.
+    assert (volga.rooftops_paid, huaxia.rooftops_paid) == (2, 1)
+    assert volga.mrr_cents == volga.plan.monthly_price * 2 and huaxia.mrr_cents == 0  # huaxia is on trial
     with schema_context(volga.schema_name):
         assert Rooftop.objects.count() == 2
         # Every role, and a second salesperson so leads take turns.

@@ -40,7 +40,7 @@ from crm.service.services import declined_add, line_add, visit_close, visit_open
 from portal.models import CustomerLink, VehicleClaim
 from tenants.hq.services import share_grant
 from tenants.kpi_snapshots import snapshot_take
-from tenants.models import DealerGroup, DealerGroupStatus, HqAnalyst, HqOrganisation, HqShare, KpiSnapshot
+from tenants.models import DealerGroup, DealerGroupStatus, HqAnalyst, HqOrganisation, HqShare, KpiSnapshot, Plan
 from tenants.services import dealer_group_create
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -190,6 +190,11 @@ class Command(BaseCommand):
             )
             tenant = result.dealer_group
             self.stdout.write(f"created {demo.slug} in {result.seconds:.2f}s")
+        # What it pays for: its rooftops, and (an active group, billed outside Stripe) the first public plan,
+        # so the operator console shows its MRR; a group on trial has no plan yet.
+        plan = Plan.objects.filter(is_public=True).first() if demo.status == DealerGroupStatus.ACTIVE else None
+        DealerGroup.objects.filter(pk=tenant.pk).update(rooftops_paid=len(demo.rooftops),
+                                                        **({"plan": plan} if plan else {}))
         User = get_user_model()
         with schema_context(tenant.schema_name), transaction.atomic():
             for name, city, timezone in demo.rooftops:
