@@ -50,15 +50,17 @@ def dealer_group_create(
     admin_first_name: str = "",
     admin_last_name: str = "",
     status: str = DealerGroupStatus.TRIAL,
+    rooftops: int = 0,
 ) -> ProvisionedTenant:
-    """Provision a dealer group: its row, its domain, its schema (cloned), its site and first admin.
+    """Provision a dealer group: its row, its domain, its schema (cloned), its site, first admin and the
+    ``rooftops`` it said it has.
 
     All of it happens in one transaction: PostgreSQL DDL is transactional, so a failure at any
     step leaves no row, no domain and no schema behind. The connection is back on the public
     schema afterwards, whatever happened.
     """
     from cms.services import site_configure
-    from crm.core.services import staff_user_create
+    from crm.core.services import rooftops_create, staff_user_create
     from crm.marketing.automations import automations_defaults_create
 
     started = time.perf_counter()
@@ -91,6 +93,8 @@ def dealer_group_create(
                     preferred_language=default_language,
                 )
                 automations_defaults_create(today=datetime.now(zoneinfo.ZoneInfo(timezone)).date())
+                if rooftops:
+                    rooftops_create(group_name=group.name, count=rooftops, timezone=timezone)
     except IntegrityError as error:
         connection.set_schema_to_public()
         if not DealerGroup.objects.filter(slug=slug).exists():

@@ -43,3 +43,12 @@ def staff_user_create(
             group.permissions.add(access_admin)
         user.groups.add(group)
     return user
+
+
+def rooftops_create(*, group_name: str, count: int, timezone: str) -> list:
+    """The rooftops a new group said it has, named after it (``Nord Auto``, or ``Nord Auto 1`` … ``Nord Auto n``) in
+    its time zone: there from the first page, for the admin to rename and give their opening hours."""
+    from crm.dealerships.models import Rooftop
+
+    names = [group_name] if count == 1 else [f"{group_name} {number}" for number in range(1, count + 1)]
+    return Rooftop.objects.bulk_create([Rooftop(name=name[:200], timezone=timezone) for name in names])

@@ -113,6 +113,7 @@ def provision(signup_id: str) -> Signup:
                 group = dealer_group_create(
                     name=signup.name, slug=signup.slug, country=signup.country, default_language=signup.language,
                     timezone=time_zone, currency=currency, admin_email=signup.admin_email, admin_password=None,
+                    rooftops=signup.rooftops,
                 ).dealer_group
                 Signup.objects.filter(pk=signup.pk).update(dealer_group=group)
             with schema_context(group.schema_name):

@@ -66,6 +66,9 @@ def test_a_dealer_group_signs_up_and_lands_signed_in_in_its_trial(cast, stripe_p
     landed = tenant.get(link.split("localhost", 1)[1])
     assert landed["Location"] == "/crm/"
     assert tenant.get("/crm/").status_code == 200  # signed in as the new admin
+    # The two rooftops it said it has are there, named after it, to rename.
+    rooftops = tenant.get("/crm/settings/rooftops/").text
+    assert "Nord Autohaus Gruppe 1" in rooftops and "Nord Autohaus Gruppe 2" in rooftops
     again = Client(HTTP_HOST=group.primary_host).get(link.split("localhost", 1)[1])
     assert again["Location"].startswith("/accounts/login/")  # single use
     assert browser.get(f"/signup/{signup.pk}/status/").status_code == 404  # the link is handed out once
