@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -109,6 +109,17 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
 
+def run_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The demo's environment: the local settings, and output that is its addresses, logins and real warnings
+    only (no INFO lines; the e-mails it sends, transfer requests and reminders, go to files under .data/mail
+    rather than through the worker's log). Anything set already wins."""
+    env = dict(environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    env.setdefault("LOG_LEVEL", "WARNING")
+    env.setdefault("EMAIL_URL", f"filemail://{DATA_DIR / 'mail'}")
+    return env
+
+
 def servers(env: dict[str, str], port: int) -> list[tuple[list[str], dict[str, str]]]:
     """The demo's long-running processes and their environments: the Celery worker and beat, the web server on
     loopback (as the README says) unless ``RUN_BIND`` says otherwise."""
@@ -117,8 +128,8 @@ def servers(env: dict[str, str], port: int) -> list[tuple[list[str], dict[str, s
     ignore = "ignore:You're running the worker with superuser privileges"
     quiet = {**env, "PYTHONWARNINGS": ",".join(filter(None, [env.get("PYTHONWARNINGS"), ignore]))}
     return [
-        ([*celery, "worker", "-l", "warning", "--concurrency", "2"], quiet),
-        ([*celery, "beat", "-l", "warning"], quiet),
+        ([*celery, "--quiet", "worker", "-l", "warning", "--concurrency", "2"], quiet),
+        ([*celery, "--quiet", "beat", "-l", "warning"], quiet),
         ([sys.executable, "manage.py", "runserver", f"{env.get('RUN_BIND', '127.0.0.1')}:{port}"], env),
     ]
 
@@ -127,8 +138,7 @@ def run(port: int) -> int:
     # Until the processes run, Ctrl-C or SIGTERM simply ends the launcher (main() says so).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    env = run_environment(os.environ)
     server = database_ensure(env)
     fake_stripe = stripe_ensure(env, port)
     messages_compile()
@@ -146,7 +156,9 @@ def run(port: int) -> int:
         signal.signal(signum, lambda *_: stop.set())
     database = "embedded PostgreSQL under .data/postgres" if server else env["DATABASE_URL"].split("@")[-1]
     payments = f"localstripe at {fake_stripe.url} (test card 4242 4242 4242 4242)" if fake_stripe else "Stripe"
+    mail = env["EMAIL_URL"].removeprefix("filemail://") if env["EMAIL_URL"].startswith("filemail://") else "EMAIL_URL"
     print(f"\n  Database: {database}\n  Celery worker and beat on: {broker_describe(env)}\n  Payments: {payments}"
+          f"\n  E-mails sent: {mail}"
           f"\n  Sign up a new dealer group: http://localhost:{port}/pricing/\n  Press Ctrl-C to stop.\n", flush=True)
     try:
         while not stop.wait(0.5):

@@ -43,3 +43,17 @@ def test_stripes_library_does_not_log_every_request():
     logging.config.dictConfig(settings.LOGGING)
     assert not logging.getLogger("stripe").isEnabledFor(logging.INFO)
     assert logging.getLogger("stripe").isEnabledFor(logging.WARNING)
+
+
+def test_the_demo_says_its_addresses_and_real_warnings_only():
+    env = devstack.run_environment({})
+    assert env["LOG_LEVEL"] == "WARNING"  # no INFO lines
+    assert env["EMAIL_URL"].startswith("filemail://") and env["EMAIL_URL"].endswith("/.data/mail")  # not the log
+    assert devstack.run_environment({"LOG_LEVEL": "DEBUG"})["LOG_LEVEL"] == "DEBUG"  # what is set wins
+    assert all("--quiet" in command for command, _env in devstack.servers({}, 8000) if "celery" in command)
+
+
+def test_the_default_broker_names_its_host():
+    from django.conf import settings
+
+    assert settings.CELERY_BROKER_URL != "filesystem://"  # kombu warns "No hostname was supplied" otherwise

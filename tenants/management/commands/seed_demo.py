@@ -128,7 +128,8 @@ class Command(BaseCommand):
         for demo in DEMO_GROUPS:
             base = f"http://{demo.slug}.{app_domain}:{port}"
             write("")
-            write(self.style.MIGRATE_HEADING(f"  {demo.name} ({demo.language}, {len(demo.rooftops)} rooftops)"))
+            rooftops = f"{len(demo.rooftops)} rooftop" + ("s" if len(demo.rooftops) != 1 else "")
+            write(self.style.MIGRATE_HEADING(f"  {demo.name} ({demo.language}, {rooftops})"))
             write(f"    Dealer site      {base}/")
             write(f"    CRM              {base}/crm/")
             write(f"    CMS (Wagtail)    {base}/cms/")
