@@ -11,6 +11,8 @@ def _listening(port: int) -> set[str]:
     """Local addresses (hex, as the kernel writes them) listening on ``port``, IPv4 and IPv6."""
     found = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not Path(table).exists():  # a kernel without IPv6
+            continue
         for line in Path(table).read_text().splitlines()[1:]:
             local, state = line.split()[1], line.split()[3]
             address, hex_port = local.rsplit(":", 1)
