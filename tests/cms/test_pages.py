@@ -29,6 +29,7 @@ def test_every_page_type_renders_with_its_content(cast, site_a):
     text = home.text
     assert "Your car in good hands" in text  # the hero
     assert 'href="/my/book/"' in text  # the booking call to action
+    assert 'href="/enquiry/"' in text and "Ask about a car or a test drive" in text  # and the way to sales
     assert "Winter tyres fitted: 20% off" in text  # current promotions
     assert "Summer air-con check" not in text  # ended
     assert 'href="/events/event-' in text and "Upcoming events" in text  # the CRM event, linked to its page
