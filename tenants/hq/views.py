@@ -78,6 +78,9 @@ def _chart(points: list[tuple[date, Any]]) -> dict[str, Any] | None:
             "width": CHART_WIDTH, "height": CHART_HEIGHT}
 
 
+MONEY_KPIS = ("average_ticket",)  # figures in the group's currency
+
+
 @hq_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     organisation = request.hq
@@ -85,8 +88,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     month = _month(request, available)
     filters = _filters(request)
     rows = selectors.month_rows(organisation, month=month, **filters) if month else []
-    stats = {kpi: selectors.quartiles([row.value(kpi) for row in rows if row.value(kpi) is not None])
-             for kpi in SNAPSHOT_KPIS}
+    # Money is in each group's own currency: across currencies, no quartiles and no outliers (RUB and CNY
+    # average tickets are not one scale).
+    mixed = len({row.dealer_group.currency for row in rows}) > 1
+    stats = {kpi: None if kpi in MONEY_KPIS and mixed else selectors.quartiles(
+        [row.value(kpi) for row in rows if row.value(kpi) is not None]) for kpi in SNAPSHOT_KPIS}
     table = [(row, [(kpi, row.value(kpi), bool(stats[kpi] and stats[kpi].outlier(row.value(kpi)))
                      or (kpi == "csi" and selectors.too_good_to_be_true(row.snapshot)))
                     for kpi in SNAPSHOT_KPIS]) for row in rows]
@@ -94,7 +100,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "hq/dashboard.html", {
         "organisation": organisation, "months": available, "month": month, "filters": filters, "table": table,
         "kpis": SNAPSHOT_KPIS, "kpi_labels": _labels(), "chart_label": KPI_LABELS[chart_kpi],
-        "stats": [(kpi, stats[kpi]) for kpi in SNAPSHOT_KPIS],
+        "stats": [(kpi, stats[kpi]) for kpi in SNAPSHOT_KPIS], "money_kpis": MONEY_KPIS, "mixed_currencies": mixed,
         "countries": sorted({row.dealer_group.country for row in rows}), "plans": Plan.objects.order_by("code"),
         "sizes": [(code, label) for code, (label, _low, _high) in selectors.SIZE_BANDS.items()],
         "chart_kpi": chart_kpi, "chart": _chart(selectors.series(organisation, kpi=chart_kpi)),

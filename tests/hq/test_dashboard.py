@@ -151,3 +151,19 @@ def test_sharing_answers_a_posted_id_that_is_not_one_with_not_found(cast):
     granted = admin.post("/hq-sharing/", {"organisation": "1 OR 1"})
 
     assert withdrawn.status_code == 404 and granted.status_code == 404
+
+
+def test_money_carries_its_currency_and_different_currencies_get_no_quartiles(cast, brand):
+    KpiSnapshot.objects.filter(dealer_group=cast.a, rooftop_id=None).update(average_ticket=Decimal("310.50"))
+    KpiSnapshot.objects.filter(dealer_group=cast.b, rooftop_id=None).update(average_ticket=Decimal("18400"))
+    one_currency = brand["client"].get("/hq/")
+    assert '310.50 <small class="muted">EUR</small>' in one_currency.text
+    assert "in each group's own currency" not in one_currency.text
+
+    share_grant(dealer_group=cast.b, organisation=brand["organisation"], by_email=cast.b_admin)
+    page = brand["client"].get("/hq/")
+
+    assert '18400 <small class="muted">RUB</small>' in page.text
+    assert '310.50 <small class="muted">EUR</small>' in page.text
+    assert dict(page.context["stats"])["average_ticket"] is None  # no EUR-and-RUB median
+    assert page.context["mixed_currencies"] and "in each group's own currency" in page.text
