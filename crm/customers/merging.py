@@ -98,36 +98,7 @@ def customers_merge(*, survivor: Person, others: list[Person], by: User | None, 
     filled = _fields_fill(survivor, others)
     other_ids = [o.pk for o in others]
 
-    for model in _moved_models():
-        if once_per := _ONCE_PER.get(model):
-            held = set(model.objects.filter(person=survivor).values_list(*once_per))
-            duplicates = []
-            for row in model.objects.filter(person_id__in=other_ids).order_by("pk"):
-                key = tuple(getattr(row, name) for name in once_per)
-                if key in held:
-                    duplicates.append(row)
-                held.add(key)
-            snapshot["removed"] += serializers.serialize("python", duplicates)
-            model.objects.filter(pk__in=[row.pk for row in duplicates]).delete()
-        ids = list(model.objects.filter(person_id__in=other_ids).values_list("pk", "person_id"))
-        snapshot["moved"][model._meta.label] = ids
-        model.objects.filter(pk__in=[pk for pk, _ in ids]).update(person=survivor)
-
-    for model, key in ((Phone, "number"), (Email, "address")):
-        have = set(model.objects.filter(person=survivor).values_list(key, flat=True))
-        rows = list(model.objects.filter(person_id__in=other_ids).order_by("pk"))
-        duplicates = []
-        for row in rows:
-            value = getattr(row, key)
-            if value in have:
-                duplicates.append(row)
-            else:
-                have.add(value)
-        snapshot["removed"] += [serializers.serialize("python", [row])[0] for row in duplicates]
-        model.objects.filter(pk__in=[row.pk for row in duplicates]).delete()
-        kept = [(row.pk, row.person_id, row.is_primary) for row in rows if row not in duplicates]
-        snapshot["moved"][model._meta.label] = kept
-        model.objects.filter(pk__in=[pk for pk, *_ in kept]).update(person=survivor, is_primary=False)
+    _rows_move(dict.fromkeys(other_ids, survivor.pk), {survivor.pk: snapshot})
 
     for household in Household.objects.select_for_update().filter(
             pk__in=Household.members.through.objects.filter(person_id__in=other_ids).values("household_id")):
@@ -248,6 +219,40 @@ def _merge_together(merges: list[Merge], people: dict[int, Person], by: User | N
         filled[survivor.pk] = _fields_fill(survivor, others_of[survivor.pk])
     survivors, other_ids = list(snapshots), list(survivor_of)
 
+    _rows_move(survivor_of, snapshots)
+
+    now = timezone.now()
+    for survivor in survivors:
+        people[survivor].derive()
+        people[survivor].updated_at = now
+    copy_update([people[pk] for pk in survivors], _PERSON_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE customers_person SET merged_into_id = m.survivor, updated_at = %s"
+                       " FROM unnest(%s::bigint[], %s::bigint[]) AS m(other, survivor)"
+                       " WHERE customers_person.id = m.other", [now, other_ids, list(survivor_of.values())])
+    records = MergeRecord.objects.bulk_create([
+        MergeRecord(survivor_id=merge.survivor, merged=merge.others, snapshot=snapshots[merge.survivor],
+                    reason=merge.reason, by=by) for merge in merges])
+    TimelineEntry.objects.bulk_create([TimelineEntry(**_history_entry(people[merge.survivor],
+                                                                      others_of[merge.survivor], by))
+                                       for merge in merges])
+    AuditEntry.objects.bulk_create([
+        AuditEntry(**_audit_entry(people[merge.survivor], merge.others, filled[merge.survivor], record, by))
+        for merge, record in zip(merges, records, strict=True)])
+    if webhook_listened(WebhookEvent.CUSTOMER_MERGED):
+        for person in Person.objects.prefetch_related("phones", "emails", "external_refs").filter(pk__in=survivors):
+            webhook_emit(WebhookEvent.CUSTOMER_MERGED, person, merged_ids=[
+                other for other, survivor in survivor_of.items() if survivor == person.pk])
+    return records
+
+
+def _rows_move(survivor_of: dict[int, int], snapshots: dict[int, dict[str, Any]]) -> None:
+    """Rule 2 for merges taken together (``survivor_of``: merged record -> its survivor): every row of the merged
+    records moves to its survivor, a fixed number of statements however many merges; a row the survivor holds
+    already (a phone, an e-mail, a once-per row) is removed instead. Each survivor's snapshot records what moved
+    and what was removed, for the undo."""
+    survivors, other_ids = list(snapshots), list(survivor_of)
+
     for model in _moved_models():
         if once_per := _ONCE_PER.get(model):
             held = set(model.objects.filter(person_id__in=survivors).values_list("person_id", *once_per))
@@ -286,30 +291,6 @@ def _merge_together(merges: list[Merge], people: dict[int, Person], by: User | N
             snapshots[survivor]["moved"][model._meta.label] = kept.get(survivor, [])
         if kept:
             _reassign(model, survivor_of, extra=", is_primary = false")
-
-    now = timezone.now()
-    for survivor in survivors:
-        people[survivor].derive()
-        people[survivor].updated_at = now
-    copy_update([people[pk] for pk in survivors], _PERSON_COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE customers_person SET merged_into_id = m.survivor, updated_at = %s"
-                       " FROM unnest(%s::bigint[], %s::bigint[]) AS m(other, survivor)"
-                       " WHERE customers_person.id = m.other", [now, other_ids, list(survivor_of.values())])
-    records = MergeRecord.objects.bulk_create([
-        MergeRecord(survivor_id=merge.survivor, merged=merge.others, snapshot=snapshots[merge.survivor],
-                    reason=merge.reason, by=by) for merge in merges])
-    TimelineEntry.objects.bulk_create([TimelineEntry(**_history_entry(people[merge.survivor],
-                                                                      others_of[merge.survivor], by))
-                                       for merge in merges])
-    AuditEntry.objects.bulk_create([
-        AuditEntry(**_audit_entry(people[merge.survivor], merge.others, filled[merge.survivor], record, by))
-        for merge, record in zip(merges, records, strict=True)])
-    if webhook_listened(WebhookEvent.CUSTOMER_MERGED):
-        for person in Person.objects.prefetch_related("phones", "emails", "external_refs").filter(pk__in=survivors):
-            webhook_emit(WebhookEvent.CUSTOMER_MERGED, person, merged_ids=[
-                other for other, survivor in survivor_of.items() if survivor == person.pk])
-    return records
 
 
 # Every column a merge may change on the survivor (its fields filled, derived again), ids and creation aside.
