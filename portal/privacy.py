@@ -16,6 +16,7 @@ from crm.customers.models import ConsentChannel, ConsentPurpose, Person, Phone, 
 from crm.customers.normalize import phone_e164
 from crm.customers.selectors import consent_allows
 from crm.customers.services import consent_record, person_update, tenant_regions
+from crm.customers.timeline import entry_words, timeline_event
 
 from .models import CustomerLink, DeletionRequest
 from .referrals import referrals
@@ -117,8 +118,9 @@ def data_export(user: User) -> dict[str, Any]:
                                "issued_at", "valid_until", "redeemed_at", "cancelled_at")
     export["recommended"] = [{"friend": referral.name, "since": _plain(referral.submitted_on),
                               "status": referral.status} for referral in referrals(user)]
-    export["timeline"] = _rows(TimelineEntry.objects.filter(person=person).order_by("occurred_at"), "occurred_at",
-                               "kind", "summary")
+    export["timeline"] = [{"occurred_at": _plain(entry.occurred_at), "kind": entry.kind,
+                           "summary": entry_words(entry)[0]}  # in the owner's language, as the portal speaks
+                          for entry in TimelineEntry.objects.filter(person=person).order_by("occurred_at")]
     return export
 
 
@@ -138,8 +140,7 @@ def deletion_request(*, user: User, reason: str) -> DeletionRequest:
     person = customer_of(user)
     request = DeletionRequest.objects.create(user=user, person=person, reason=reason.strip()[:1000])
     if person is not None:
-        TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(),
-                                     author=user, summary=_("Asked in the owner portal for their data to be deleted"))
+        timeline_event("deletion_asked", person=person, author=user).save()
     admins = list(User.objects.filter(role=StaffRole.DEALER_ADMIN, is_active=True).values_list("email", flat=True))
     if admins:
         subject = _("A customer asks for their data to be deleted")

@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from . import normalize
-from .models import CURRENT_FIRST, AuditEntry, Company, CompanyContact, Person, TimelineEntry, Vehicle, VehicleLink
+from .models import CURRENT_FIRST, AuditEntry, Company, CompanyContact, Person, Vehicle, VehicleLink
+from .timeline import timeline_event
 
 
 def company_search(query: str) -> QuerySet[Company]:
@@ -47,9 +48,7 @@ def company_contact_add(*, company: Company, person: Person, role: str, by: User
     contact = CompanyContact.objects.create(company=company, person=person, role=role, title=title,
                                             started_on=started_on or timezone.localdate())
     contact.vehicles.set(vehicles)
-    TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(), author=by,
-                                 summary=_("%(role)s at %(company)s") % {"role": contact.get_role_display(),
-                                                                          "company": company})
+    timeline_event("company_role", {"role": role, "company": str(company)}, person=person, author=by).save()
     AuditEntry.objects.create(person=person, actor=by, action="company_role_added",
                               changes={"company": company.pk, "role": role})
     return contact

@@ -8,12 +8,12 @@ on the audit trail of the people it concerns, so a household can always be recon
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .models import AuditEntry, Household, Person, Phone, TimelineEntry
+from .models import AuditEntry, Household, Person, Phone
+from .timeline import timeline_event
 
 
 def households_of(person: Person) -> list[Household]:
@@ -82,7 +82,4 @@ def household_rename(*, household: Household, name: str, by: User | None) -> Non
 def _record(person: Person, household: Household, by: User | None, action: str) -> None:
     AuditEntry.objects.create(person=person, actor=by, action=action,
                               changes={"household": household.pk, "name": household.name})
-    summary = (_("Joined the household “%(household)s”") if action == "household_joined"
-               else _("Left the household “%(household)s”")) % {"household": household.name}
-    TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(),
-                                 author=by, summary=summary)
+    timeline_event(action, {"household": household.name}, person=person, author=by).save()

@@ -41,6 +41,7 @@ from .models import (
     VehicleLink,
 )
 from .services import PERSON_FIELDS
+from .timeline import timeline_event
 
 # Child rows that simply move to the survivor, by the field that points at the person.
 MOVED = (VehicleLink, Consent, TimelineEntry, CompanyContact, AuditEntry, ExternalRef)
@@ -113,7 +114,7 @@ def customers_merge(*, survivor: Person, others: list[Person], by: User | None, 
     survivor.save()
     Person.objects.filter(pk__in=other_ids).update(merged_into=survivor, updated_at=timezone.now())
     record = MergeRecord.objects.create(survivor=survivor, merged=other_ids, snapshot=snapshot, reason=reason, by=by)
-    TimelineEntry.objects.create(**_history_entry(survivor, others, by))
+    _history_entry(survivor, others, by).save()
     AuditEntry.objects.create(**_audit_entry(survivor, other_ids, filled, record, by))
     webhook_emit(WebhookEvent.CUSTOMER_MERGED, Person.objects.prefetch_related("phones", "emails", "external_refs")
                  .get(pk=survivor.pk), merged_ids=other_ids)
@@ -233,8 +234,7 @@ def _merge_together(merges: list[Merge], people: dict[int, Person], by: User | N
     records = MergeRecord.objects.bulk_create([
         MergeRecord(survivor_id=merge.survivor, merged=merge.others, snapshot=snapshots[merge.survivor],
                     reason=merge.reason, by=by) for merge in merges])
-    TimelineEntry.objects.bulk_create([TimelineEntry(**_history_entry(people[merge.survivor],
-                                                                      others_of[merge.survivor], by))
+    TimelineEntry.objects.bulk_create([_history_entry(people[merge.survivor], others_of[merge.survivor], by)
                                        for merge in merges])
     AuditEntry.objects.bulk_create([
         AuditEntry(**_audit_entry(people[merge.survivor], merge.others, filled[merge.survivor], record, by))
@@ -320,10 +320,8 @@ def _fields_fill(survivor: Person, others: list[Person]) -> dict[str, int]:
     return filled
 
 
-def _history_entry(survivor: Person, others: list[Person], by: User | None) -> dict[str, Any]:
-    names = ", ".join(str(o) for o in others)
-    return {"person": survivor, "kind": TimelineEntry.Kind.SYSTEM, "occurred_at": timezone.now(), "author": by,
-            "summary": (_("Merged with %(names)s") % {"names": names})[:300]}
+def _history_entry(survivor: Person, others: list[Person], by: User | None) -> TimelineEntry:
+    return timeline_event("merged", {"names": ", ".join(str(o) for o in others)}, person=survivor, author=by)
 
 
 def _audit_entry(survivor: Person, other_ids: list[int], filled: dict[str, int], record: MergeRecord,

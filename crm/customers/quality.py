@@ -34,6 +34,7 @@ from .models import (
     TimelineEntry,
     VehicleLink,
 )
+from .timeline import timeline_event
 
 # What a dealer may require of a customer record, in the order the settings show them.
 REQUIRABLE = {
@@ -170,9 +171,7 @@ def contacts_verify(*, person: Person, by: User, kinds: list[str]) -> list[str]:
             done.append(kind)
     if done:
         AuditEntry.objects.create(person=person, actor=by, action="verified", changes={"verified": done})
-        TimelineEntry.objects.create(
-            person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=now, author=by,
-            summary=_("Confirmed by the customer: %(what)s") % {"what": ", ".join(str(VERIFIABLE[k]) for k in done)})
+        timeline_event("verified", {"what": done}, person=person, occurred_at=now, author=by).save()
     return done
 
 
@@ -188,9 +187,9 @@ def customers_archive_stale(*, rules: QualityRules | None = None, now: datetime 
     if not ids:
         return 0
     Person.objects.filter(pk__in=ids).update(archived_at=now, updated_at=now)
-    summary = _("Archived: no contact for %(years)d years") % {"years": rules.archive_after_years}
-    TimelineEntry.objects.bulk_create(TimelineEntry(person_id=pk, kind=TimelineEntry.Kind.SYSTEM, occurred_at=now,
-                                                    summary=summary) for pk in ids)
+    data = {"years": rules.archive_after_years}
+    TimelineEntry.objects.bulk_create(timeline_event("archived_stale", data, person_id=pk, occurred_at=now)
+                                      for pk in ids)
     AuditEntry.objects.bulk_create(AuditEntry(person_id=pk, action="archived",
                                               changes={"archived_at": [None, now.isoformat()]}) for pk in ids)
     return len(ids)
@@ -203,8 +202,7 @@ def person_archive(*, person: Person, by: User) -> None:
     person.archived_at = now
     AuditEntry.objects.create(person=person, actor=by, action="archived",
                               changes={"archived_at": [None, now.isoformat()]})
-    TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=now, author=by,
-                                 summary=_("Archived by hand"))
+    timeline_event("archived", person=person, occurred_at=now, author=by).save()
 
 
 @transaction.atomic
@@ -214,8 +212,7 @@ def person_restore(*, person: Person, by: User) -> None:
     person.archived_at = None
     AuditEntry.objects.create(person=person, actor=by, action="restored",
                               changes={"archived_at": [was.isoformat() if was else None, None]})
-    TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(), author=by,
-                                 summary=_("Restored from the archive"))
+    timeline_event("restored", person=person, author=by).save()
 
 
 def quality_report(rules: QualityRules) -> dict[str, Any]:

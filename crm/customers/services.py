@@ -25,6 +25,7 @@ from .models import (
     Vehicle,
     VehicleLink,
 )
+from .timeline import timeline_event
 
 CUSTOMER_COUNTRIES_CHANGED = "customer_countries_changed"
 
@@ -75,6 +76,11 @@ def customer_countries_set(*, countries: list[str], by: User) -> list[str]:
     return countries
 
 
+def tenant_currency() -> str:
+    """The dealer group's currency (ISO 4217), in which its DMS files give amounts."""
+    return _tenant_value("currency").upper()
+
+
 def tenant_language() -> str:
     """The dealer group's default language (its DMS files are written in it)."""
     return _tenant_value("default_language") or "en"
@@ -111,8 +117,9 @@ def _audit_value(value: Any) -> Any:
 
 @transaction.atomic
 def person_create(*, by: User | None, fields: dict[str, Any], phones: list[str] = (), emails: list[str] = (),
-                  source: str = "") -> Person:
-    """Create a customer with their phones and e-mails; the timeline and audit say who and how."""
+                  source: str = "", source_name: str = "") -> Person:
+    """Create a customer with their phones and e-mails; the timeline and audit say who and how (``source``: a
+    code of ``wordings.SOURCES``, ``source_name`` the API key's or file's name it names)."""
     person = Person(**{name: value for name, value in fields.items() if name in PERSON_FIELDS})
     if not (person.family_name or person.given_name):
         raise ValidationError({"family_name": _("Enter at least a family name or a given name.")})
@@ -120,10 +127,8 @@ def person_create(*, by: User | None, fields: dict[str, Any], phones: list[str] 
     person.full_clean()
     person.save()
     _contacts_add(person, phones=phones, emails=emails)
-    TimelineEntry.objects.create(
-        person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(), author=by,
-        summary=_("Customer record created") + (f" ({source})" if source else ""), rooftop=person.rooftop,
-    )
+    timeline_event("record_created", {"source": source, "name": source_name}, person=person, author=by,
+                   rooftop=person.rooftop).save()
     AuditEntry.objects.create(
         person=person, actor=by, action="created",
         changes={name: _audit_value(getattr(person, name)) for name in PERSON_FIELDS if getattr(person, name)},
@@ -203,11 +208,8 @@ def consent_record(*, person: Person, by: User | None, channel: str, purpose: st
                       recorded_at=timezone.now(), expires_at=expires_at, recorded_by=by)
     consent.full_clean()
     consent.save()
-    verb = _("gave consent") if granted else _("withdrew consent")
-    TimelineEntry.objects.create(
-        person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=consent.recorded_at, author=by,
-        summary=f"{verb}: {consent.get_channel_display()} / {consent.get_purpose_display()}",
-    )
+    timeline_event("consent", {"granted": granted, "channel": channel, "purpose": purpose}, person=person,
+                   occurred_at=consent.recorded_at, author=by).save()
     return consent
 
 
@@ -243,11 +245,9 @@ def customers_handover(*, responsibility: str, from_user: User, to_user: User, b
         return 0
     Person.objects.filter(pk__in=ids).update(**{responsibility: to_user, "updated_at": timezone.now()})
     now = timezone.now()
-    summary = _("Handed over from %(from)s to %(to)s") % {"from": from_user, "to": to_user}
-    TimelineEntry.objects.bulk_create(
-        TimelineEntry(person_id=pk, kind=TimelineEntry.Kind.SYSTEM, occurred_at=now, author=by, summary=summary)
-        for pk in ids
-    )
+    data = {"from": str(from_user), "to": str(to_user)}
+    TimelineEntry.objects.bulk_create(timeline_event("handover", data, person_id=pk, occurred_at=now, author=by)
+                                      for pk in ids)
     AuditEntry.objects.bulk_create(
         AuditEntry(person_id=pk, actor=by, action="handover", changes={responsibility: [from_user.pk, to_user.pk]})
         for pk in ids
@@ -278,18 +278,15 @@ def vehicle_link_add(*, party: "Person | Company", by: User | None, kind: str, v
             previous.ended_on = since
             previous.save(update_fields=["ended_on"])
             if previous.person_id:
-                TimelineEntry.objects.create(person_id=previous.person_id, kind=TimelineEntry.Kind.SYSTEM,
-                                             occurred_at=timezone.now(), author=by,
-                                             summary=_("%(vehicle)s passed to another owner") % {"vehicle": vehicle})
+                timeline_event("vehicle_passed", {"vehicle": str(vehicle)}, person_id=previous.person_id,
+                               author=by).save()
     link = VehicleLink.objects.create(vehicle=vehicle, kind=kind, started_on=since, **side)
     Vehicle.objects.filter(pk=vehicle.pk).update(updated_at=timezone.now())  # who holds it is part of the car
     if kilometres is not None:
         MileageReading.objects.get_or_create(vehicle=vehicle, read_on=timezone.localdate(), kilometres=kilometres,
                                              defaults={"source": "crm"})
     if isinstance(party, Person):
-        TimelineEntry.objects.create(person=party, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(),
-                                     author=by, summary=_("%(vehicle)s linked: %(relation)s") % {
-                                         "vehicle": vehicle, "relation": link.get_kind_display()})
+        timeline_event("vehicle_linked", {"vehicle": str(vehicle), "relation": kind}, person=party, author=by).save()
         AuditEntry.objects.create(person=party, actor=by, action="vehicle_linked",
                                   changes={"vehicle": vehicle.pk, "kind": kind, "since": since.isoformat()})
     return link
@@ -301,9 +298,8 @@ def vehicle_link_end(*, link: VehicleLink, by: User | None, ended_on: date | Non
     link.save(update_fields=["ended_on"])
     Vehicle.objects.filter(pk=link.vehicle_id).update(updated_at=timezone.now())
     if link.person_id:
-        TimelineEntry.objects.create(
-            person_id=link.person_id, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(), author=by,
-            summary=_("%(vehicle)s: %(relation)s until %(date)s") % {
-                "vehicle": link.vehicle, "relation": link.get_kind_display(), "date": link.ended_on.isoformat()})
+        timeline_event("vehicle_unlinked", {"vehicle": str(link.vehicle), "relation": link.kind,
+                                            "until": link.ended_on.isoformat()}, person_id=link.person_id,
+                       author=by).save()
         AuditEntry.objects.create(person_id=link.person_id, actor=by, action="vehicle_unlinked",
                                   changes={"vehicle": link.vehicle_id, "until": link.ended_on.isoformat()})

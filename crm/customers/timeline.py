@@ -8,16 +8,107 @@ prospect: who holds it, at which level — collision prevention needs that much)
 
 The module that owns such records registers its rule here (``restricted_readers``), so the customer
 database needs to know nothing of sales. A kind nobody registered stays closed.
+
+What the CRM itself writes on a timeline (a visit imported, a club joined, a merge) is stored as an event:
+its code and its data (codes, ISO dates, numbers, the names of things), never as a sentence. Each module
+words its events (``event_wording``), and every reader reads them in their own language, with dates, numbers,
+distances and money in their locale (``timeline_for``); the row also keeps the group's wording, for anything
+that reads it without the CRM. What staff type (notes, contact reports) is theirs and shown as typed.
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.utils import formats, timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 
 from .models import TimelineEntry
+
+logger = logging.getLogger(__name__)
+
+# An event's words: its data -> a sentence in the active language.
+Words = Callable[[dict[str, Any]], str]
+
+_wordings: dict[str, tuple[Words, Words | None]] = {}
+
+
+def event_wording(event: str, summary: Words | Promise, body: Words | None = None) -> None:
+    """Register how ``event`` reads: ``summary`` a lazy ``%(name)s`` sentence filled from the data, or a
+    function of the data (for choices, dates, numbers); ``body`` the details, when it has any."""
+    if isinstance(summary, Promise | str):
+        template = summary
+        _wordings[event] = (lambda data: str(template) % data, body)
+    else:
+        _wordings[event] = (summary, body)
+
+
+def timeline_event(event: str, data: dict[str, Any] | None = None, *, kind: str = TimelineEntry.Kind.SYSTEM,
+                   language: str = "", **fields: Any) -> TimelineEntry:
+    """An unsaved entry recording ``event`` with its ``data`` (JSON: codes, ISO dates, numbers, names);
+    its stored text is worded in ``language`` (the group's, as the caller knows it) or the active one."""
+    fields.setdefault("occurred_at", timezone.now())
+    entry = TimelineEntry(event=event, data=data or {}, kind=kind, **fields)
+    with translation.override(language or translation.get_language()):
+        entry.summary, entry.body = entry_words(entry)
+    entry.summary = entry.summary[:300]
+    return entry
+
+
+def entry_words(entry: TimelineEntry) -> tuple[str, str]:
+    """(summary, details) of ``entry`` in the active language: an event from its wording, anything else (or an
+    event whose wording is gone or whose data it cannot read) as stored."""
+    wording = _wordings.get(entry.event) if entry.event else None
+    if wording is None:
+        return entry.summary, entry.body
+    summary, body = wording
+    try:
+        return summary(entry.data), body(entry.data) if body else entry.body
+    except (KeyError, TypeError, ValueError):
+        logger.warning("timeline event %s could not be worded from %r", entry.event, entry.data)
+        return entry.summary, entry.body
+
+
+# Values in the reader's locale, for wordings.
+
+def shown_day(value: str | date | None) -> str:
+    """An ISO date (as events store them) the reader's way: 7 December 2026, 7 декабря 2026, 2026年12月7日."""
+    if not value:
+        return ""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return formats.date_format(day, "DATE_FORMAT")
+
+
+def shown_moment(value: str | None, zone: str = "") -> str:
+    """An ISO date and time (as events store them) in the reader's locale, in ``zone`` (a rooftop's time zone,
+    where it happens there) or the current one."""
+    if not value:
+        return ""
+    moment = timezone.localtime(datetime.fromisoformat(value), ZoneInfo(zone) if zone else None)
+    return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
+
+
+def shown_number(value: Any, digits: int | None = None) -> str:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return formats.number_format(number, digits, use_l10n=True, force_grouping=True)
+
+
+def shown_money(amount: Any, currency: str = "") -> str:
+    """An amount with two decimals in the reader's locale, and its currency's code when known."""
+    if amount in (None, ""):
+        return ""
+    shown = shown_number(amount, 2)
+    return f"{shown}\u00a0{currency}" if currency else shown
 
 # seal(viewer, ids) -> {id: notice} for the ids whose entries ``viewer`` may not read.
 Seal = Callable[[User, list[int]], dict[int, str]]
@@ -37,9 +128,9 @@ def restricted_ref(kind: str, pk: int) -> str:
 
 
 def timeline_for(viewer: User, entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
-    """The entries as ``viewer`` may read them: the summary and details of each restricted entry they may
-    not read are replaced, on these instances only, by the notice (and ``sealed`` is set). The instances
-    are for showing; they are never saved."""
+    """The entries as ``viewer`` may read them, in the active language: each event worded (``entry_words``),
+    the summary and details of each restricted entry they may not read replaced by the notice (and ``sealed``
+    set). Only these instances change: they are for showing and never saved."""
     entries = list(entries)
     wanted: dict[str, set[int]] = defaultdict(set)
     malformed: set[str] = set()
@@ -55,6 +146,7 @@ def timeline_for(viewer: User, entries: Iterable[TimelineEntry]) -> list[Timelin
         hidden = seal(viewer, sorted(ids)) if seal else dict.fromkeys(ids, _("Restricted entry."))
         notices.update({restricted_ref(kind, pk): notice for pk, notice in hidden.items()})
     for entry in entries:
+        entry.summary, entry.body = entry_words(entry)
         entry.sealed = entry.restricted_to in notices
         if entry.sealed:
             entry.summary, entry.body = notices[entry.restricted_to], ""

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from .models import CURRENT_FIRST, AuditEntry, CompanyContact, MileageReading, TimelineEntry, Vehicle, VehicleLink
+from .timeline import timeline_event
 
 READINGS_SHOWN = 20
 
@@ -82,10 +83,9 @@ def mileage_record(*, vehicle: Vehicle, kilometres: int, read_on: date, by: User
                                                             defaults={"source": source})
     if not created:
         raise ValidationError(_("This reading is already recorded."))
-    summary = _("%(vehicle)s: %(km)s km") % {"vehicle": vehicle, "km": number_format(kilometres, force_grouping=True)}
     TimelineEntry.objects.bulk_create([
-        TimelineEntry(person_id=pk, kind=TimelineEntry.Kind.SYSTEM, occurred_at=timezone.now(), author=by,
-                      summary=summary[:300]) for pk in _holders(vehicle)
+        timeline_event("mileage", {"vehicle": str(vehicle), "km": kilometres}, person_id=pk, author=by)
+        for pk in _holders(vehicle)
     ])
     return reading
 

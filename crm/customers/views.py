@@ -124,7 +124,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         person = services.person_create(by=request.user, fields=form.person_fields(),
                                         phones=form.cleaned_data["phones"], emails=form.cleaned_data["emails"],
-                                        source=_("entered by hand"))
+                                        source="by_hand")
         messages.success(request, _("Customer %(name)s created.") % {"name": person})
         return redirect("customers:detail", pk=person.pk)
     return render(request, "customers/form.html", {"form": form, "active_module": "customers"})

@@ -73,7 +73,7 @@ def customer_upsert(*, api_key: ApiKey, system: str, key: str, fields: dict[str,
     person = survivor(ref.person) if ref else _strong_match(fields, phones, emails)
     if person is None:
         person = person_create(by=None, fields=fields, phones=phones, emails=emails,
-                               source=_("API: %(key)s") % {"key": api_key.name})
+                               source="api", source_name=api_key.name)
         ExternalRef.objects.create(system=system, key=key, person=person)
         transaction.on_commit(lambda: review_queue_refresh([person.pk]))
         return person, True

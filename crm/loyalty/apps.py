@@ -17,3 +17,7 @@ class LoyaltyConfig(AppConfig):
         refuses_undo(merge_undo_refusal)
         follows_merges(PointsEntry)
         follows_merges(Voucher)
+
+        from .wordings import register
+
+        register()

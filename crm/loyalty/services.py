@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from crm.customers.models import ConsentChannel, ConsentPurpose, MergeRecord, Person, TimelineEntry
+from crm.customers.models import ConsentChannel, ConsentPurpose, MergeRecord, Person
 from crm.customers.services import consent_record
+from crm.customers.timeline import timeline_event
 from crm.dealerships.models import Rooftop
 
 from .models import ClubRules, Membership, PointsEntry, Reward, Voucher
@@ -108,9 +109,8 @@ def club_join(*, person: Person, accepted_terms: bool, marketing_email: bool = F
     if marketing_email:
         consent_record(person=person, by=by, channel=ConsentChannel.EMAIL, purpose=ConsentPurpose.MARKETING,
                        granted=True, source=source, proof=_("Joined %(club)s") % {"club": rules.name})
-    TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=now, author=by,
-                                 summary=(_("Joined %(club)s, card %(number)s") % {
-                                     "club": rules.name, "number": membership.number})[:300])
+    timeline_event("club_joined", {"club": rules.name, "number": membership.number}, person=person,
+                   occurred_at=now, author=by).save()
     return membership
 
 
@@ -124,8 +124,7 @@ def club_leave(*, person: Person, by: User | None) -> Membership:
     if (left := balance(person.pk)) > 0:
         PointsEntry.objects.create(person=person, points=-left, kind=PointsEntry.Kind.LAPSE, created_at=now,
                                    created_by=by)
-    TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=now, author=by,
-                                 summary=_("Left the owners' club"))
+    timeline_event("club_left", person=person, occurred_at=now, author=by).save()
     return membership
 
 
@@ -211,9 +210,8 @@ def voucher_redeem(*, voucher: Voucher, by: User, rooftop: Rooftop | None) -> Vo
         raise ValidationError(problem)
     voucher.redeemed_at, voucher.redeemed_by, voucher.redeemed_rooftop = timezone.now(), by, rooftop
     voucher.save(update_fields=["redeemed_at", "redeemed_by", "redeemed_rooftop"])
-    TimelineEntry.objects.create(person_id=voucher.person_id, kind=TimelineEntry.Kind.SYSTEM,
-                                 occurred_at=voucher.redeemed_at, author=by, rooftop=rooftop,
-                                 summary=(_("Voucher used: %(what)s") % {"what": voucher.description})[:300])
+    timeline_event("voucher_used", {"what": voucher.description}, person_id=voucher.person_id,
+                   occurred_at=voucher.redeemed_at, author=by, rooftop=rooftop).save()
     return voucher
 
 

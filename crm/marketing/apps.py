@@ -16,3 +16,7 @@ class MarketingConfig(AppConfig):
         follows_merges(SegmentMember, once_per=("segment",))
         # Invitations follow too (a club member's check-ins earn points on the record that survives).
         follows_merges(EventInvitation, once_per=("event",))
+
+        from .wordings import register
+
+        register()

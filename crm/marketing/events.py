@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from crm.customers.models import Person, TimelineEntry, VehicleLink
+from crm.customers.timeline import timeline_event
 
 from .channels import Deferred, message_send
 from .models import Event, EventInvitation, Message, MessageTemplate
@@ -79,9 +80,8 @@ def invite(*, event: Event, people, template: MessageTemplate | None = None) -> 
             continue
         if not sent:
             continue
-        TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.MESSAGE, occurred_at=timezone.now(),
-                                     summary=(_("Invited to %(event)s") % {"event": event.name})[:300],
-                                     rooftop_id=event.rooftop_id, source_ref=f"event:{event.pk}:invited:{person.pk}")
+        timeline_event("event_invited", {"event": event.name}, kind=TimelineEntry.Kind.MESSAGE, person=person,
+                       rooftop_id=event.rooftop_id, source_ref=f"event:{event.pk}:invited:{person.pk}").save()
     return counts
 
 
@@ -210,10 +210,10 @@ def check_in(*, invitation: EventInvitation, by: User | None) -> EventInvitation
     if invitation.status != EventInvitation.Status.ACCEPTED:  # came anyway: they are here, so they have a seat
         invitation.status = EventInvitation.Status.ACCEPTED
     invitation.save(update_fields=["checked_in_at", "status"])
-    TimelineEntry.objects.create(
-        person_id=invitation.person_id, kind=TimelineEntry.Kind.CONTACT, occurred_at=invitation.checked_in_at,
-        author=by, rooftop_id=invitation.event.rooftop_id, source_ref=f"event:{invitation.event_id}:attended:"
-        f"{invitation.person_id}", summary=_("Attended %(event)s") % {"event": invitation.event.name})
+    timeline_event("event_attended", {"event": invitation.event.name}, kind=TimelineEntry.Kind.CONTACT,
+                   person_id=invitation.person_id, occurred_at=invitation.checked_in_at, author=by,
+                   rooftop_id=invitation.event.rooftop_id,
+                   source_ref=f"event:{invitation.event_id}:attended:{invitation.person_id}").save()
     return invitation
 
 

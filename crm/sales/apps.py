@@ -18,3 +18,7 @@ class SalesConfig(AppConfig):
         follows_merges(Prospect, merge_refusal)
         follows_merges(CareTask)
         restricted_readers("prospect", prospect_notes_sealed)
+
+        from .wordings import register
+
+        register()

@@ -32,6 +32,7 @@ from accounts.models import StaffRole, User
 from crm.customers.models import ConsentChannel, ConsentPurpose, Person, Phone, TimelineEntry
 from crm.customers.selectors import consent_allows, consent_granted
 from crm.customers.services import consent_record
+from crm.customers.timeline import timeline_event
 from crm.marketing.segments import criteria_clean, customers_matching
 
 from .models import WORKED_LEVELS, CallEntry, CallList, CallOutcome, Level, Prospect, Source
@@ -280,8 +281,7 @@ def call_outcome_record(*, entry: CallEntry, by: User, outcome: str, note: str =
         entry.status = CallEntry.Status.DONE
     entry.save(update_fields=["attempts", "last_called_at", "outcome", "call_back_at", "note", "status"])
 
-    summary = _("Call from the list “%(list)s”: %(outcome)s") % {
-        "list": call_list.name, "outcome": CallOutcome(outcome).label}
+    data: dict[str, Any] = {"list": call_list.name, "outcome": outcome}
     prospect = held = None
     if outcome == CallOutcome.INTERESTED:
         try:
@@ -290,15 +290,14 @@ def call_outcome_record(*, entry: CallEntry, by: User, outcome: str, note: str =
                 "notes": note})
         except ProspectHeld as error:
             held = error
-            summary += " \u2014 " + _("already a prospect of %(holder)s") % {
-                "holder": error.prospect.salesperson or _("nobody yet (waiting for assignment)")}
+            data["holder"] = str(error.prospect.salesperson or "")
     elif outcome == CallOutcome.DO_NOT_CALL:
         consent_record(person=person, by=by, channel=ConsentChannel.PHONE, purpose=call_list.purpose, granted=False,
                        source=(_("Call list “%(name)s”") % {"name": call_list.name})[:120], proof=note)
     elif outcome == CallOutcome.CALL_BACK:
-        summary += " \u2014 " + timezone.localtime(call_back_at).strftime("%Y-%m-%d %H:%M")
-    TimelineEntry.objects.create(person=person, kind=TimelineEntry.Kind.CONTACT, occurred_at=now, author=by,
-                                 summary=summary[:300], body=note, rooftop_id=person.rooftop_id)
+        data["call_back_at"] = call_back_at.isoformat()
+    timeline_event("call", data, kind=TimelineEntry.Kind.CONTACT, person=person, occurred_at=now, author=by,
+                   body=note, rooftop_id=person.rooftop_id).save()
     return CallResult(entry=entry, prospect=prospect, held=held)
 
 

@@ -121,7 +121,7 @@ def _customer_create(enquiry: Enquiry, rooftop: Rooftop | None) -> Person:
     if enquiry.language in dict(settings.LANGUAGES):
         fields["preferred_language"] = enquiry.language
     person = person_create(by=None, fields=fields, phones=[enquiry.phone] if enquiry.phone else [],
-                           emails=[enquiry.email] if enquiry.email else [], source=_("web enquiry form"))
+                           emails=[enquiry.email] if enquiry.email else [], source="web_form")
     review_queue_refresh([person.pk])  # a near namesake with the same phone goes to a person to decide
     return person
 
@@ -242,7 +242,7 @@ def enquiry_receive(*, enquiry: Enquiry) -> Received:
         _consent(person, enquiry)
     with translation.override(tenant_language()):  # stored for the dealer's staff to read
         notes = enquiry_text(enquiry, rooftop=None)
-        summary = _("Web enquiry") + (f": {enquiry.model_interest}" if enquiry.model_interest else "")
+        data = {"interest": enquiry.model_interest}
     try:
         prospect = prospect_create(
             person=person, by=None, level=Level.H if enquiry.test_drive else Level.B, rooftop=rooftop, route=True,
@@ -256,14 +256,14 @@ def enquiry_receive(*, enquiry: Enquiry) -> Received:
             chosen = enquiry.rooftop if enquiry.rooftop != prospect.rooftop else None
             notes = enquiry_text(enquiry, rooftop=chosen)
         history_add(prospect, History.Kind.ENQUIRY, None, to_value=enquiry.source, note=notes)
-        timeline_add(prospect, None, summary, kind=TimelineEntry.Kind.MESSAGE, body=notes, notes=True)
+        timeline_add(prospect, None, "enquiry", data, kind=TimelineEntry.Kind.MESSAGE, body=notes, notes=True)
         _plan_today(prospect)
         if prospect.salesperson is not None:
             _mail([prospect.salesperson], HELD_SUBJECT, HELD_BODY, enquiry, prospect)
         else:
             _mail(_managers(), UNASSIGNED_SUBJECT, UNASSIGNED_BODY, enquiry, prospect)
         return Received(person=person, prospect=prospect, new_customer=new_customer, new_prospect=False)
-    timeline_add(prospect, None, summary, kind=TimelineEntry.Kind.MESSAGE, body=notes, notes=True)
+    timeline_add(prospect, None, "enquiry", data, kind=TimelineEntry.Kind.MESSAGE, body=notes, notes=True)
     if prospect.salesperson is None:
         _mail(_managers(), UNASSIGNED_SUBJECT, UNASSIGNED_BODY, enquiry, prospect)
     return Received(person=person, prospect=prospect, new_customer=new_customer, new_prospect=True)

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import StaffRole, User
 from crm.customers.models import Person, TimelineEntry, Vehicle, VehicleLink
-from crm.customers.services import customers_handover, vehicle_link_add
-from crm.customers.timeline import restricted_ref
+from crm.customers.services import customers_handover, tenant_currency, vehicle_link_add
+from crm.customers.timeline import restricted_ref, timeline_event
 from crm.dealerships.models import Rooftop
 from crm.integrations.models import WebhookEvent
 from crm.integrations.webhooks import webhook_emit
@@ -84,13 +84,13 @@ def notes_of(prospect: Prospect) -> str:
     return restricted_ref("prospect", prospect.pk)
 
 
-def timeline_add(prospect: Prospect, by: User | None, summary: str, *, kind: str = TimelineEntry.Kind.SYSTEM,
-                 body: str = "", notes: bool = False) -> None:
-    """Put a step of this prospect on the customer's timeline; ``notes=True`` for what was said (see ``notes_of``);
-    otherwise every colleague reads it (who holds the customer, at which level: no two salespeople on one)."""
-    TimelineEntry.objects.create(person_id=prospect.person_id, kind=kind, occurred_at=timezone.now(), author=by,
-                                 summary=summary[:300], body=body, rooftop_id=prospect.rooftop_id,
-                                 restricted_to=notes_of(prospect) if notes else "")
+def timeline_add(prospect: Prospect, by: User | None, event: str, data: dict[str, Any], *,
+                 kind: str = TimelineEntry.Kind.SYSTEM, body: str = "", notes: bool = False) -> None:
+    """Put a step of this prospect on the customer's timeline (``event`` worded in ``wordings.py``); ``notes=True``
+    for what was said (see ``notes_of``); otherwise every colleague reads it (who holds the customer, at which
+    level: no two salespeople on one)."""
+    timeline_event(event, data, kind=kind, person_id=prospect.person_id, author=by, body=body,
+                   rooftop_id=prospect.rooftop_id, restricted_to=notes_of(prospect) if notes else "").save()
 
 
 def open_prospect_of(person: Person) -> Prospect | None:
@@ -175,8 +175,8 @@ def prospect_create(*, person: Person, by: User | None, level: str, fields: dict
     history_add(prospect, History.Kind.CREATED, by, to_value=level, note=prospect.get_source_display())
     if salesperson is not None:
         history_add(prospect, History.Kind.ASSIGNED, by, to_value=salesperson.pk, note=str(salesperson))
-    timeline_add(prospect, by, _("Prospect registered (%(level)s, %(source)s): %(interest)s") % {
-        "level": level, "source": prospect.get_source_display(), "interest": prospect.model_interest or "—"})
+    timeline_add(prospect, by, "prospect_registered", {"level": level, "source": prospect.source,
+                                                        "interest": prospect.model_interest})
     if first_contact is not None:
         contact_log(prospect=prospect, by=by, kind=first_contact.kind, outcome=first_contact.outcome,
                     note=first_contact.note)
@@ -242,12 +242,9 @@ def contact_log(*, prospect: Prospect, by: User | None, kind: str, outcome: str,
     prospect.save(update_fields=["next_contact_on", "first_response_at"])
     Opportunity.objects.filter(prospect=prospect, stage=Stage.NEW).update(stage=Stage.CONTACTED,
                                                                          stage_changed_at=timezone.now())
-    summary = f"{contact.get_kind_display()}: {contact.get_outcome_display()}"
-    if contact.next_step:
-        summary += " — " + _("next: %(step)s") % {"step": contact.next_step}
-    TimelineEntry.objects.create(person_id=prospect.person_id, kind=TimelineEntry.Kind.CONTACT, occurred_at=done_at,
-                                 author=by, summary=summary[:300], body=contact.note, rooftop_id=prospect.rooftop_id,
-                                 restricted_to=notes_of(prospect))
+    timeline_event("contact", {"kind": contact.kind, "outcome": contact.outcome, "next": contact.next_step},
+                   kind=TimelineEntry.Kind.CONTACT, person_id=prospect.person_id, occurred_at=done_at, author=by,
+                   body=contact.note, rooftop_id=prospect.rooftop_id, restricted_to=notes_of(prospect)).save()
     return contact
 
 
@@ -298,8 +295,7 @@ def level_change(*, prospect: Prospect, by: User | None, level: str, note: str, 
         prospect.next_contact_on = planned
     prospect.save()
     history_add(prospect, History.Kind.LEVEL, by, from_value=previous, to_value=level, note=note)
-    timeline_add(prospect, by, _("Prospect level %(from)s → %(to)s") % {"from": previous, "to": level}, body=note,
-                 notes=True)
+    timeline_add(prospect, by, "prospect_level", {"from": previous, "to": level}, body=note, notes=True)
     return prospect
 
 
@@ -320,7 +316,7 @@ def prospect_assign(*, prospect: Prospect, to_user: User, by: User | None, note:
     prospect.save(update_fields=["salesperson"])
     history_add(prospect, kind, by, from_value=previous.pk if previous else "", to_value=to_user.pk,
              note=note or f"{previous or '—'} → {to_user}")
-    timeline_add(prospect, by, _("Prospect passed from %(from)s to %(to)s") % {"from": previous or "—", "to": to_user})
+    timeline_add(prospect, by, "prospect_passed", {"from": str(previous or "—"), "to": str(to_user)})
     Person.objects.filter(pk=prospect.person_id).filter(
         Q(salesperson__isnull=True) | Q(salesperson=previous)).update(salesperson=to_user)
     CareTask.objects.filter(person_id=prospect.person_id, done_at__isnull=True,
@@ -473,8 +469,7 @@ def test_drive_book(*, prospect: Prospect, demo: DemoVehicle, starts_at: datetim
                 if clash else "")
         raise ValidationError({"starts_at": _("%(car)s is already booked %(when)s.") % {"car": demo, "when": when}}
                               ) from None
-    timeline_add(prospect, by, _("Test drive booked: %(car)s, %(when)s") % {
-        "car": demo, "when": f"{timezone.localtime(starts_at):%Y-%m-%d %H:%M}"})
+    timeline_add(prospect, by, "test_drive_booked", {"car": str(demo), "at": starts_at.isoformat()})
     return drive
 
 
@@ -547,11 +542,9 @@ def delivery_record(*, deal: Opportunity, by: User | None, car: Delivery) -> Veh
     if prospect.salesperson_id:  # the one who sold the car looks after the customer now
         Person.objects.filter(pk=person.pk).update(salesperson=prospect.salesperson)
     Person.objects.filter(pk=person.pk, rooftop__isnull=True).update(rooftop=prospect.rooftop)
-    TimelineEntry.objects.create(
-        person=person, kind=TimelineEntry.Kind.PURCHASE, occurred_at=timezone.now(), author=by,
-        rooftop_id=prospect.rooftop_id, source_ref=f"sales:delivery:{deal.pk}",
-        summary=_("Took delivery of %(car)s") % {"car": vehicle},
-        body=_("Amount: %(amount)s") % {"amount": deal.amount} if deal.amount is not None else "")
+    amount = {"amount": str(deal.amount), "currency": tenant_currency()} if deal.amount is not None else {}
+    timeline_event("delivery", {"car": str(vehicle), **amount}, kind=TimelineEntry.Kind.PURCHASE, person=person,
+                   author=by, rooftop_id=prospect.rooftop_id, source_ref=f"sales:delivery:{deal.pk}").save()
     care_plan_start(deal=deal, delivered_on=car.delivered_on, owner=prospect.salesperson or by)
     return link
 
@@ -578,8 +571,9 @@ def care_task_done(*, task: CareTask, by: User | None, outcome: str) -> CareTask
         raise ValidationError({"outcome": _("Say how it went.")})
     task.done_at, task.outcome = timezone.now(), outcome[:300]
     task.save(update_fields=["done_at", "outcome"])
-    TimelineEntry.objects.create(person_id=task.person_id, kind=TimelineEntry.Kind.CONTACT, occurred_at=task.done_at,
-                                 author=by, summary=f"{task.label}: {task.outcome}"[:300])
+    timeline_event("care_done", {"title": task.title, "kind": task.kind, "outcome": task.outcome},
+                   kind=TimelineEntry.Kind.CONTACT, person_id=task.person_id, occurred_at=task.done_at,
+                   author=by).save()
     return task
 
 

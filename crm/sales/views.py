@@ -131,7 +131,7 @@ def _person_for(form: ProspectForm, by: User) -> Person:
     return person_create(by=by, fields={"family_name": data["family_name"], "given_name": data["given_name"],
                                         "channel": "walk_in" if data["source"] == Source.WALK_IN else "",
                                         "rooftop": data["rooftop"]},
-                         phones=phones, emails=[data["email"]] if data["email"] else [], source=_("sales"))
+                         phones=phones, emails=[data["email"]] if data["email"] else [], source="sales")
 
 
 @staff_required(*SALES)

@@ -15,3 +15,7 @@ class ServiceConfig(AppConfig):
 
         for model in (ServiceVisit, DeclinedRecommendation, Appointment):
             follows_merges(model)
+
+        from .wordings import register
+
+        register()

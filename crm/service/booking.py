@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import StaffRole, User
 from crm.customers.models import Person, TimelineEntry, Vehicle
+from crm.customers.timeline import timeline_event
 from crm.dealerships.models import Rooftop
 from crm.integrations.models import WebhookEvent
 from crm.integrations.webhooks import webhook_emit
@@ -152,11 +153,9 @@ def appointment_book(*, slot: Slot, service_type: ServiceType, vehicle: Vehicle,
 
     enqueue_on_commit(appointment_confirmation_send, appointment.pk)
     if person is not None:
-        when = timezone.localtime(slot.starts_at, tz).strftime("%Y-%m-%d %H:%M")
-        TimelineEntry.objects.create(
-            person=person, kind=TimelineEntry.Kind.CONTACT, author=by, occurred_at=timezone.now(),
-            rooftop=slot.rooftop, source_ref=f"service:appointment:{appointment.pk}",
-            summary=(_("Appointment booked: %(service)s on %(when)s") % {"service": service_type, "when": when})[:300])
+        timeline_event("appointment_booked", {"service": str(service_type), "at": slot.starts_at.isoformat(),
+                                              "tz": str(tz)}, kind=TimelineEntry.Kind.CONTACT, person=person,
+                       author=by, rooftop=slot.rooftop, source_ref=f"service:appointment:{appointment.pk}").save()
     return appointment
 
 

@@ -16,13 +16,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.utils.translation import gettext as _
 
 from accounts.models import User
 from crm.core.bulk import copy_update
 from crm.customers import normalize
 from crm.customers.importing.fields import name_split
 from crm.customers.models import TimelineEntry
+from crm.customers.services import tenant_currency
+from crm.customers.timeline import timeline_event
 
 from .models import DeclinedRecommendation, JobCategory, JobLine, ServiceVisit
 from .services import declined_follow_up, repeats_reflag, totals_recompute
@@ -211,18 +212,17 @@ def _timeline_refresh(visit_ids: list[int]) -> None:
     for visit_id, description in JobLine.objects.filter(visit_id__in=visit_ids).order_by("pk").values_list(
             "visit_id", "description"):
         work.setdefault(visit_id, []).append(description)
+    currency = tenant_currency()
     records = []
     for pk, source_ref in TimelineEntry.objects.filter(source_ref__in=visits).values_list("pk", "source_ref"):
         visit = visits[source_ref]
-        summary = (_("Service visit, order %(order)s") % {"order": visit.order_number} if visit.order_number
-                   else _("Service visit"))
-        details = [_("Total: %(amount)s") % {"amount": visit.total_amount}]
-        if visit.mileage is not None:
-            details.append(_("Mileage: %(km)s km") % {"km": visit.mileage})
-        work_done = ", ".join(dict.fromkeys(work.get(visit.pk, [])))
-        records.append(TimelineEntry(pk=pk, summary=f"{summary}: {work_done}"[:300],
-                                     body="\n".join([*details, str(visit.vehicle)])))
-    copy_update(records, ["summary", "body"])
+        entry = timeline_event("visit", {
+            "order": visit.order_number, "work": list(dict.fromkeys(work.get(visit.pk, []))),
+            "amount": str(visit.total_amount), "currency": currency, "km": visit.mileage, "vehicle": str(visit.vehicle),
+        }, kind=TimelineEntry.Kind.VISIT)
+        entry.pk = pk
+        records.append(entry)
+    copy_update(records, ["summary", "body", "data"])
 
 
 def order_lines_replace(*, visit: ServiceVisit, lines: list[dict[str, Any]]) -> None:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from crm.customers.models import MileageReading, Person, TimelineEntry, Vehicle, VehicleLink
+from crm.customers.timeline import timeline_event
 from crm.dealerships.models import Rooftop
 from crm.integrations.models import WebhookEvent
 from crm.integrations.webhooks import webhook_emit
@@ -189,8 +190,6 @@ def declined_update(*, item: DeclinedRecommendation, status: str, by: User | Non
     item.closed_at = timezone.now() if closed else None
     item.save()
     if item.person_id:
-        TimelineEntry.objects.create(
-            person_id=item.person_id, kind=TimelineEntry.Kind.CONTACT, author=by, occurred_at=timezone.now(),
-            summary=(_("Declined work “%(work)s”: %(status)s") % {
-                "work": item.description, "status": item.get_status_display()})[:300], body=note)
+        timeline_event("declined_status", {"work": item.description, "status": status},
+                       kind=TimelineEntry.Kind.CONTACT, person_id=item.person_id, author=by, body=note).save()
     return item

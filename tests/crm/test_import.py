@@ -228,7 +228,7 @@ def test_a_service_file_adds_visits_and_mileage_and_whoever_brings_the_car_in(ca
         visits = TimelineEntry.objects.filter(person=anna, kind="visit").order_by("occurred_at")
         assert [visit.summary for visit in visits] == ["Service visit, order R-100: Oil service",
                                                         "Service visit, order R-180: Winter tyres"]
-        assert "Amount: 189.90" in visits[0].body
+        assert "Total: 189.90\xa0EUR" in visits[0].body  # the group's currency
         golf = Vehicle.objects.get(vin="WVWZZZ1KZAW000001")
         assert sorted(golf.mileage_readings.values_list("kilometres", flat=True)) == [10, 15200, 24100, 25000]
         lukas = Person.objects.get(given_name="Lukas")

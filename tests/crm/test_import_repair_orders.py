@@ -94,7 +94,7 @@ def test_a_row_per_job_line_becomes_one_repair_order_per_number_across_chunks(ca
                                   Decimal("300.00"))]
         entry = TimelineEntry.objects.get(person=anna, source_ref="dms:order:R-1")
         assert entry.summary == "Service visit, order R-1: Oil change, Oil filter, Bolt"
-        assert entry.body.startswith("Total: 3600.00\nMileage: 15200 km")
+        assert entry.body.startswith("Total: 3,600.00\xa0EUR\nMileage: 15,200 km")  # read in the reader's locale
 
 
 def test_importing_the_lines_again_updates_them_and_never_duplicates(cast, staff, monkeypatch):

@@ -74,8 +74,9 @@ from ..models import (
     Vehicle,
     VehicleLink,
 )
-from ..services import tenant_language, tenant_regions
+from ..services import tenant_currency, tenant_language, tenant_regions
 from ..signals import visits_imported
+from ..timeline import timeline_event
 from . import files
 from .fields import VEHICLE_TARGETS, Parsed, RowParser
 
@@ -155,7 +156,7 @@ class Importer:
         self.job, self.parser = job, parser
         self.counts: Counter[str] = Counter({name: int(job.counts.get(name, 0)) for name in OUTCOMES})
         self.seen: dict[str, int] = {}  # fingerprint -> first line with it, in this file
-        self.source = _("import of %(file)s") % {"file": job.original_name}
+        self.currency = tenant_currency()
         self.today = timezone.localdate()
         self.system = f"{SYSTEM}-{job.kind}"
         self.writer = Writer()
@@ -424,9 +425,8 @@ class Importer:
                          changes={**ref.changes, "source": self.job.original_name}) for ref in changed),
         ])
         self.writer.create(
-            TimelineEntry(person=ref.person, kind=TimelineEntry.Kind.SYSTEM, occurred_at=now,
-                          summary=(_("Customer record created (%(source)s)") % {"source": self.source})[:300],
-                          rooftop_id=ref.person.rooftop_id)
+            timeline_event("record_created", {"source": "import", "name": self.job.original_name}, person=ref.person,
+                           occurred_at=now, rooftop_id=ref.person.rooftop_id)
             for ref in created
         )
 
@@ -669,27 +669,25 @@ class Importer:
             if person is None:
                 continue  # a company's car: its readings and repair orders are kept; the timeline is a person's
             if self.job.kind == ImportKind.SALES and vehicle is not None and bought:
-                entries.append(TimelineEntry(
-                    person=person, kind=TimelineEntry.Kind.PURCHASE, occurred_at=_noon(bought),
-                    summary=(_("Bought %(vehicle)s") % {"vehicle": vehicle})[:300], rooftop_id=person.rooftop_id,
-                    body=_amount_line(row), source_ref=f"{SYSTEM}:sale:{row.vehicle_key or vehicle.pk}:{bought}",
+                entries.append(timeline_event(
+                    "bought", {"vehicle": str(vehicle), **self._amount(row)}, kind=TimelineEntry.Kind.PURCHASE,
+                    person=person, occurred_at=_noon(bought), rooftop_id=person.rooftop_id,
+                    source_ref=f"{SYSTEM}:sale:{row.vehicle_key or vehicle.pk}:{bought}",
                 ))
             if self.job.kind == ImportKind.SERVICE and visited:
-                summary = (_("Service visit, order %(order)s") % {"order": order} if order
-                           else _("Service visit")) + (f": {row.visit['work']}" if row.visit.get("work") else "")
-                details = [_amount_line(row)]
-                if row.mileage is not None:
-                    details.append(_("Mileage: %(km)s km") % {"km": row.mileage})
-                if vehicle is not None:
-                    details.append(str(vehicle))
-                entries.append(TimelineEntry(
-                    person=person, kind=TimelineEntry.Kind.VISIT, occurred_at=_noon(visited), summary=summary[:300],
-                    body="\n".join(part for part in details if part), rooftop_id=person.rooftop_id, source_ref=ref,
-                ))
+                data = {"order": order, "work": [row.visit["work"]] if row.visit.get("work") else [],
+                        **self._amount(row), "km": row.mileage, "vehicle": str(vehicle) if vehicle else ""}
+                entries.append(timeline_event("visit", data, kind=TimelineEntry.Kind.VISIT, person=person,
+                                              occurred_at=_noon(visited), rooftop_id=person.rooftop_id,
+                                              source_ref=ref))
         self.writer.create(readings, ignore_conflicts=True)
         self.writer.create(entries, ignore_conflicts=True)
         if visits:
             visits_imported.send(sender=Importer, rows=visits)
+
+    def _amount(self, row: Parsed) -> dict[str, Any]:
+        amount = row.visit.get("amount")
+        return {"amount": str(amount), "currency": self.currency} if amount is not None else {}
 
 
 def _names_disagree(person: Person, row: Parsed) -> bool:
@@ -712,11 +710,6 @@ def _person_number(row: Parsed) -> str:
 
 def _noon(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(12)))
-
-
-def _amount_line(row: Parsed) -> str:
-    amount = row.visit.get("amount")
-    return _("Amount: %(amount)s") % {"amount": amount} if amount is not None else ""
 
 
 class _SideChannel:

@@ -143,7 +143,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> Person:
 @router.post("/customers", response=answers(201, CustomerOut), summary="Create a customer")
 def customer_create(request: HttpRequest, payload: CustomerIn) -> Status:
     person = person_create(by=None, fields=_fields(payload), phones=payload.phones, emails=payload.emails,
-                           source=_("API: %(key)s") % {"key": request.api_key.name})
+                           source="api", source_name=request.api_key.name)
     return Status(201, _customers().get(pk=person.pk))
 
 

@@ -1,0 +1,15 @@
+"""How the service module's timeline events read, in the reader's language (``crm.customers.timeline``)."""
+
+from django.utils.translation import gettext as _
+
+from crm.customers.timeline import event_wording, shown_moment
+
+from .models import DeclinedRecommendation
+
+
+def register() -> None:
+    event_wording("declined_status", lambda data: _("Declined work “%(work)s”: %(status)s") % {
+        "work": data["work"],
+        "status": str(dict(DeclinedRecommendation.Status.choices).get(data["status"], data["status"]))})
+    event_wording("appointment_booked", lambda data: _("Appointment booked: %(service)s on %(when)s") % {
+        "service": data["service"], "when": shown_moment(data["at"], data.get("tz", ""))})
