@@ -175,11 +175,33 @@ def phone_e164(raw: str, region: str | list[str] | tuple[str, ...] | None = None
     return reading.e164
 
 
-def phone_display(e164: str) -> str:
+def _phone_parsed(number: str, region: str = "") -> phonenumbers.PhoneNumber | None:
     try:
-        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        parsed = phonenumbers.parse(number, region or None)
     except phonenumbers.NumberParseException:
-        return e164
+        return None
+    # A typed number must be a real one (phonenumbers reads a number in almost any text); a stored E.164 one
+    # need only be possible (numbering plans change after a number was taken).
+    if phonenumbers.is_valid_number(parsed) or (number.startswith("+") and phonenumbers.is_possible_number(parsed)):
+        return parsed
+    return None
+
+
+def phone_display(number: str, region: str = "") -> str:
+    """A number in the one format every screen shows: international, grouped as its country writes it. A number
+    without a country code is read in ``region``; anything that does not read as a number stays as written."""
+    parsed = _phone_parsed(number, region)
+    if parsed is None:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def phone_tel(number: str, region: str = "") -> str:
+    """The number for a ``tel:`` link: E.164, or the typed characters a dialler understands."""
+    parsed = _phone_parsed(number, region)
+    if parsed is None:
+        return re.sub(r"[^\d+]", "", number)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def email_normalize(raw: str) -> str:
