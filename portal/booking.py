@@ -3,6 +3,7 @@ from (``service.booking.appointment_book``, channel "online", within the online 
 cancel within the rooftop's notice."""
 
 import zoneinfo
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import User
 from crm.customers.models import Person, Vehicle
@@ -58,6 +60,41 @@ def free_slots(rooftop: Rooftop, day: date, service_type: ServiceType | None = N
     return (Slot.objects.filter(rooftop=rooftop, starts_at__gte=max(start, timezone.now()),
                                 starts_at__lt=start + timedelta(days=1), booked__lt=F("capacity"),
                                 online_booked__lt=F("online_capacity")).order_by("starts_at"))
+
+
+def free_days(rooftop: Rooftop, service_type: ServiceType | None, *, limit: int = 7) -> list[date]:
+    """The first ``limit`` days from today with a free time for ``service_type`` at ``rooftop``: the booking opens
+    on the first of them, not on a full day (days are taken from the slots with a seat free, then checked
+    as ``free_slots`` checks them)."""
+    tz = zoneinfo.ZoneInfo(rooftop.timezone)
+    seats = (Slot.objects.filter(rooftop=rooftop, starts_at__gte=timezone.now(),
+                                 starts_at__lt=timezone.now() + BOOK_AHEAD, booked__lt=F("capacity"),
+                                 online_booked__lt=F("online_capacity"))
+             .order_by("starts_at").values_list("starts_at", flat=True))
+    days: list[date] = []
+    checked: set[date] = set()
+    for starts_at in seats.iterator(chunk_size=500):
+        day = starts_at.astimezone(tz).date()
+        if day in checked:
+            continue
+        checked.add(day)
+        if free_slots(rooftop, day, service_type).exists():
+            days.append(day)
+            if len(days) >= limit:
+                break
+    return days
+
+
+def times_by_part_of_day(slots: Iterable[Slot], rooftop: Rooftop) -> list[tuple[str, list[tuple[Slot, str]]]]:
+    """The times of a day as the rooftop's clock shows them, under morning, afternoon and evening."""
+    tz = zoneinfo.ZoneInfo(rooftop.timezone)
+    parts: dict[str, list[tuple[Slot, str]]] = {}
+    for slot in slots:
+        local = timezone.localtime(slot.starts_at, tz)
+        part = (pgettext("part of day", "Morning") if local.hour < 12
+                else pgettext("part of day", "Afternoon") if local.hour < 17 else pgettext("part of day", "Evening"))
+        parts.setdefault(part, []).append((slot, f"{local:%H:%M}"))
+    return list(parts.items())
 
 
 def owner_appointments(user: User) -> QuerySet[Appointment]:

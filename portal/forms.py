@@ -62,13 +62,13 @@ class BookForm(forms.Form):
         self.fields["rooftop"].queryset = Rooftop.objects.filter(is_active=True).order_by("name")
         self.fields["advisor"].queryset = User.objects.filter(
             is_active=True, role__in=[StaffRole.SERVICE_ADVISOR, StaffRole.SERVICE_MANAGER]).order_by("first_name")
-        rooftop, day = self._value("rooftop"), self._value("day")
+        rooftop, day = self.value_before_clean("rooftop"), self.value_before_clean("day")
         if rooftop is not None and day is not None:
             tz = zoneinfo.ZoneInfo(rooftop.timezone)
-            self.fields["slot"].queryset = free_slots(rooftop, day, self._value("service_type"))
+            self.fields["slot"].queryset = free_slots(rooftop, day, self.value_before_clean("service_type"))
             self.fields["slot"].label_from_instance = lambda slot: f"{timezone.localtime(slot.starts_at, tz):%H:%M}"
 
-    def _value(self, name: str) -> Any:
+    def value_before_clean(self, name: str) -> Any:
         """A field's clean value before the whole form is cleaned (to offer the day's times), or None."""
         try:
             return self.fields[name].clean(self[name].value())
@@ -151,3 +151,40 @@ class RsvpForm(forms.Form):
                                     widget=forms.RadioSelect)
     guests = forms.IntegerField(label=_("Guests"), min_value=0, max_value=4, initial=0, required=False,
                                 help_text=_("Up to four guests."))
+
+
+class GuestStartForm(forms.Form):
+    """Booking without an account, first screen: the car, the service and the mobile number on file."""
+
+    car = forms.CharField(label=_("Plate or VIN"), max_length=40, widget=forms.TextInput(attrs={
+        "autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}))
+    number = forms.CharField(label=_("Mobile number"), max_length=40, widget=forms.TextInput(attrs={
+        "type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+        help_text=_("The number we have on file for you: we text a code to it."))
+    service_type = forms.ModelChoiceField(label=_("Service"), queryset=ServiceType.objects.none(), empty_label=None,
+                                          widget=forms.RadioSelect)
+    rooftop = forms.ModelChoiceField(label=_("Workshop"), queryset=Rooftop.objects.none(), empty_label=None)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["service_type"].queryset = ServiceType.objects.filter(online_bookable=True).order_by("position")
+        self.fields["rooftop"].queryset = Rooftop.objects.filter(is_active=True).order_by("name")
+        for name in ("service_type", "rooftop"):  # one choice needs no question
+            choices = list(self.fields[name].queryset[:2])
+            if len(choices) == 1:
+                self.fields[name].initial = choices[0].pk
+                self.fields[name].widget = forms.HiddenInput()
+
+
+class GuestTimeForm(forms.Form):
+    """Booking without an account, second screen: the code we texted and one of the day's free times."""
+
+    code = forms.CharField(label=_("Code"), max_length=6, min_length=6, widget=forms.TextInput(attrs={
+        "autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]*"}))
+    slot = forms.ModelChoiceField(label=_("Time"), queryset=Slot.objects.none(), empty_label=None,
+                                  error_messages={"required": _("Choose a time."),
+                                                  "invalid_choice": _("This time is no longer free; choose another.")})
+
+    def __init__(self, *args: Any, slots: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["slot"].queryset = slots

@@ -138,3 +138,31 @@ class ReferralCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class GuestBooking(models.Model):
+    """A booking by an owner who is not signed in: the car by plate or VIN, proved theirs by a code texted to
+    the mobile number on file for it; the time chosen with the code books it. The address of its pages is an
+    unguessable token, kept in this dealer group's schema only."""
+
+    token = models.CharField(max_length=43, unique=True)
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    number = models.CharField(max_length=20)  # E.164, on file for ``person``
+    service_type = models.ForeignKey("service.ServiceType", on_delete=models.CASCADE, related_name="+")
+    rooftop = models.ForeignKey("dealerships.Rooftop", on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    appointment = models.ForeignKey("service.Appointment", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("guest booking")
+        verbose_name_plural = _("guest bookings")
+        indexes = [models.Index(fields=["number", "created_at"], name="guest_booking_by_number"),
+                   models.Index(fields=["vehicle", "created_at"], name="guest_booking_by_vehicle")]
+
+    def __str__(self) -> str:
+        return f"{self.vehicle_id} {self.created_at:%Y-%m-%d}"

@@ -10,7 +10,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -25,11 +25,22 @@ from crm.core.parsing import day_from, id_from
 from crm.customers.models import Person
 from crm.sales.lead_forms import EnquiryForm
 from crm.sales.lead_views import enquiry_rate_exceeded
-from crm.service.models import Appointment
+from crm.service.models import Appointment, Slot
+from crm.service.notify import appointment_ics
 
-from . import booking, invitations, privacy, referrals, selectors, services
-from .forms import BookForm, ClaimForm, CodeForm, DeletionForm, InvitationForm, PhoneForm, ProfileForm
-from .models import DeletionRequest, PhoneCheck, VehicleClaim
+from . import booking, guest, invitations, privacy, referrals, selectors, services
+from .forms import (
+    BookForm,
+    ClaimForm,
+    CodeForm,
+    DeletionForm,
+    GuestStartForm,
+    GuestTimeForm,
+    InvitationForm,
+    PhoneForm,
+    ProfileForm,
+)
+from .models import DeletionRequest, GuestBooking, PhoneCheck, VehicleClaim
 from .qr import qr_svg
 
 ALL_STAFF_ROLES = tuple(StaffRole.values)
@@ -135,13 +146,17 @@ def claim_resend(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- Booking ---------------------------------------------------------------------------------------------
 
-@login_required
 def book(request: HttpRequest) -> HttpResponse:
     """Choose the car, service, workshop and day, then one of the day's free times. Asking for the times
-    and booking are the same form, so nothing chosen is lost between them."""
-    initial = {"day": timezone.localdate() + timedelta(days=1), "vehicle": request.GET.get("car"),
-               "declined": request.GET.get("declined")}
+    and booking are the same form, so nothing chosen is lost between them; the form opens on the first day
+    with a free time. Someone not signed in books as a guest (``guest_start``)."""
+    if not request.user.is_authenticated:
+        return guest_start(request)
+    initial = {"vehicle": request.GET.get("car"), "declined": request.GET.get("declined")}
     form = BookForm(request.POST or None, user=request.user, initial=initial)
+    if not form.is_bound and (rooftop := form.fields["rooftop"].queryset.first()) is not None:
+        days = booking.free_days(rooftop, form.fields["service_type"].queryset.first(), limit=1)
+        form.initial["day"] = days[0] if days else timezone.localdate() + timedelta(days=1)
     if request.method == "POST" and request.POST.get("action") == "book" and form.is_valid():
         data = form.cleaned_data
         if data["slot"] is None:
@@ -154,10 +169,108 @@ def book(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 form.add_error("slot", error)
             else:
-                messages.success(request, _("Booked: %(service)s on %(when)s. A confirmation is on its way.") % {
-                    "service": appointment.service_type, "when": _when(appointment)})
-                return redirect("portal:garage")
-    return render(request, "portal/book.html", {"form": form}, status=400 if form.errors else 200)
+                return redirect("portal:appointment_booked", pk=appointment.pk)
+    parts = []
+    if (rooftop := form.value_before_clean("rooftop")) is not None:
+        parts = booking.times_by_part_of_day(form.fields["slot"].queryset, rooftop)
+    return render(request, "portal/book.html", {"form": form, "parts": parts}, status=400 if form.errors else 200)
+
+
+@login_required
+def appointment_booked(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner's booking, confirmed, with the appointment for their calendar."""
+    appointment = _own_appointment(request, pk)
+    return render(request, "portal/booked.html", {
+        "appointment": appointment, "when": _when(appointment),
+        "calendar_url": reverse("portal:appointment_ics", args=[appointment.pk])})
+
+
+@login_required
+def appointment_calendar(request: HttpRequest, pk: int) -> HttpResponse:
+    return _ics(_own_appointment(request, pk))
+
+
+def _ics(appointment: Appointment) -> HttpResponse:
+    response = HttpResponse(appointment_ics(appointment), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+    return response
+
+
+# --- Booking without an account: three screens ------------------------------------------------------------
+
+GUEST_SESSION_KEY = "guest_bookings"
+
+
+def guest_start(request: HttpRequest) -> HttpResponse:
+    """The car, the service and the mobile number on file: a code goes to that number."""
+    form = GuestStartForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if enquiry_rate_exceeded(request):
+            form.add_error(None, _("Too many requests from your network. Please try again later, or call us."))
+        else:
+            data = form.cleaned_data
+            try:
+                started = guest.guest_booking_start(raw_number=data["number"], car=data["car"],
+                                                    service_type=data["service_type"], rooftop=data["rooftop"])
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                # Only this browser may go on with it: the token names it, the session holds it.
+                request.session[GUEST_SESSION_KEY] = [*request.session.get(GUEST_SESSION_KEY, [])[-4:],
+                                                      started.token]
+                return redirect("portal:guest_times", token=started.token)
+    return render(request, "portal/guest_start.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _guest_booking(request: HttpRequest, token: str) -> GuestBooking:
+    if token not in request.session.get(GUEST_SESSION_KEY, []):
+        raise Http404
+    return get_object_or_404(GuestBooking.objects.select_related("rooftop", "service_type", "vehicle"), token=token)
+
+
+@never_cache
+def guest_times(request: HttpRequest, token: str) -> HttpResponse:
+    """The code we texted and a time: the day opens on the first with a free time; the next ones are a tap away."""
+    started = _guest_booking(request, token)
+    if started.appointment_id is not None:
+        return redirect("portal:guest_booked", token=token)
+    rooftop, service_type = started.rooftop, started.service_type
+    days = booking.free_days(rooftop, service_type)
+    asked = day_from(request.POST.get("day") or request.GET.get("day") or "")
+    day = asked if asked is not None and booking.bookable_day(asked) else (days[0] if days else None)
+    slots = booking.free_slots(rooftop, day, service_type) if day else Slot.objects.none()
+    form = GuestTimeForm(request.POST or None, slots=slots)
+    if request.method == "POST" and form.is_valid():
+        try:
+            guest.guest_booking_confirm(booking=started, code=form.cleaned_data["code"],
+                                        slot=form.cleaned_data["slot"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("portal:guest_booked", token=token)
+    return render(request, "portal/guest_times.html", {
+        "form": form, "started": started, "day": day, "days": days,
+        "parts": booking.times_by_part_of_day(slots, rooftop), "sent_to": services._masked_phone(started.number),
+    }, status=400 if form.errors else 200)
+
+
+def guest_booked(request: HttpRequest, token: str) -> HttpResponse:
+    started = _guest_booking(request, token)
+    if started.appointment_id is None:
+        return redirect("portal:guest_times", token=token)
+    appointment = Appointment.objects.select_related("slot", "rooftop", "service_type", "vehicle").get(
+        pk=started.appointment_id)
+    return render(request, "portal/booked.html", {
+        "appointment": appointment, "when": _when(appointment), "guest": True,
+        "calendar_url": reverse("portal:guest_calendar", args=[token])})
+
+
+def guest_calendar(request: HttpRequest, token: str) -> HttpResponse:
+    started = _guest_booking(request, token)
+    if started.appointment_id is None:
+        raise Http404
+    return _ics(Appointment.objects.select_related("slot", "rooftop", "service_type", "vehicle").get(
+        pk=started.appointment_id))
 
 
 def _when(appointment: Appointment) -> str:

@@ -182,7 +182,8 @@ def _phone_parsed(number: str, region: str = "") -> phonenumbers.PhoneNumber | N
         return None
     # A typed number must be a real one (phonenumbers reads a number in almost any text); a stored E.164 one
     # need only be possible (numbering plans change after a number was taken).
-    if phonenumbers.is_valid_number(parsed) or (number.startswith("+") and phonenumbers.is_possible_number(parsed)):
+    stored = number.startswith("+") and number[1:].isdigit()  # E.164, as the CRM keeps customers' numbers
+    if phonenumbers.is_valid_number(parsed) or (stored and phonenumbers.is_possible_number(parsed)):
         return parsed
     return None
 

@@ -109,11 +109,15 @@ def test_an_owner_signs_up_claims_books_refers_joins_and_answers(scratch, server
     page.click("main >> text=Book a service for this car")
     page.fill("input[name=day]", day.isoformat())
     page.click("button[value=times]")
-    page.check("input[name=slot] >> nth=0")
+    page.click(".time >> nth=0")  # the times are large tap targets, grouped by part of the day
+    assert page.is_checked("input[name=slot] >> nth=0")
     page.fill("textarea[name=comment]", "A squeak from the front left")
     _shot(page, "book")
     page.click("button[value=book]")
-    page.wait_for_url(f"{base}/my/")
+    page.wait_for_url(re.compile(r".*/my/appointments/\d+/$"))  # the second screen: booked, with a calendar file
+    assert "You are booked in" in page.content() and "Maintenance" in page.content()
+    _shot(page, "booked")
+    page.click("main >> text=Back to my garage")
     assert "Coming appointments" in page.content() and "Maintenance" in page.content()
     page.click("nav.subnav >> text=Service history")
     _shot(page, "history")

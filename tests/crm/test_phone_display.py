@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
     ("+8613800138000", "RU", "+86 138 0013 8000", "+8613800138000"),
     ("030 1234567", "DE", "+49 30 1234567", "+49301234567"),
     ("reception, ext. 12", "DE", "reception, ext. 12", "12"),
+    ("+1 555 0100", "DE", "+1 555 0100", "+15550100"),  # a made-up number typed on a demo site: as written
 ])
 def test_a_number_reads_the_same_way_whoever_wrote_it(written, region, shown, dialled):
     assert (phone_display(written, region), phone_tel(written, region)) == (shown, dialled)

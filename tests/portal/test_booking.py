@@ -67,11 +67,15 @@ def test_an_owner_books_from_the_shared_capacity_and_staff_see_it_at_once(cast, 
     assert [slot.pk for slot in times.context["form"].fields["slot"].queryset] == [s.pk for s in booked["slots"]]
     assert "08:00" in times.text and "11:30" in times.text
     done = _book(olga, booked, booked["slots"][0], comment="Winter tyres are in the boot")
-    assert done.status_code == 302
-    garage = olga.get("/my/")
-    assert "Booked: Tyre change" in garage.text and "Coming appointments" in garage.text
     with schema_context(cast.a.schema_name):
         appointment = Appointment.objects.get()
+    assert done.status_code == 302 and done["Location"] == f"/my/appointments/{appointment.pk}/"
+    confirmation = olga.get(done["Location"])  # the second screen: booked, with the calendar file
+    assert "You are booked in" in confirmation.text and "Tyre change" in confirmation.text
+    calendar = olga.get(f"/my/appointments/{appointment.pk}/appointment.ics")
+    assert calendar["Content-Type"].startswith("text/calendar") and b"BEGIN:VEVENT" in calendar.content
+    assert "Coming appointments" in olga.get("/my/").text
+    with schema_context(cast.a.schema_name):
         assert (appointment.person, appointment.channel, appointment.comment) == (
             booked["person"], "online", "Winter tyres are in the boot")
         slot = Slot.objects.get(pk=booked["slots"][0].pk)
@@ -167,6 +171,8 @@ def test_nobody_books_or_touches_a_car_they_have_not_proven(cast, booked):
     refused = _book(neighbour, booked, booked["slots"][1])  # Olga's Corsa, by its id
     assert refused.status_code == 400 and "Select a valid choice" in refused.text
     assert neighbour.post(f"/my/appointments/{appointment.pk}/cancel/").status_code == 404
+    assert neighbour.get(f"/my/appointments/{appointment.pk}/").status_code == 404
+    assert neighbour.get(f"/my/appointments/{appointment.pk}/appointment.ics").status_code == 404
     assert neighbour.get(f"/my/appointments/{appointment.pk}/move/").status_code == 404
     assert "Coming appointments" not in neighbour.get("/my/").text
     with schema_context(cast.a.schema_name):
