@@ -20,6 +20,9 @@ app = CeleryApp("dealercrm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["tenants.billing"])  # a package inside an app: not found by the call above
+# The nightly KPI snapshots' task lives in a module of its own: without this, only a process that happened to
+# import it knew it, and the worker refused the beat's fan-out as an unregistered task.
+app.autodiscover_tasks(["tenants"], related_name="kpi_snapshots")
 
 
 def enqueue_on_commit(task: Task, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
