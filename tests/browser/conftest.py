@@ -22,6 +22,17 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = BASE_DIR / ".data" / "screenshots"
 
 
+def accessibility_problems(page: object) -> list[str]:
+    """The serious and critical violations axe-core (WCAG 2 A and AA rules, best practices) finds on the page as it
+    is now: '<rule> (<impact>): <elements>' each. Run in the page through Playwright's own channel, which the
+    Content-Security-Policy does not govern."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}) on {page.url}: " + "; ".join(n["html"][:160] for n in v["nodes"][:5])
+            for v in found if v["impact"] in ("serious", "critical")]
+
+
 def sign_in(page: object, base: str, email: str, password: str, *, lands_on: str) -> None:
     """Sign in through the real login form on ``base`` and wait for the page it leads to."""
     page.goto(f"{base}/accounts/login/")

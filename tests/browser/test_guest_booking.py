@@ -23,7 +23,7 @@ from crm.dealerships.models import OpeningHours, Rooftop
 from crm.service.booking import slots_generate
 from crm.service.models import Appointment, CapacityRule, ServiceType
 from portal.models import GuestBooking
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, accessibility_problems
 
 pytestmark = [pytest.mark.browser]
 
@@ -83,6 +83,7 @@ def test_a_guest_books_from_the_home_page_in_three_screens_on_a_phone(scratch, s
     page.fill("input[name=number]", "0151 70004321")
     page.click(".choice >> nth=0")
     _shot(page, "start")
+    problems = accessibility_problems(page)
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r".*/my/book/[\w-]+/$"))
     screens.append(page.url)  # 2: the code and the first day's times
@@ -90,16 +91,19 @@ def test_a_guest_books_from_the_home_page_in_three_screens_on_a_phone(scratch, s
     page.fill("input[name=code]", _texted_code(scratch.tenant.schema_name, django_db_blocker))
     page.click(".time >> nth=0")
     _shot(page, "times")
+    problems += accessibility_problems(page)
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r".*/my/book/[\w-]+/booked/$"))
     screens.append(page.url)  # 3: booked
     assert "You are booked in" in page.content() and "Volkswagen Polo" in page.content()
     _shot(page, "booked")
+    problems += accessibility_problems(page)
     with page.expect_download() as download:
         page.click("main >> text=Add to my calendar")
     assert b"BEGIN:VEVENT" in Path(download.value.path()).read_bytes()
 
     assert len(screens) == 3
+    assert problems == []  # axe-core: no serious or critical violations on any of the three screens
     with django_db_blocker.unblock(), schema_context(scratch.tenant.schema_name):
         appointment = Appointment.objects.get()
         assert (appointment.person, appointment.vehicle, appointment.channel) == (holder, car, "online")

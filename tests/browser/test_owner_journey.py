@@ -26,7 +26,7 @@ from crm.sales.models import Prospect
 from crm.service.booking import slots_generate
 from crm.service.models import Appointment, CapacityRule, ServiceType
 from portal.models import VehicleClaim
-from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.browser.conftest import SCREENSHOTS, accessibility_problems, sign_in
 
 pytestmark = [pytest.mark.browser]
 
@@ -40,6 +40,7 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"portal-{name}-phone.png"), full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"{name}: the page is {width}px wide on a 390px phone"
+    assert accessibility_problems(page) == [], name  # axe-core: no serious or critical violations
 
 
 def _texted_code(claim_pk: int, schema: str) -> str:
