@@ -17,3 +17,11 @@ class PortalConfig(AppConfig):
 
         email_confirmed.connect(on_email_confirmed, dispatch_uid="portal-link-by-email")
         follows_merges(CustomerLink, customer_link_refusal)
+
+        from crm.core.checklist import first_step
+
+        from .models import OwnerInvitation
+
+        first_step("owners", label=_("Invite your car owners"), url_name="customers:list", position=50,
+                   hint=_("From a customer's page: they book, see their history and join the club."),
+                   done=lambda: OwnerInvitation.objects.exists() or CustomerLink.objects.exists())

@@ -29,7 +29,7 @@ from .models import (
     Vehicle,
     VehicleLink,
 )
-from .timeline import timeline_for
+from .timeline import timeline_entries, timeline_for, timeline_rows
 
 TIMELINE_PAGE = 50
 ORIGINS_SHOWN = 5
@@ -124,7 +124,7 @@ def customer_360(person: Person, *, viewer: User) -> Customer360:
             Prefetch("vehicle__mileage_readings", to_attr="readings")
         ).order_by(CURRENT_FIRST, "-started_on", "-pk")
     )
-    timeline = timeline_for(viewer, person.timeline.select_related("author", "rooftop")[: TIMELINE_PAGE + 1])
+    timeline = timeline_for(viewer, timeline_entries(timeline_rows(person.pk)[: TIMELINE_PAGE + 1]))
     ledger = list(person.consents.order_by("-recorded_at", "-pk"))
     consents = []
     for channel in ConsentChannel.values:
@@ -172,6 +172,6 @@ def hints_open(owner: Person | Company) -> list:
 
 def timeline_page(person: Person, *, viewer: User, number: str | int | None) -> tuple[Page, list[TimelineEntry]]:
     """One page of the customer's whole timeline, newest first, ``TIMELINE_PAGE`` entries a page (the customer
-    page shows the first), as ``viewer`` may read it: back to the first entry."""
-    page = Paginator(person.timeline.select_related("author", "rooftop"), TIMELINE_PAGE).get_page(number)
-    return page, timeline_for(viewer, page.object_list)
+    page shows the first), as ``viewer`` may read it: back to the first entry, with every message sent."""
+    page = Paginator(timeline_rows(person.pk), TIMELINE_PAGE).get_page(number)
+    return page, timeline_for(viewer, timeline_entries(page.object_list))

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import QuerySet, Value
 from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -74,6 +75,43 @@ def entry_words(entry: TimelineEntry) -> tuple[str, str]:
     except (KeyError, TypeError, ValueError):
         logger.warning("timeline event %s could not be worded from %r", entry.event, entry.data)
         return entry.summary, entry.body
+
+
+# Other modules' records shown on the timeline (the messages sent): each gives, for a customer, a queryset of
+# (its name, id, moment) rows and, for the ids on a page, the entries to show (unsaved, never written).
+Rows = Callable[[int], QuerySet]
+Entries = Callable[[list[int]], dict[int, TimelineEntry]]
+
+_sources: dict[str, tuple[Rows, Entries]] = {}
+
+
+def timeline_source(name: str, rows: Rows, entries: Entries) -> None:
+    """Register records of another module as timeline entries: ``rows(person_id)`` selects
+    ``Value(name), pk, moment`` of that customer's records, ``entries(ids)`` makes them entries."""
+    _sources[name] = (rows, entries)
+
+
+def timeline_rows(person_id: int) -> QuerySet:
+    """The customer's whole timeline as (source, id, moment) rows, newest first, the entries and every registered
+    source's records in one query: what pages of the timeline slice."""
+    own = TimelineEntry.objects.filter(person_id=person_id).values_list(Value("entry"), "pk", "occurred_at")
+    others = [rows(person_id) for rows, _entries in _sources.values()]
+    return (own.union(*others, all=True) if others else own).order_by("-occurred_at", "-pk")
+
+
+def timeline_entries(rows: Iterable[tuple[str, int, Any]]) -> list[TimelineEntry]:
+    """The entries of these rows, in their order: one query per source on the page."""
+    rows = list(rows)
+    wanted: dict[str, list[int]] = defaultdict(list)
+    for source, pk, _at in rows:
+        wanted[source].append(pk)
+    found: dict[str, dict[int, TimelineEntry]] = {}
+    for source, ids in wanted.items():
+        if source == "entry":
+            found[source] = TimelineEntry.objects.select_related("author", "rooftop").in_bulk(ids)
+        elif source in _sources:
+            found[source] = _sources[source][1](ids)
+    return [found[source][pk] for source, pk, _at in rows if pk in found.get(source, {})]
 
 
 # Values in the reader's locale, for wordings.

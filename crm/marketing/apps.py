@@ -17,6 +17,11 @@ class MarketingConfig(AppConfig):
         # Invitations follow too (a club member's check-ins earn points on the record that survives).
         follows_merges(EventInvitation, once_per=("event",))
 
+        from accounts.models import StaffRole
+        from crm.core.checklist import day_panel
+
+        from .day import marketing_day
         from .wordings import register
 
         register()
+        day_panel(StaffRole.MARKETING, template="marketing/_day_panel.html", context=marketing_day, position=30)

@@ -19,6 +19,12 @@ class SalesConfig(AppConfig):
         follows_merges(CareTask)
         restricted_readers("prospect", prospect_notes_sealed)
 
+        from accounts.models import StaffRole
+        from crm.core.checklist import day_panel
+
+        from .day import sales_day
         from .wordings import register
 
         register()
+        day_panel(StaffRole.SALESPERSON, StaffRole.SALES_MANAGER, template="sales/_day_panel.html", context=sales_day,
+                  position=10)

@@ -16,6 +16,12 @@ class ServiceConfig(AppConfig):
         for model in (ServiceVisit, DeclinedRecommendation, Appointment):
             follows_merges(model)
 
+        from accounts.models import StaffRole
+        from crm.core.checklist import day_panel
+
+        from .day import service_day
         from .wordings import register
 
         register()
+        day_panel(StaffRole.SERVICE_ADVISOR, StaffRole.SERVICE_MANAGER, template="service/_day_panel.html",
+                  context=service_day, position=20)

@@ -1,5 +1,7 @@
 """The sign-up wizard on the public host, and the new admin's first sign-in on their tenant's host."""
 
+from datetime import timedelta
+
 import stripe
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
@@ -7,12 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.throttle import client_network, over_hourly_limit
 
-from ..models import DealerGroup, Plan, Signup
+from ..models import BillingInterval, DealerGroup, Plan, Signup
 from . import signup as service
 from .forms import SignupForm
 
@@ -82,9 +85,12 @@ def signup_card(request: HttpRequest, pk: str) -> HttpResponse:
     except stripe.StripeError:
         messages.error(request, _("The payment provider could not be reached. Please try again in a minute."))
         secret = ""
+    unit = signup.plan.unit_price(signup.interval)
     return render(request, "billing/signup/card.html", {
         "signup": signup, "client_secret": secret, "stripe_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "stripe_js_url": settings.STRIPE_JS_URL})
+        "stripe_js_url": settings.STRIPE_JS_URL, "unit_price": unit, "total_price": unit * signup.rooftops,
+        "yearly": signup.interval == BillingInterval.YEAR,
+        "first_charge_on": timezone.localdate() + timedelta(days=signup.plan.trial_days)})
 
 
 @require_GET

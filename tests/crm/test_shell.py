@@ -53,8 +53,9 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(cast):
         assert client.get("/crm/").status_code == 200
 
     # tenant by host, session, user, rooftops, the CMS permission (user perms, group perms), and
-    # search_path set twice (public for the host lookup, then the tenant)
-    assert len(queries) == 8, [q["sql"] for q in queries]
+    # search_path set twice (public for the host lookup, then the tenant); then the admin's first steps, one
+    # query each (opening hours two: a rooftop at all, one without hours; owners two: invited, or linked)
+    assert len(queries) == 8 + 7, [q["sql"] for q in queries]
 
 
 def test_only_site_editors_get_into_the_cms(cast):

@@ -1,10 +1,11 @@
 """Online sign-up: details, card through a SetupIntent, provisioning, first sign-in; nothing left on failure."""
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import stripe
+import time_machine
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
@@ -12,7 +13,8 @@ from django_tenants.utils import schema_exists
 
 from tenants.billing.services import as_dict, client
 from tenants.billing.signup import provision, signups_cleanup
-from tenants.models import BillingEmail, DealerGroup, DealerGroupStatus, Signup
+from tenants.models import BillingEmail, DealerGroup, DealerGroupStatus, Plan, Signup
+from tenants.templatetags.billing import money
 
 pytestmark = pytest.mark.django_db
 
@@ -230,3 +232,17 @@ def test_provisioning_run_again_after_a_crash_finishes_with_the_group_it_made(ca
     assert done.state == Signup.State.DONE, done.message
     group = DealerGroup.objects.get(slug="sierra-auto")
     assert group.status == DealerGroupStatus.TRIAL and group.stripe_subscription_id
+
+
+@pytest.mark.parametrize(("interval", "per"), [("month", "a month"), ("year", "a year")])
+def test_the_card_page_says_what_the_group_will_pay_and_when_before_the_card(cast, stripe_plans, interval, per):
+    with time_machine.travel(datetime(2026, 3, 1, 12, tzinfo=UTC), tick=False):
+        browser = _public()
+        started = _start(browser, interval=interval)
+        page = browser.get(started["Location"]).text
+    plan = Plan.objects.get(code="group")
+    unit = plan.unit_price(interval)
+    assert f"{money(unit, plan.currency)} {per}" in page  # per rooftop
+    assert f"{money(2 * unit, plan.currency)} {per}" in page  # for the two rooftops asked for
+    first_charge = (datetime(2026, 3, 1) + timedelta(days=plan.trial_days)).strftime("%B %-d, %Y")
+    assert first_charge in page and page.index("Total") < page.index('id="card-form"')
