@@ -65,8 +65,9 @@ class TenantTimezoneMiddleware:
             timezone.deactivate()
 
 
-# Paths where staff must have passed a second factor once STAFF_MFA_REQUIRED is on.
-MFA_PROTECTED_PREFIXES = ("/crm/", "/cms/", "/billing/")
+# Paths where staff must have passed a second factor once STAFF_MFA_REQUIRED is on: the CRM, the CMS, billing and
+# the platform's operator console (which suspends groups).
+MFA_PROTECTED_PREFIXES = ("/crm/", "/cms/", "/billing/", "/operator/")
 
 
 def needs_second_factor(user: object) -> bool:

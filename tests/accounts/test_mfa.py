@@ -8,6 +8,7 @@ from allauth.mfa.totp.internal.auth import (
     hotp_value,
     yield_hotp_counters_from_time,
 )
+from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import User
@@ -74,6 +75,16 @@ def test_with_mfa_required_superusers_without_a_role_need_it_too(cast, settings)
     client = cast.signed_in(cast.a, "root@alpha.test")
 
     assert client.get("/cms/")["Location"] == "/accounts/2fa/totp/activate/"
+
+
+def test_with_mfa_required_the_platforms_operator_console_asks_for_a_second_factor_too(cast, settings):
+    settings.STAFF_MFA_REQUIRED = True
+    User.objects.create_user("operator@platform.test", cast.password, is_staff=True)  # the platform's schema
+    operator = Client(HTTP_HOST=settings.APP_DOMAIN)
+    assert operator.post("/accounts/login/", {"login": "operator@platform.test", "password": cast.password}
+                         ).status_code == 302
+
+    assert operator.get("/operator/")["Location"] == "/accounts/2fa/totp/activate/"
 
 
 def test_mfa_requirement_does_not_touch_car_owners_or_the_public_site(cast, settings):

@@ -18,6 +18,7 @@ from crm.marketing.segments import segment_people
 from crm.sales.models import CareTask, Contact, Prospect, TestDrive, TransferRequest
 from crm.service.models import DeclinedRecommendation, ServiceVisit, Slot
 from portal.models import CustomerLink, VehicleClaim
+from tenants.management.commands.seed_demo import DEMO_PASSWORD
 from tenants.models import DealerGroup, KpiSnapshot
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,13 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
     call_command("seed_demo", force=True)
     call_command("seed_demo", force=True)
     printed = capsys.readouterr().out
+
+    assert "Operator console" in printed and "operator@platform.demo" in printed
+    operator = Client(HTTP_HOST=settings.APP_DOMAIN)
+    assert operator.post("/accounts/login/", {"login": "operator@platform.demo", "password": DEMO_PASSWORD}
+                         ).status_code == 302
+    console = operator.get("/operator/")
+    assert console.status_code == 200 and "Волга Моторс" in console.text
 
     volga = DealerGroup.objects.get(slug="volga")
     huaxia = DealerGroup.objects.get(slug="huaxia")

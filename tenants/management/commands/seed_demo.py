@@ -90,6 +90,7 @@ DEMO_GROUPS = (
 
 
 HQ_ANALYST_EMAIL = "analyst@brand.demo"
+OPERATOR_EMAIL = "operator@platform.demo"  # the platform's own staff: the operator console
 
 
 def demo_email(role: str, group: DemoGroup) -> str:
@@ -117,6 +118,7 @@ class Command(BaseCommand):
         for group in DEMO_GROUPS:
             self._seed(group)
         self._hq_seed()
+        self._operator_seed()
         self._summary_print(port)
 
     def _summary_print(self, port: int) -> None:
@@ -144,7 +146,15 @@ class Command(BaseCommand):
         write("")
         write(f"  Every demo login uses the password: {DEMO_PASSWORD}")
         write(f"  HQ dashboard       http://{app_domain}:{port}/hq/   {HQ_ANALYST_EMAIL} (HQ analyst)")
+        write(f"  Operator console   http://{app_domain}:{port}/operator/   {OPERATOR_EMAIL} (platform operator)")
         write(f"  Health check       http://{app_domain}:{port}/health/")
+
+    def _operator_seed(self) -> None:
+        """The platform's operator, on the platform's host: the console of every group, its plan, MRR and status."""
+        User = get_user_model()
+        if not User.objects.filter(email=OPERATOR_EMAIL).exists():
+            User.objects.create_user(OPERATOR_EMAIL, DEMO_PASSWORD, first_name="Otto", last_name="Operator",
+                                     is_staff=True)
 
     def _hq_seed(self) -> None:
         """A brand HQ that both demo groups share with, its analyst, and six months of KPI snapshots (each
