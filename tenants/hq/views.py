@@ -65,17 +65,24 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
 
 
 def _chart(points: list[tuple[date, Any]]) -> dict[str, Any] | None:
-    """An SVG polyline for a series (no JavaScript): points scaled into the chart's box."""
-    values = [float(value) for _day, value in points if value is not None]
-    if len(values) < 2:
+    """An SVG line for a series (no JavaScript) with its axes: the values at the top, middle and bottom of the box
+    and gridlines there, the months under it (thinned to about six labels), and every point as a table for
+    screen readers."""
+    series = [(day, float(value)) for day, value in points if value is not None]
+    if len(series) < 2:
         return None
+    values = [value for _day, value in series]
     low, high = min(values), max(values)
     span = (high - low) or 1.0
-    step = CHART_WIDTH / (len(values) - 1)
-    coordinates = " ".join(f"{index * step:.1f},{CHART_HEIGHT - (value - low) / span * CHART_HEIGHT:.1f}"
-                           for index, value in enumerate(values))
-    return {"points": coordinates, "low": low, "high": high, "first": points[0][0], "last": points[-1][0],
-            "width": CHART_WIDTH, "height": CHART_HEIGHT}
+    step = CHART_WIDTH / (len(series) - 1)
+    dots = [(round(index * step, 1), round(CHART_HEIGHT - (value - low) / span * CHART_HEIGHT, 1), day, value)
+            for index, (day, value) in enumerate(series)]
+    every = -(-len(series) // 6)  # ceiling: at most about six month labels under the line
+    return {"points": " ".join(f"{x},{y}" for x, y, _day, _value in dots), "dots": dots,
+            "low": low, "high": high, "middle": (low + high) / 2, "first": series[0][0], "last": series[-1][0],
+            "width": CHART_WIDTH, "height": CHART_HEIGHT, "middle_y": CHART_HEIGHT / 2,
+            "months": [(day, index % every == 0 or index == len(series) - 1) for index, (day, _value) in
+                       enumerate(series)]}
 
 
 MONEY_KPIS = ("average_ticket",)  # figures in the group's currency

@@ -167,3 +167,18 @@ def test_money_carries_its_currency_and_different_currencies_get_no_quartiles(ca
     assert '310.50 <small class="muted">EUR</small>' in page.text
     assert dict(page.context["stats"])["average_ticket"] is None  # no EUR-and-RUB median
     assert page.context["mixed_currencies"] and "in each group's own currency" in page.text
+
+
+def test_the_chart_has_its_axes_month_labels_and_every_point_for_screen_readers(cast, brand):
+    month = MONTH
+    for retention in ("55.00", "58.00", "57.00", "60.00", "62.00", "64.00", "63.00", "66.00"):  # eight months to Oct
+        month = (month.replace(day=1) - timedelta(days=1)).replace(day=1)
+        _snapshot(cast.a, retention, month=month)
+    page = brand["client"].get("/hq/", {"chart": "retention_rate"})
+    chart = page.context["chart"]
+    assert (chart["low"], chart["high"]) == (55.0, 66.0)
+    labelled = [day for day, shown in chart["months"] if shown]
+    assert len(chart["months"]) == 9 and len(labelled) <= 6 and chart["months"][-1] == (MONTH, True)
+    text = page.content.decode()
+    assert '<div class="chart__y" aria-hidden="true"><span>66</span>' in text  # the top of the axis
+    assert "Oct 26" in text and "<td>October 2026</td><td>61.50</td>" in text  # a month label; the point as a row
