@@ -35,6 +35,7 @@ OPEN = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED)
 
 
 BOOK_AHEAD = timedelta(days=180)
+DAYS_CHECKED = 60  # days with a seat free that ``free_days`` checks for the service's hours, at most
 
 
 def bookable_day(day: date) -> bool:
@@ -77,6 +78,8 @@ def free_days(rooftop: Rooftop, service_type: ServiceType | None, *, limit: int 
         day = starts_at.astimezone(tz).date()
         if day in checked:
             continue
+        if len(checked) >= DAYS_CHECKED:
+            break  # a workshop full for two months: the owner is asked to call, not made to wait for the scan
         checked.add(day)
         if free_slots(rooftop, day, service_type).exists():
             days.append(day)
