@@ -456,8 +456,9 @@ class TimelineEntry(models.Model):
     # managers): only they read this entry's text; everyone else sees that it exists (``timeline.py``).
     restricted_to = models.CharField(max_length=40, blank=True, editable=False)
     # What happened, for the CRM to word in each reader's language (``timeline.py``): an event's code and its
-    # data (codes, ISO dates, numbers, names). ``summary`` and ``body`` then hold the group's wording, for
-    # whatever reads the row without the wordings (an entry typed by staff has no event: its text is its own).
+    # data (codes, ISO dates, numbers, names). ``summary`` and ``body`` then hold its wording in the language it was
+    # written in, for whatever reads the row without the wordings (an entry typed by staff has no event: its text is
+    # its own).
     event = models.CharField(max_length=40, blank=True, editable=False)
     data = models.JSONField(default=dict, blank=True, editable=False)
 

@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet, Value
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
@@ -52,13 +52,12 @@ def event_wording(event: str, summary: Words | Promise, body: Words | None = Non
 
 
 def timeline_event(event: str, data: dict[str, Any] | None = None, *, kind: str = TimelineEntry.Kind.SYSTEM,
-                   language: str = "", **fields: Any) -> TimelineEntry:
+                   **fields: Any) -> TimelineEntry:
     """An unsaved entry recording ``event`` with its ``data`` (JSON: codes, ISO dates, numbers, names);
-    its stored text is worded in ``language`` (the group's, as the caller knows it) or the active one."""
+    its stored text is worded in the language active as it is written."""
     fields.setdefault("occurred_at", timezone.now())
     entry = TimelineEntry(event=event, data=data or {}, kind=kind, **fields)
-    with translation.override(language or translation.get_language()):
-        entry.summary, entry.body = entry_words(entry)
+    entry.summary, entry.body = entry_words(entry)
     entry.summary = entry.summary[:300]
     return entry
 
@@ -139,6 +138,18 @@ def shown_number(value: Any, digits: int | None = None) -> str:
     except InvalidOperation:
         return str(value)
     return formats.number_format(number, digits, use_l10n=True, force_grouping=True)
+
+
+def choice_label(choices: type, code: str) -> str:
+    """A choice's label in the reader's language, its code when the code is no longer a choice, "" for none."""
+    return str(dict(choices.choices).get(code, code)) if code else ""
+
+
+def amount_line(data: dict[str, Any]) -> str:
+    """"Amount: …" of an event whose data has ``amount`` (and ``currency``), or "" when it has none."""
+    if data.get("amount") in (None, ""):
+        return ""
+    return _("Amount: %(amount)s") % {"amount": shown_money(data["amount"], data.get("currency", ""))}
 
 
 def shown_money(amount: Any, currency: str = "") -> str:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from .models import CompanyRole, ConsentChannel, ConsentPurpose, VehicleLink
 from .quality import VERIFIABLE
-from .timeline import event_wording, shown_day, shown_money, shown_number
+from .timeline import amount_line, choice_label, event_wording, shown_day, shown_money, shown_number
 
 # Where a record came from (``person_create(source=…)``).
 SOURCES = {
@@ -20,11 +20,6 @@ SOURCES = {
     "api": gettext_lazy("API: %(key)s"),
     "import": gettext_lazy("import of %(file)s"),
 }
-
-
-def _label(choices: type, code: str) -> str:
-    """A choice's label, or its code when the code is no longer a choice."""
-    return str(dict(choices.choices).get(code, code))
 
 
 def _created(data: dict[str, Any]) -> str:
@@ -37,13 +32,8 @@ def _created(data: dict[str, Any]) -> str:
 
 def _consent(data: dict[str, Any]) -> str:
     verb = _("gave consent") if data["granted"] else _("withdrew consent")
-    return f"{verb}: {_label(ConsentChannel, data['channel'])} / {_label(ConsentPurpose, data['purpose'])}"
-
-
-def _amount(data: dict[str, Any]) -> str:
-    if data.get("amount") in (None, ""):
-        return ""
-    return _("Amount: %(amount)s") % {"amount": shown_money(data["amount"], data.get("currency", ""))}
+    channel, purpose = choice_label(ConsentChannel, data["channel"]), choice_label(ConsentPurpose, data["purpose"])
+    return f"{verb}: {channel} / {purpose}"
 
 
 def _visit(data: dict[str, Any]) -> str:
@@ -68,9 +58,9 @@ def register() -> None:
     event_wording("handover", gettext_lazy("Handed over from %(from)s to %(to)s"))
     event_wording("vehicle_passed", gettext_lazy("%(vehicle)s passed to another owner"))
     event_wording("vehicle_linked", lambda data: _("%(vehicle)s linked: %(relation)s") % {
-        "vehicle": data["vehicle"], "relation": _label(VehicleLink.Kind, data["relation"])})
+        "vehicle": data["vehicle"], "relation": choice_label(VehicleLink.Kind, data["relation"])})
     event_wording("vehicle_unlinked", lambda data: _("%(vehicle)s: %(relation)s until %(date)s") % {
-        "vehicle": data["vehicle"], "relation": _label(VehicleLink.Kind, data["relation"]),
+        "vehicle": data["vehicle"], "relation": choice_label(VehicleLink.Kind, data["relation"]),
         "date": shown_day(data["until"])})
     event_wording("mileage", lambda data: _("%(vehicle)s: %(km)s km") % {
         "vehicle": data["vehicle"], "km": shown_number(data["km"])})
@@ -83,7 +73,7 @@ def register() -> None:
     event_wording("restored", gettext_lazy("Restored from the archive"))
     event_wording("merged", gettext_lazy("Merged with %(names)s"))
     event_wording("company_role", lambda data: _("%(role)s at %(company)s") % {
-        "role": _label(CompanyRole, data["role"]), "company": data["company"]})
+        "role": choice_label(CompanyRole, data["role"]), "company": data["company"]})
     event_wording("deletion_asked", gettext_lazy("Asked in the owner portal for their data to be deleted"))
-    event_wording("bought", gettext_lazy("Bought %(vehicle)s"), _amount)
+    event_wording("bought", gettext_lazy("Bought %(vehicle)s"), amount_line)
     event_wording("visit", _visit, _visit_details)

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.customers.models import TimelineEntry
-from crm.customers.timeline import event_wording, timeline_source
+from crm.customers.timeline import choice_label, event_wording, timeline_source
 
 from .models import Message, MessageChannel
 
@@ -20,7 +20,7 @@ def _message_rows(person_id: int) -> QuerySet:
 def _message_entries(ids: list[int]) -> dict[int, TimelineEntry]:
     entries = {}
     for message in Message.objects.filter(pk__in=ids):
-        channel = str(dict(MessageChannel.choices).get(message.channel, message.channel))
+        channel = choice_label(MessageChannel, message.channel)
         first_line = next((line.strip() for line in message.body.splitlines() if line.strip()), "")
         summary = _("%(channel)s sent: %(what)s") % {"channel": channel, "what": message.subject or first_line}
         entries[message.pk] = TimelineEntry(person_id=message.person_id, kind=TimelineEntry.Kind.MESSAGE,

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext as _
 
-from crm.customers.timeline import event_wording, shown_moment
+from crm.customers.timeline import choice_label, event_wording, shown_moment
 
 from .models import DeclinedRecommendation
 
@@ -10,6 +10,6 @@ from .models import DeclinedRecommendation
 def register() -> None:
     event_wording("declined_status", lambda data: _("Declined work “%(work)s”: %(status)s") % {
         "work": data["work"],
-        "status": str(dict(DeclinedRecommendation.Status.choices).get(data["status"], data["status"]))})
+        "status": choice_label(DeclinedRecommendation.Status, data["status"])})
     event_wording("appointment_booked", lambda data: _("Appointment booked: %(service)s on %(when)s") % {
         "service": data["service"], "when": shown_moment(data["at"], data.get("tz", ""))})
