@@ -5,7 +5,9 @@ dealer admin who must see nothing of A. Tests run inside a transaction that is r
 they may create anything; the cast itself is committed once.
 """
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -125,6 +127,21 @@ def _fresh_local_cache() -> Iterator[None]:
     yield
     if isinstance(caches["default"], LocMemCache):
         caches["default"].clear()
+
+
+def texted_code(key: str, *, containing: str = "", wait: float = 0.0) -> str:
+    """The six-digit code in the SMS sent with ``key`` (the file backend's, keyed like the provider), waiting up to
+    ``wait`` seconds for a worker process to send it; ``containing``: text the message must have (a file an earlier
+    run left under the same key does not count)."""
+    from crm.marketing.sms import FileBackend
+
+    path, deadline = FileBackend.path_for(key), time.monotonic() + wait
+    while True:
+        if path.exists() and containing in (body := json.loads(path.read_text(encoding="utf-8"))["body"]):
+            return re.search(r"\b(\d{6})\b", body).group(1)
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"no code was texted under {key}")
+        time.sleep(0.2)
 
 
 def run_as_the_worker(callbacks: Iterable[Callable[[], object]]) -> None:

@@ -40,17 +40,20 @@ class FileBackend:
     line per delivery attempt in ``attempts.log``. Like a provider honouring the key, a second attempt
     with the same key sends nothing new."""
 
+    @staticmethod
+    def path_for(key: str) -> Path:
+        """The file of the message sent with ``key``."""
+        return Path(settings.SMS_FILE_PATH) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+
     def send(self, sms: Sms) -> str:
-        folder = Path(settings.SMS_FILE_PATH)
-        folder.mkdir(parents=True, exist_ok=True)
-        with (folder / "attempts.log").open("a", encoding="utf-8") as attempts:
+        message = self.path_for(sms.key)
+        message.parent.mkdir(parents=True, exist_ok=True)
+        with (message.parent / "attempts.log").open("a", encoding="utf-8") as attempts:
             attempts.write(sms.key + "\n")
-        name = hashlib.sha256(sms.key.encode()).hexdigest()[:32]
-        message = folder / f"{name}.json"
         if not message.exists():
             message.write_text(json.dumps({"to": sms.to, "body": sms.body, "key": sms.key}, ensure_ascii=False),
                                encoding="utf-8")
-        return name
+        return message.stem
 
 
 class TwilioBackend:

@@ -2,10 +2,7 @@
 number on file; the texted code and a time; the confirmation with the calendar file), in a real browser
 against a real server and Celery worker. Screenshots of each screen are kept as artifacts."""
 
-import hashlib
-import json
 import re
-import time
 from datetime import time as clock
 from datetime import timedelta
 from decimal import Decimal
@@ -24,6 +21,7 @@ from crm.service.booking import slots_generate
 from crm.service.models import Appointment, CapacityRule, ServiceType
 from portal.models import GuestBooking
 from tests.browser.conftest import SCREENSHOTS, accessibility_problems
+from tests.conftest import texted_code
 
 pytestmark = [pytest.mark.browser]
 
@@ -39,17 +37,9 @@ def _shot(page, name: str) -> None:
 
 
 def _texted_code(schema: str, django_db_blocker) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with django_db_blocker.unblock(), schema_context(schema):
-            booking = GuestBooking.objects.order_by("-pk").first()
-        if booking is not None:
-            key = f"guest:{schema}:{booking.pk}"
-            path = Path(settings.SMS_FILE_PATH) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
-            if path.exists():
-                return re.search(r"\b(\d{6})\b", json.loads(path.read_text(encoding="utf-8"))["body"]).group(1)
-        time.sleep(0.2)
-    raise AssertionError(f"no booking code was texted in {schema}")
+    with django_db_blocker.unblock(), schema_context(schema):
+        booking = GuestBooking.objects.order_by("-pk").first()  # made before the page it leads to was shown
+    return texted_code(f"guest:{schema}:{booking.pk}", wait=30)
 
 
 def test_a_guest_books_from_the_home_page_in_three_screens_on_a_phone(scratch, server_url, browser, celery_worker,

@@ -3,10 +3,7 @@ sign up, add the car with the code texted to the number on file, book a slot, se
 a friend, join the club and answer a club event; then staff see the booking and the referral prospect
 in the CRM. Phone-sized screenshots of the main portal pages are kept as artifacts."""
 
-import hashlib
-import json
 import re
-import time
 from datetime import time as clock
 from datetime import timedelta
 from decimal import Decimal
@@ -27,6 +24,7 @@ from crm.service.booking import slots_generate
 from crm.service.models import Appointment, CapacityRule, ServiceType
 from portal.models import VehicleClaim
 from tests.browser.conftest import SCREENSHOTS, accessibility_problems, sign_in
+from tests.conftest import texted_code
 
 pytestmark = [pytest.mark.browser]
 
@@ -45,16 +43,7 @@ def _shot(page, name: str) -> None:
 
 def _texted_code(claim_pk: int, schema: str) -> str:
     """The code the worker texted (the SMS file backend, keyed like the provider: by schema and claim)."""
-    key = f"claim:{schema}:{claim_pk}"
-    path = Path(settings.SMS_FILE_PATH) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if path.exists():
-            body = json.loads(path.read_text(encoding="utf-8"))["body"]
-            if VIN in body:
-                return re.search(r"\b(\d{6})\b", body).group(1)
-        time.sleep(0.2)
-    raise AssertionError(f"no code was texted for claim {claim_pk} in {schema}")
+    return texted_code(f"claim:{schema}:{claim_pk}", containing=VIN, wait=30)
 
 
 def test_an_owner_signs_up_claims_books_refers_joins_and_answers(scratch, server_url, browser, celery_worker,

@@ -2,9 +2,6 @@
 first day's free times, a confirmation with the calendar file. The code proves the number on file for the
 car, so nobody books someone else's car by knowing its plate, and nothing crosses to another group."""
 
-import hashlib
-import json
-import re
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +18,7 @@ from crm.service.booking import slots_generate
 from crm.service.models import Appointment, CapacityRule, Closure, ServiceType
 from portal.guest import MAX_ATTEMPTS
 from portal.models import GuestBooking
-from tests.conftest import run_as_the_worker
+from tests.conftest import run_as_the_worker, texted_code
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +46,6 @@ def workshop(cast):
         return {"rooftop": rooftop, "tyres": tyres, "maria": maria, "car": car}
 
 
-def _texted_code(booking_pk, schema):
-    key = f"guest:{schema}:{booking_pk}"
-    path = Path(settings.SMS_FILE_PATH) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
-    return re.search(r"\b(\d{6})\b", json.loads(path.read_text(encoding="utf-8"))["body"]).group(1)
-
-
 def _start(client, workshop, *, car="b mm 77", number="0171 2345678", callbacks=None):
     """The first screen sent; the code texted by the task, run as the worker runs it."""
     data = {"car": car, "number": number, "service_type": workshop["tyres"].pk, "rooftop": workshop["rooftop"].pk}
@@ -80,7 +71,7 @@ def test_a_guest_books_in_three_screens_with_the_code_texted_to_the_number_on_fi
         booking = GuestBooking.objects.get()
         assert (booking.person, booking.vehicle, booking.number) == (workshop["maria"], workshop["car"], "+4917123456"
                                                                      "78")
-        code = _texted_code(booking.pk, cast.a.schema_name)
+        code = texted_code(f"guest:{cast.a.schema_name}:{booking.pk}")
 
     times = guest.get(started["Location"])  # screen 2: the code and the first day with free time (Tuesday is closed)
     assert times.context["day"] == datetime(2026, 3, 18).date()

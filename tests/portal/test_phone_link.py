@@ -2,9 +2,6 @@
 number, only when exactly one customer has it on file (and no account yet), with limits on codes and
 tries; nobody else's record is reachable by typing their number."""
 
-import hashlib
-import json
-import re
 from pathlib import Path
 
 import pytest
@@ -14,15 +11,13 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from crm.customers.services import person_create
 from portal.models import CustomerLink, PhoneCheck
-from tests.conftest import run_as_the_worker
+from tests.conftest import run_as_the_worker, texted_code
 
 pytestmark = pytest.mark.django_db
 
 
 def _texted_code(tenant, check_pk: int) -> str:
-    name = hashlib.sha256(f"phone:{tenant.schema_name}:{check_pk}".encode()).hexdigest()[:32]
-    body = json.loads((Path(settings.SMS_FILE_PATH) / f"{name}.json").read_text(encoding="utf-8"))["body"]
-    return re.search(r"\b(\d{6})\b", body).group(1)
+    return texted_code(f"phone:{tenant.schema_name}:{check_pk}")
 
 
 def _ask(client, number, django_capture_on_commit_callbacks):
