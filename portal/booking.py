@@ -29,7 +29,7 @@ from crm.service.models import (
 
 from .models import CustomerLink
 from .selectors import owner_holders, owner_vehicles
-from .services import _holder
+from .services import vehicle_holder
 
 OPEN = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED)
 
@@ -109,7 +109,7 @@ def owner_appointments(user: User) -> QuerySet[Appointment]:
 
 def _customer(user: User, vehicle: Vehicle) -> Person | None:
     link = CustomerLink.objects.filter(user=user).select_related("person").first()
-    return link.person if link else _holder(vehicle)
+    return link.person if link else vehicle_holder(vehicle)
 
 
 def owner_book(*, user: User, vehicle: Vehicle, slot: Slot, service_type: ServiceType, advisor: User | None = None,

@@ -28,7 +28,7 @@ from crm.service.booking import appointment_book
 from crm.service.models import Appointment, ServiceType, Slot
 
 from .models import GuestBooking
-from .services import _holder
+from .services import vehicle_holder
 
 CODE_VALID = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
@@ -52,7 +52,7 @@ def _car(raw: str, number: str) -> tuple[Vehicle, object] | None:
     if plate:
         found |= Q(plate_key=plate)
     for vehicle in Vehicle.objects.filter(found).order_by("pk")[:5]:
-        holder = _holder(vehicle)
+        holder = vehicle_holder(vehicle)
         if holder is not None and Phone.objects.filter(person=holder, number=number).exists():
             return vehicle, holder
     return None

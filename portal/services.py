@@ -155,11 +155,11 @@ def _masked_email(address: str) -> str:
     return f"{name[:1]}•••@{domain}"
 
 
-def _masked_phone(number: str) -> str:
+def masked_phone(number: str) -> str:
     return f"•••{number[-3:]}"
 
 
-def _holder(vehicle: Vehicle) -> Person | None:
+def vehicle_holder(vehicle: Vehicle) -> Person | None:
     """Whom the car is on file for now: its current owner, else its current user (a company car)."""
     link = (VehicleLink.objects.select_related("person")
             .filter(vehicle=vehicle, ended_on__isnull=True, person__isnull=False,
@@ -193,7 +193,7 @@ def claim_start(*, user: User, vin: str) -> VehicleClaim:
             or sent.count() >= CODES_PER_CAR_DAY):
         raise ValidationError(_("We have sent enough codes for this car for now. Please try again later, or call "
                                 "us."))
-    holder = _holder(vehicle)
+    holder = vehicle_holder(vehicle)
     email = holder.email_address() if holder else ""
     phone = Phone.objects.filter(person=holder).order_by("-is_primary", "pk").first() if holder else None
     if not email and phone is None:
@@ -201,7 +201,7 @@ def claim_start(*, user: User, vin: str) -> VehicleClaim:
     code = f"{secrets.randbelow(10**6):06d}"
     claim = VehicleClaim.objects.create(
         user=user, vehicle=vehicle, channel=VehicleClaim.Channel.EMAIL if email else VehicleClaim.Channel.SMS,
-        sent_to=_masked_email(email) if email else _masked_phone(phone.number),
+        sent_to=_masked_email(email) if email else masked_phone(phone.number),
         code_hash=_code_hash(user.pk, vehicle.pk, code), expires_at=now + CODE_VALID)
     with translation.override(holder.preferred_language or tenant_language()):
         text = _("Your code to add the car %(vin)s to your garage: %(code)s. It is valid for 15 minutes. If you "
@@ -233,7 +233,7 @@ def claim_confirm(*, claim: VehicleClaim, code: str) -> VehicleClaim:
             raise ValidationError(_("Too many wrong codes. Ask for a new one."))
         right = constant_time_compare(_code_hash(claim.user_id, claim.vehicle_id, code.strip()), claim.code_hash)
         if right:
-            holder = _holder(claim.vehicle)
+            holder = vehicle_holder(claim.vehicle)
             claim.confirmed_at, claim.holder = timezone.now(), holder
             claim.save(update_fields=["confirmed_at", "holder"])
             if (holder is not None and not CustomerLink.objects.filter(Q(user_id=claim.user_id) | Q(person=holder))

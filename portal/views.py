@@ -250,7 +250,7 @@ def guest_times(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("portal:guest_booked", token=token)
     return render(request, "portal/guest_times.html", {
         "form": form, "started": started, "day": day, "days": days,
-        "parts": booking.times_by_part_of_day(slots, rooftop), "sent_to": services._masked_phone(started.number),
+        "parts": booking.times_by_part_of_day(slots, rooftop), "sent_to": services.masked_phone(started.number),
     }, status=400 if form.errors else 200)
 
 
