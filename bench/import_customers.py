@@ -234,6 +234,7 @@ def stage_import(workdir: Path, profile: bool) -> dict[str, object]:
                     job_run(job)
                 for order, lines in (("tottime", 30), ("cumulative", 60)):
                     pstats.Stats(profiler).sort_stats(order).print_stats(lines)
+                profiler.dump_stats(workdir / f"{name}.prof")  # for pstats' callers and callees
             else:
                 job_run(job)
             seconds = time.perf_counter() - started

@@ -18,7 +18,7 @@ from typing import Any
 from django.db import connection
 
 from accounts.models import User
-from crm.core.bulk import copy_update
+from crm.core.bulk import copy_create, copy_update
 from crm.customers import normalize
 from crm.customers.importing.fields import name_split
 from crm.customers.models import TimelineEntry
@@ -141,7 +141,7 @@ def visits_from_import(rows: list[dict[str, Any]]) -> int:
         first.setdefault(row["source_ref"], row)
     if not first:
         return 0
-    ServiceVisit.objects.bulk_create([ServiceVisit(
+    copy_create([ServiceVisit(
         source_ref=ref, vehicle_id=row["vehicle_id"], person_id=row.get("person_id"), rooftop_id=row.get("rooftop_id"),
         opened_on=row["visited"], closed_on=row["visited"], status=ServiceVisit.Status.CLOSED,
         order_number=row.get("order_number", "")[:60], mileage=row.get("mileage"),
