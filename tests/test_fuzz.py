@@ -131,13 +131,6 @@ def _made_up(route: str) -> str:
 
 # The site: a demo dealer group, its people and the platform's ----------------------------------------------
 
-class SmallDemo(seed_demo.Command):
-    """The demo seed with fewer customers: every kind of record there, in a few seconds."""
-
-    def _customers_seed(self, demo: seed_demo.DemoGroup, fake: Any, count: int = 30) -> None:
-        super()._customers_seed(demo, fake, count)
-
-
 @dataclass
 class Visitor:
     role: str
@@ -164,8 +157,8 @@ class Page:
 def _site(cast: Any) -> list[Visitor]:
     group = seed_demo.DemoGroup(slug=cast.a.slug, name=cast.a.name, country="DE", language="en",
                                 timezone="Europe/Berlin", currency="EUR", faker_locale="de_DE",
-                                rooftops=(("Alpha Berlin", "Berlin", "Europe/Berlin"),))
-    SmallDemo()._seed(group)
+                                rooftops=(("Alpha Berlin", "Berlin", "Europe/Berlin"),), customers=30)
+    seed_demo.Command()._seed(group)  # fewer customers: every kind of record there, in a few seconds
     with schema_context(cast.a.schema_name):
         person = Person.objects.order_by("pk").first()
         consent_record(person=person, by=None, channel="email", purpose="surveys", granted=True, source="form")

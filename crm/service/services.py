@@ -1,6 +1,6 @@
 """Writes on the workshop's records: repair orders, their lines, declined work, repeat repairs."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from crm.customers.models import MileageReading, Person, TimelineEntry, Vehicle, VehicleLink
+from crm.customers.services import tenant_currency
 from crm.customers.timeline import timeline_event
 from crm.dealerships.models import Rooftop
 from crm.integrations.models import WebhookEvent
@@ -109,13 +110,17 @@ def visit_close(*, visit: ServiceVisit, by: User | None, closed_on: date | None 
     repeats_flag([visit.pk])
     visit.refresh_from_db()
     if visit.person_id:
-        work = ", ".join(dict.fromkeys(visit.lines.values_list("description", flat=True)))
-        summary = (_("Service visit, order %(order)s") % {"order": visit.order_number} if visit.order_number
-                   else _("Service visit")) + (f": {work}" if work else "")
-        TimelineEntry.objects.get_or_create(source_ref=f"service:visit:{visit.pk}", defaults={
-            "person_id": visit.person_id, "kind": TimelineEntry.Kind.VISIT, "author": by,
-            "occurred_at": timezone.now(), "summary": summary[:300], "rooftop_id": visit.rooftop_id,
-            "body": _("Total: %(amount)s") % {"amount": visit.total_amount}})
+        # The same event as an imported order's: each reader reads it in their language, money in its currency.
+        work = list(dict.fromkeys(visit.lines.values_list("description", flat=True)))
+        entry = timeline_event("visit", {"order": visit.order_number, "work": work, "amount": str(visit.total_amount),
+                                         "currency": tenant_currency(), "km": visit.mileage,
+                                         "vehicle": str(visit.vehicle)},
+                               kind=TimelineEntry.Kind.VISIT, person_id=visit.person_id, author=by,
+                               rooftop_id=visit.rooftop_id, source_ref=f"service:visit:{visit.pk}",
+                               occurred_at=timezone.now() if visit.closed_on >= timezone.localdate()
+                               else timezone.make_aware(datetime.combine(visit.closed_on, time(12))))
+        if not TimelineEntry.objects.filter(source_ref=entry.source_ref).exists():
+            entry.save()
         from config.celery import enqueue_on_commit
         from crm.surveys.tasks import survey_invite_send
 

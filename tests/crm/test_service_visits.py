@@ -6,11 +6,12 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 
 from accounts.models import User
 from crm.customers.models import MileageReading, TimelineEntry, Vehicle, VehicleLink
+from crm.customers.timeline import entry_words
 from crm.customers.services import person_create
 from crm.dealerships.models import Rooftop
 from crm.service.models import DeclinedRecommendation, ServiceVisit
@@ -65,6 +66,11 @@ def test_an_advisor_opens_an_order_by_plate_adds_work_and_closes_it(cast, car):
         assert MileageReading.objects.get(vehicle=car["car"]).kilometres == 48200
         entry = TimelineEntry.objects.get(person=car["owner"], kind="visit")
         assert "RO-1001" in entry.summary and "Oil service" in entry.summary
+        # Stored as an event, as an imported order is: read in each reader's language, the total in the currency.
+        assert entry.event == "visit" and "162.40\xa0EUR" in entry.body and "48,200 km" in entry.body
+        with translation.override("ru"):
+            russian = " ".join(entry_words(entry))
+        assert "RO-1001" in russian and "Total" not in russian and "162,40\xa0EUR" in russian
 
 
 def test_the_same_work_on_the_same_car_within_30_days_is_a_repeat_repair(cast, car):

@@ -1,6 +1,11 @@
 """The demo: two dealer groups in different languages, a user per role, idempotent."""
 
+import re
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -9,7 +14,7 @@ from django_tenants.utils import schema_context
 from wagtail.models import Site
 
 from accounts.models import StaffRole, User
-from crm.customers.models import Company, CompanyContact, Household, Person
+from crm.customers.models import Company, CompanyContact, Household, Person, TimelineEntry
 from crm.dealerships.models import Rooftop
 from crm.loyalty.models import Membership
 from crm.loyalty.selectors import card
@@ -67,9 +72,9 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
         assert CareTask.objects.count() == 4 and TestDrive.objects.count() == 1
         assert TransferRequest.objects.filter(status="pending").count() == 1
         # Marketing: a template in three languages, a draft campaign, this month's buyers invited.
-        assert MessageTemplate.objects.get(name="Spring check").texts.count() == 3
+        assert MessageTemplate.objects.get(name="Весенний осмотр").texts.count() == 3
         assert Campaign.objects.get().status == "draft"
-        lapsed = Segment.objects.get(name="Lapsed owners")
+        lapsed = Segment.objects.get(name="Давно не были в сервисе")
         assert segment_people(lapsed).exists()  # the demo has someone to win back
         assert Segment.objects.get(kind="list").members.count() == segment_people(lapsed).count()
         assert set(Automation.objects.values_list("trigger", flat=True)) >= {"visit_closed", "no_visit", "birthday"}
@@ -84,8 +89,8 @@ def test_seed_demo_creates_two_groups_with_staff_for_every_role_and_is_idempoten
         assert User.objects.count() == len(StaffRole.values) + 2
         assert "欢迎" in Site.objects.get(is_default_site=True).root_page.specific.intro
 
-    # HQ: both groups share with the demo brand, six months of snapshots, and its analyst sees them.
-    assert KpiSnapshot.objects.filter(dealer_group=volga, period="month", rooftop_id=None).count() >= 6
+    # HQ: both groups share with the demo brand, two years of snapshots, and its analyst sees them.
+    assert KpiSnapshot.objects.filter(dealer_group=volga, period="month", rooftop_id=None).count() >= 24
     analyst = Client(HTTP_HOST=settings.APP_DOMAIN)
     analyst.post("/accounts/login/", {"login": "analyst@brand.demo", "password": "demo-pass-2026"})
     dashboard = analyst.get("/hq/").text
@@ -116,3 +121,54 @@ def test_seed_demo_fills_in_what_is_missing_from_an_existing_group(cast):
     with schema_context(volga.schema_name):
         assert User.objects.filter(role=StaffRole.SALESPERSON).count() == 1
         assert Rooftop.objects.filter(city="Самара").count() == 1
+
+
+def _month(group: DealerGroup, start: date) -> KpiSnapshot:
+    return KpiSnapshot.objects.get(dealer_group=group, period="month", rooftop_id=None, period_start=start)
+
+
+def test_the_demo_tells_two_years_of_two_different_groups_in_their_own_words(cast):
+    with time_machine.travel(datetime(2026, 12, 7, 6, tzinfo=UTC), tick=False):  # a Monday morning in Kazan
+        call_command("seed_demo", force=True)
+    volga, huaxia = DealerGroup.objects.get(slug="volga"), DealerGroup.objects.get(slug="huaxia")
+
+    # Every month of the two years has figures: customers, visits, satisfaction (the group went live two years ago).
+    assert KpiSnapshot.objects.filter(dealer_group=volga, period="month", rooftop_id=None).count() >= 24
+    for group in (volga, huaxia):
+        for month in (date(2025, 1, 1), date(2025, 12, 1), date(2026, 10, 1)):
+            figures = _month(group, month)
+            assert figures.customers > 40 and figures.visits > 0, (group.slug, month)
+        year = KpiSnapshot.objects.filter(dealer_group=group, period="month", rooftop_id=None,
+                                          period_start__gte=date(2025, 12, 1))
+        assert sum(row.visits for row in year) > 60
+        assert sum(row.csi is not None and row.nps is not None for row in year) >= 10  # answers nearly every month
+    # Two groups, two characters: Volga's customers are happier and its leads answered sooner; Huaxia is smaller.
+    volga_year = [_month(volga, date(2026, month, 1)) for month in range(1, 12)]
+    huaxia_year = [_month(huaxia, date(2026, month, 1)) for month in range(1, 12)]
+    assert sum(row.nps for row in volga_year) > sum(row.nps for row in huaxia_year)
+    assert _month(volga, date(2026, 11, 1)).customers > _month(huaxia, date(2026, 11, 1)).customers
+    # Money in each group's currency: a workshop visit costs thousands of roubles, hundreds of yuan.
+    assert 5_000 < _month(volga, date(2026, 6, 1)).average_ticket < 150_000
+    assert 200 < _month(huaxia, date(2026, 6, 1)).average_ticket < 12_000
+
+    with schema_context(volga.schema_name):
+        # The owner's account and the customer record it is linked to carry one name.
+        link = CustomerLink.objects.select_related("user", "person").get(user__email="owner@volga.demo")
+        assert (link.user.first_name, link.user.last_name) == (link.person.given_name, link.person.family_name)
+        # Club evenings at 19:00 where they happen, whatever the server's time zone.
+        club_evening = Event.objects.select_related("rooftop").get(kind="club")
+        assert club_evening.starts_at.astimezone(ZoneInfo(club_evening.rooftop.timezone)).time() == time(19)
+        # What staff named is in the group's language, and no Faker Latin anywhere.
+        names = [name for model in (Segment, Automation, Campaign, MessageTemplate, Event)
+                 for name in model.objects.values_list("name", flat=True)]
+        assert names and all(re.search("[а-яё]", name, re.IGNORECASE) for name in names), names
+        assert not DeclinedRecommendation.objects.filter(description__regex="^[A-Za-z ]+$").exists()
+        # A customer's history goes back two years: repair orders on the timeline as events, worded in Russian.
+        assert ServiceVisit.objects.filter(closed_on__lt=date(2025, 3, 1)).exists()
+        assert TimelineEntry.objects.filter(event="visit", occurred_at__lt=datetime(2025, 3, 1, tzinfo=UTC)).exists()
+        assert Prospect.objects.filter(level="O", closed_on__lt=date(2026, 1, 1)).exists()
+        assert Prospect.objects.filter(level="F", closed_on__lt=date(2026, 1, 1)).exclude(lost_reason="").exists()
+    with schema_context(huaxia.schema_name):
+        assert Person.objects.count() == 80
+        assert ServiceVisit.objects.filter(lines__description__contains="保养").exists()
+        assert all(re.search("[\u4e00-\u9fff]", name) for name in Segment.objects.values_list("name", flat=True))
