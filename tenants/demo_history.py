@@ -19,16 +19,20 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import StaffRole
 from crm.core.bulk import copy_create, copy_update
 from crm.customers.models import MileageReading, Person, TimelineEntry, VehicleLink
 from crm.customers.timeline import timeline_event
+from crm.dealerships.models import Rooftop
 from crm.sales.models import Contact, ContactKind, Level, LostReason, Opportunity, Outcome, Prospect, Source, Stage
-from crm.service.models import JobCategory, JobLine, ServiceVisit
+from crm.service.booking import day_load_for
+from crm.service.models import Appointment, DayLoad, JobCategory, JobLine, ServiceType, ServiceVisit, Slot
 from crm.surveys.models import Answer, Invitation, SurveyKind
 
 DAYS = 730  # two years
@@ -335,3 +339,40 @@ def _sales_write(rng: random.Random, character: Character, prices: Prices, langu
     _create_backdated(deals, "created_at")
     copy_create(contacts)
     copy_create(entries)
+
+
+def calendar_fill(now: datetime) -> int:
+    """Today's and tomorrow's workshop calendar at every rooftop: a car in every other slot, those whose time
+    has passed arrived, in the workshop or done; the rest booked or confirmed. Returns the appointments made."""
+    if Appointment.objects.exists():
+        return 0
+    services = list(ServiceType.objects.order_by("position", "pk"))
+    advisors = list(get_user_model().objects.filter(role=StaffRole.SERVICE_ADVISOR, is_active=True).order_by("pk"))
+    cars = list(VehicleLink.objects.filter(person__isnull=False, ended_on__isnull=True, kind=VehicleLink.Kind.OWNER)
+                .order_by("pk").values_list("vehicle_id", "person_id"))
+    if not services or not cars:
+        return 0
+    made = 0
+    for rooftop in Rooftop.objects.order_by("pk"):
+        midnight = datetime.combine(now.astimezone(ZoneInfo(rooftop.timezone)).date(), time.min,
+                                    tzinfo=ZoneInfo(rooftop.timezone))
+        slots = Slot.objects.filter(rooftop=rooftop, starts_at__gte=midnight,
+                                    starts_at__lt=midnight + timedelta(days=2)).order_by("starts_at")
+        for n, slot in enumerate(slots[::2]):
+            service = services[n % len(services)]
+            vehicle_id, person_id = cars[(made + n) % len(cars)]
+            if slot.starts_at + timedelta(hours=2) < now:
+                status = Appointment.Status.DONE
+            elif slot.starts_at < now:
+                status = (Appointment.Status.ARRIVED, Appointment.Status.IN_PROGRESS)[n % 2]
+            else:
+                status = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED, Appointment.Status.CONFIRMED)[n % 3]
+            load = day_load_for(rooftop, slot.starts_at.astimezone(ZoneInfo(rooftop.timezone)).date(), service)
+            Appointment.objects.create(
+                rooftop=rooftop, slot=slot, day_load=load, service_type=service, vehicle_id=vehicle_id,
+                person_id=person_id, advisor=advisors[n % len(advisors)] if advisors else None, status=status,
+                channel=(Appointment.Channel.CRM, Appointment.Channel.ONLINE)[n % 2], labour_hours=service.labour_hours)
+            Slot.objects.filter(pk=slot.pk).update(booked=F("booked") + 1)
+            DayLoad.objects.filter(pk=load.pk).update(hours_booked=F("hours_booked") + service.labour_hours)
+        made += len(slots[::2])
+    return made

@@ -21,7 +21,7 @@ from crm.loyalty.selectors import card
 from crm.marketing.models import Automation, Campaign, Event, EventInvitation, MessageTemplate, Segment
 from crm.marketing.segments import segment_people
 from crm.sales.models import CareTask, Contact, Prospect, TestDrive, TransferRequest
-from crm.service.models import DeclinedRecommendation, ServiceVisit, Slot
+from crm.service.models import Appointment, DeclinedRecommendation, ServiceVisit, Slot
 from portal.models import CustomerLink, VehicleClaim
 from tenants.management.commands.seed_demo import DEMO_PASSWORD
 from tenants.models import DealerGroup, KpiSnapshot
@@ -114,6 +114,7 @@ def test_seed_demo_fills_in_what_is_missing_from_an_existing_group(cast):
     with schema_context(volga.schema_name):
         User.objects.filter(role=StaffRole.SALESPERSON).delete()
         TestDrive.objects.all().delete()  # a demo car's test drives keep it (and its rooftop) from deletion
+        Appointment.objects.all().delete()  # so do the workshop's appointments
         Rooftop.objects.filter(city="Самара").delete()
 
     call_command("seed_demo", force=True)
@@ -128,7 +129,7 @@ def _month(group: DealerGroup, start: date) -> KpiSnapshot:
 
 
 def test_the_demo_tells_two_years_of_two_different_groups_in_their_own_words(cast):
-    with time_machine.travel(datetime(2026, 12, 7, 6, tzinfo=UTC), tick=False):  # a Monday morning in Kazan
+    with time_machine.travel(datetime(2026, 12, 7, 8, tzinfo=UTC), tick=False):  # Monday, 11:00 in Kazan
         call_command("seed_demo", force=True)
     volga, huaxia = DealerGroup.objects.get(slug="volga"), DealerGroup.objects.get(slug="huaxia")
 
@@ -168,6 +169,12 @@ def test_the_demo_tells_two_years_of_two_different_groups_in_their_own_words(cas
         assert TimelineEntry.objects.filter(event="visit", occurred_at__lt=datetime(2025, 3, 1, tzinfo=UTC)).exists()
         assert Prospect.objects.filter(level="O", closed_on__lt=date(2026, 1, 1)).exists()
         assert Prospect.objects.filter(level="F", closed_on__lt=date(2026, 1, 1)).exclude(lost_reason="").exists()
+        # The workshop calendar at 11:00: the first cars done, some in the workshop, the afternoon booked.
+        kazan = Rooftop.objects.get(city="Казань")
+        today = Appointment.objects.filter(rooftop=kazan, slot__starts_at__date=date(2026, 12, 7))
+        assert set(today.values_list("status", flat=True)) >= {"done", "booked", "confirmed"}
+        assert today.filter(status__in=["arrived", "in_progress"]).exists()
+        assert Appointment.objects.filter(rooftop=kazan, slot__starts_at__date=date(2026, 12, 8)).count() >= 5
     with schema_context(huaxia.schema_name):
         assert Person.objects.count() == 80
         assert ServiceVisit.objects.filter(lines__description__contains="保养").exists()

@@ -39,7 +39,7 @@ from crm.service.booking import slots_generate
 from crm.service.models import CapacityRule, JobCategory, ServiceType
 from crm.service.services import declined_add, line_add, visit_close, visit_open
 from portal.models import CustomerLink, VehicleClaim
-from tenants.demo_history import CONTACT_NOTES, PRICES, WORK, history_write, texts
+from tenants.demo_history import CONTACT_NOTES, PRICES, WORK, calendar_fill, history_write, texts
 from tenants.hq.services import share_grant
 from tenants.kpi_snapshots import snapshot_take
 from tenants.models import DealerGroup, DealerGroupStatus, HqAnalyst, HqOrganisation, HqShare, KpiSnapshot, Plan
@@ -278,6 +278,7 @@ class Command(BaseCommand):
                 self._sales_seed(demo, fake)
             history_write(slug=demo.slug, language=demo.language, currency=demo.currency,
                           today=timezone.localdate())
+            calendar_fill(timezone.now())
             if not Campaign.objects.exists():  # templates alone are no sign: every group starts with one
                 self._marketing_seed(demo)
             if not Membership.objects.exists():
