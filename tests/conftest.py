@@ -144,6 +144,24 @@ def texted_code(key: str, *, containing: str = "", wait: float = 0.0) -> str:
         time.sleep(0.2)
 
 
+_STEP = re.compile(r'<details class="danger-zone[^"]*">\s*<summary>\s*(?P<label>.*?)\s*</summary>\s*'
+                   r'<form method="post" action="(?P<action>[^"]*)">(?P<form>.*?)</form>', re.DOTALL)
+_INPUT = re.compile(r'<(?:input type="hidden"|button type="submit"[^>]*?)\s+name="([^"]+)" value="([^"]*)"')
+
+
+def confirmed_step(html: str, label: str, action: str = "") -> tuple[str, dict[str, str]]:
+    """What a person posts by confirming the step a page offers as ``label`` (the one posting to ``action``, when
+    given): (action, fields). Fails unless the step is asked twice — a <details class="danger-zone"> whose summary
+    is the label, its form a red button that says what happens."""
+    for step in _STEP.finditer(html):
+        if step["label"] == label and action in ("", step["action"]):
+            assert 'class="danger"' in step["form"] and "<p>" in step["form"], f"{label}: not said in words"
+            fields = dict(_INPUT.findall(step["form"]))
+            fields.pop("csrfmiddlewaretoken", None)
+            return step["action"], fields
+    raise AssertionError(f"no step {label!r} that asks twice on the page")
+
+
 def run_as_the_worker(callbacks: Iterable[Callable[[], object]]) -> None:
     """Run what a request queued on commit here, Celery tasks eagerly, as the worker would: to read what
     they send."""

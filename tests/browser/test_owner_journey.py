@@ -109,6 +109,13 @@ def test_an_owner_signs_up_claims_books_refers_joins_and_answers(scratch, server
     _shot(page, "booked")
     page.click("main >> text=Back to my garage")
     assert "Coming appointments" in page.content() and "Maintenance" in page.content()
+    # Cancelling is asked twice: the first tap only says what it does.
+    page.click("main summary >> text=Cancel")
+    assert page.is_visible("text=The workshop gives this time to someone else.")
+    _shot(page, "cancel-asked")
+    page.click("main button.danger >> text=Yes, cancel the appointment")
+    page.wait_for_load_state()
+    assert "Coming appointments" not in page.content()
     page.click("nav.subnav >> text=Service history")
     _shot(page, "history")
 
@@ -155,6 +162,7 @@ def test_an_owner_signs_up_claims_books_refers_joins_and_answers(scratch, server
     with django_db_blocker.unblock(), schema_context(scratch.tenant.schema_name):
         appointment = Appointment.objects.select_related("person").get()
         assert (appointment.person, appointment.channel, appointment.vehicle_id) == (holder, "online", car.pk)
+        assert appointment.status == "cancelled"
         assert VehicleClaim.objects.filter(vehicle=car, confirmed_at__isnull=False).count() == 1
         referral = Prospect.objects.select_related("person").get(referrer=holder)
         assert (referral.person.family_name, referral.source) == ("Freund", "referral")

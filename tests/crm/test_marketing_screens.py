@@ -69,6 +69,7 @@ def test_a_campaign_from_its_audience_to_its_results(cast, marketer, mailoutbox,
     results = client.get(created["Location"]).context["results"]
     assert (results["sent"], results["refused"], results["reason_no_consent"]) == (2, 1, 1)
     assert len(mailoutbox) == 2
+    assert "Cancel the campaign" not in client.get(created["Location"]).text  # a finished campaign offers none
     late = client.post(f"{created['Location']}action/", {"action": "cancel"}, follow=True)
     assert "This campaign has already finished." in late.text
 

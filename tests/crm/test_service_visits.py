@@ -11,8 +11,8 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from crm.customers.models import MileageReading, TimelineEntry, Vehicle, VehicleLink
-from crm.customers.timeline import entry_words
 from crm.customers.services import person_create
+from crm.customers.timeline import entry_words
 from crm.dealerships.models import Rooftop
 from crm.service.models import DeclinedRecommendation, ServiceVisit
 from crm.service.services import declined_add, line_add, visit_close, visit_open

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from tenants.hq.services import share_grant, share_withdraw
 from tenants.models import DealerGroup, HqAnalyst, HqOrganisation, HqShare, KpiSnapshot
+from tests.conftest import confirmed_step
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +117,8 @@ def test_the_dealer_admin_chooses_whom_to_share_with(cast):
     assert share.granted_by == cast.a_admin
     again = admin.post("/hq-sharing/", {"organisation": organisation.pk}, follow=True)
     assert "already share" in again.text
-    admin.post("/hq-sharing/", {"withdraw": share.pk})
+    action, fields = confirmed_step(admin.get("/hq-sharing/").text, "Stop sharing")
+    admin.post(action, fields)
     assert HqShare.objects.get(pk=share.pk).withdrawn_at is not None
     assert cast.signed_in(cast.a, cast.a_salesperson).get("/hq-sharing/").status_code == 403
     bravo = cast.signed_in(cast.b, cast.b_admin)

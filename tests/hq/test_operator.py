@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from tenants.billing.services import client
 from tenants.models import DealerGroup, DealerGroupStatus, KpiSnapshot, Plan
+from tests.conftest import confirmed_step
 from tests.tenants.test_billing import _subscribe
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,8 @@ def test_operators_see_every_group_with_plan_mrr_and_usage(cast, operator):
 
 
 def test_suspend_and_reactivate_through_the_billing_services(cast, operator):
-    operator.post(f"/operator/{cast.b.pk}/suspend/")
+    action, fields = confirmed_step(operator.get("/operator/").text, "Suspend", f"/operator/{cast.b.pk}/suspend/")
+    operator.post(action, fields)
     group = DealerGroup.objects.get(pk=cast.b.pk)
     assert group.status == "suspended" and group.suspended_at is not None
     assert Client(HTTP_HOST=cast.b.primary_host).get("/crm/").status_code == 402  # the group is shut

@@ -15,6 +15,7 @@ from crm.customers.services import person_create
 from crm.dealerships.models import Rooftop
 from crm.integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from crm.service.models import CapacityRule, ServiceType, ServiceVisit, Slot
+from tests.conftest import confirmed_step
 from tests.integrations.test_api import _api, _key, _post, _put
 
 pytestmark = pytest.mark.django_db
@@ -121,5 +122,7 @@ def test_only_the_dealer_admin_makes_keys_and_sees_each_once(cast):
     assert cast.signed_in(cast.a, cast.a_salesperson).get("/crm/settings/api-keys/").status_code == 403
     bravo = cast.signed_in(cast.b, cast.b_admin)
     assert bravo.post(f"/crm/settings/api-keys/{key.pk}/revoke/").status_code == 404
-    admin.post(f"/crm/settings/api-keys/{key.pk}/revoke/")
+    action, fields = confirmed_step(admin.get("/crm/settings/api-keys/").text, "Revoke")
+    assert action == f"/crm/settings/api-keys/{key.pk}/revoke/"
+    admin.post(action, fields)
     assert _api(cast.a, plain).get("/api/v1/customers").status_code == 401

@@ -25,6 +25,7 @@ from crm.service.models import (
 )
 from crm.service.services import declined_add
 from portal.models import CustomerLink, VehicleClaim
+from tests.conftest import confirmed_step
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +148,9 @@ def test_move_and_cancel_within_the_rooftops_notice(cast, booked):
     assert "Less than 168 hours before the appointment: please call us" in late.text
     with schema_context(cast.a.schema_name):
         Rooftop.objects.filter(pk=booked["rooftop"].pk).update(online_change_hours=24)
-    olga.post(f"/my/appointments/{new.pk}/cancel/")
+    action, fields = confirmed_step(olga.get("/my/").text, "Cancel")  # asked twice, then posted
+    assert action == f"/my/appointments/{new.pk}/cancel/"
+    olga.post(action, fields)
     with schema_context(cast.a.schema_name):
         assert Appointment.objects.get(pk=new.pk).status == "cancelled"
         assert Slot.objects.get(pk=booked["slots"][3].pk).booked == 0
