@@ -39,9 +39,8 @@ from itertools import combinations
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, JaroWinkler
 

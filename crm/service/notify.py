@@ -12,9 +12,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from icalendar import Calendar, Event
 
-from crm.customers.models import ConsentChannel, ConsentPurpose
+from crm.customers.models import ConsentChannel, ConsentPurpose, TimelineEntry
 from crm.customers.selectors import consent_allows
 from crm.customers.services import tenant_language
+from crm.customers.timeline import timeline_event
 
 from .models import Appointment
 
@@ -58,6 +59,10 @@ def _send(appointment: Appointment, kind: str) -> bool:
     message = EmailMessage(subject, body, to=[address])
     message.attach("appointment.ics", appointment_ics(appointment), "text/calendar; method=PUBLISH")
     message.send()
+    # Every message a customer gets is on their timeline, the workshop's as well as marketing's.
+    timeline_event("appointment_mail", {"what": kind, "to": address, "at": appointment.slot.starts_at.isoformat(),
+                                        "tz": str(tz)}, kind=TimelineEntry.Kind.MESSAGE, person=appointment.person,
+                   rooftop=appointment.rooftop, source_ref=f"service:appointment:{appointment.pk}:{kind}").save()
     return True
 
 

@@ -6,12 +6,13 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 
 from accounts.models import User
 from crm.customers.models import TimelineEntry, Vehicle, VehicleLink
 from crm.customers.services import person_create
+from crm.customers.timeline import entry_words
 from crm.dealerships.models import OpeningHours, Rooftop
 from crm.service.booking import Full, appointment_book, appointment_move, slots_generate
 from crm.service.models import Appointment, CapacityRule, Closure, DayLoad, ServiceType, Slot
@@ -181,6 +182,11 @@ def test_the_booking_is_confirmed_once_by_e_mail_with_the_appointment_as_ics(cas
         assert len(queued) == 1
         assert confirmation_send(appointment.pk) is True
         assert confirmation_send(appointment.pk) is False  # a retried task sends nothing more
+        # The message is on the customer's timeline, read in each reader's language.
+        sent = TimelineEntry.objects.get(person=workshop["owner"], event="appointment_mail")
+        assert sent.kind == "message" and "tina@example.de" in sent.summary and "confirmation" in sent.summary
+        with translation.override("ru"):
+            assert "Подтверждение записи" in entry_words(sent)[0]
 
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["tina@example.de"]
     name, ics, mimetype = mailoutbox[0].attachments[0]
@@ -213,6 +219,8 @@ def test_reminders_go_the_day_before_in_daytime_only_with_consent_and_once(cast,
         assert reminders_send(night) == 0  # quiet hours at the rooftop
         assert reminders_send(morning + timedelta(minutes=1)) == 1
         assert reminders_send(morning + timedelta(hours=1)) == 0  # never twice
+        assert TimelineEntry.objects.filter(person=workshop["owner"], event="appointment_mail",
+                                            data__what="reminder").count() == 1
 
     assert [m.subject for m in mailoutbox] == [mailoutbox[0].subject] and "tomorrow" in mailoutbox[0].subject
 
