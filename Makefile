@@ -16,8 +16,15 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 run: $(STAMP)
 	$(PY) -m config.devstack run
 
+# Lighthouse for the mobile audit of the dealer site (tests/browser/test_lighthouse.py), pinned by its lock file.
+LIGHTHOUSE := tools/lighthouse/node_modules/.bin/lighthouse
+$(LIGHTHOUSE): tools/lighthouse/package.json tools/lighthouse/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tools/lighthouse && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.bin/lighthouse; \
+	else echo "npm not found: the Lighthouse audit (tests/browser/test_lighthouse.py) cannot run"; fi
+
 ## make test: lint, dependency contracts, then the whole pytest suite (ARGS="-x -k name" to narrow)
-test: $(STAMP) lint
+test: $(STAMP) $(LIGHTHOUSE) lint
 	$(PY) -m config.devstack test $(ARGS)
 
 lint: $(STAMP)
