@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import SNAPSHOT_KPIS, DealerGroup, HqOrganisation, HqShare, KpiSnapshot, SnapshotPeriod
@@ -74,6 +75,12 @@ class GroupRow:
 def months(organisation: HqOrganisation) -> list[date]:
     return list(visible_snapshots(organisation).filter(period=SnapshotPeriod.MONTH, rooftop_id__isnull=True)
                 .order_by("-period_start").values_list("period_start", flat=True).distinct()[:36])
+
+
+def month_default(available: list[date], today: date) -> date | None:
+    """Of the months with figures (newest first), the latest complete one before ``today``'s month; the current
+    month only when it is all there is."""
+    return next((month for month in available if month < today.replace(day=1)), available[0] if available else None)
 
 
 def month_rows(organisation: HqOrganisation, *, month: date, country: str = "", plan: str = "", size: str = "",
@@ -153,10 +160,12 @@ def peer_group(dealer_group: DealerGroup, scope: str) -> list[int]:
 
 
 def how_we_compare(dealer_group: DealerGroup, *, scope: str) -> tuple[date | None, list[Position], int]:
-    """The group's latest month against its peers' same month, KPI by KPI; quartiles only from
+    """The group's latest complete month against its peers' same month, KPI by KPI; quartiles only from
     ``PEERS_MINIMUM`` peers with a figure. Returns (month, positions, peers with a snapshot)."""
-    own = (KpiSnapshot.objects.filter(dealer_group=dealer_group, period=SnapshotPeriod.MONTH, rooftop_id__isnull=True)
-           .order_by("-period_start").first())
+    mine = KpiSnapshot.objects.filter(dealer_group=dealer_group, period=SnapshotPeriod.MONTH, rooftop_id__isnull=True)
+    month = month_default(list(mine.order_by("-period_start").values_list("period_start", flat=True)[:2]),
+                          timezone.localdate())
+    own = mine.filter(period_start=month).first()
     if own is None:
         return None, [], 0
     peers = list(KpiSnapshot.objects.filter(dealer_group_id__in=peer_group(dealer_group, scope),

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
@@ -49,11 +50,12 @@ def hq_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 
 def _month(request: HttpRequest, available: list[date]) -> date | None:
+    """The month asked for, else the latest complete month (this month's figures run to yesterday only)."""
     try:
         chosen = date.fromisoformat(request.GET.get("month", ""))
     except ValueError:
         chosen = None
-    return chosen if chosen in available else (available[0] if available else None)
+    return chosen if chosen in available else selectors.month_default(available, timezone.localdate())
 
 
 def _filters(request: HttpRequest) -> dict[str, Any]:

@@ -4,10 +4,11 @@ analyst reaches no dealer group's host; a dealer admin chooses whom to share wit
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
@@ -184,3 +185,18 @@ def test_the_chart_has_its_axes_month_labels_and_every_point_for_screen_readers(
     text = page.content.decode()
     assert '<div class="chart__y" aria-hidden="true"><span>66</span>' in text  # the top of the axis
     assert "Oct 26" in text and "<td>October 2026</td><td>61.50</td>" in text  # a month label; the point as a row
+
+
+def test_the_dashboard_and_compare_open_on_the_latest_complete_month(cast, brand):
+    _snapshot(cast.a, "64.00", month=date(2026, 11, 1))
+    _snapshot(cast.a, "12.00", month=date(2026, 12, 1))  # December so far: a week of figures
+    with time_machine.travel(datetime(2026, 12, 7, 9, tzinfo=UTC), tick=False):
+        page = brand["client"].get("/hq/")
+        compared = cast.signed_in(cast.a, cast.a_admin).get("/compare/")
+    assert page.context["month"] == date(2026, 11, 1) and "64" in page.text
+    assert "December 2026" in page.text  # still offered in the month list
+    assert compared.context["month"] == date(2026, 11, 1)
+    with time_machine.travel(datetime(2027, 1, 3, 9, tzinfo=UTC), tick=False):  # December is complete now
+        analyst = Client(HTTP_HOST=settings.APP_DOMAIN)
+        analyst.post("/accounts/login/", {"login": "analyst@brand.test", "password": cast.password})
+        assert analyst.get("/hq/").context["month"] == date(2026, 12, 1)

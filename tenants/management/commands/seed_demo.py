@@ -413,7 +413,7 @@ class Command(BaseCommand):
         levels = ("H", "A", "A", "B", "B", "B", "C", "C")
         notes = texts(CONTACT_NOTES, demo.language)
         sources = ("walk_in", "phone", "web_form", "referral", "event", "service_lane", "campaign", "third_party")
-        people = list(Person.objects.filter(company_roles__isnull=True).order_by("pk")[:28])
+        people = list(Person.objects.filter(company_roles__isnull=True).order_by("pk")[:demo.customers * 7 // 30])
         prospects = []
         for n, person in enumerate(people):
             seller = sellers[n % len(sellers)]
