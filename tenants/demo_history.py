@@ -27,9 +27,20 @@ from django.utils import timezone
 
 from accounts.models import StaffRole
 from crm.core.bulk import copy_create, copy_update
-from crm.customers.models import MileageReading, Person, TimelineEntry, VehicleLink
+from crm.customers.models import (
+    Consent,
+    ConsentChannel,
+    ConsentPurpose,
+    Email,
+    MileageReading,
+    Person,
+    Phone,
+    TimelineEntry,
+    VehicleLink,
+)
 from crm.customers.timeline import timeline_event
 from crm.dealerships.models import Rooftop
+from crm.marketing.models import Message, MessageChannel
 from crm.sales.models import Contact, ContactKind, Level, LostReason, Opportunity, Outcome, Prospect, Source, Stage
 from crm.service.booking import day_load_for
 from crm.service.models import Appointment, DayLoad, JobCategory, JobLine, ServiceType, ServiceVisit, Slot
@@ -65,13 +76,15 @@ class Character:
     response_hours: tuple[int, int]  # a new lead's first contact, from-to
     won: float  # share of closed prospects that bought
     on_time: float  # share of follow-up contacts done by their due date
+    consents: float  # share of customers who agreed to be written to
+    confirms: float  # share of visits at which the service desk confirmed the customer's phone and e-mail
 
 
 CHARACTERS = {
-    "volga": Character((2, 3, 8, 30, 57), (12, 25, 63), (110, 230), 0.52, 0.02, (1, 7), 0.42, 0.86),
-    "huaxia": Character((4, 7, 16, 36, 37), (21, 34, 45), (140, 300), 0.4, 0.09, (3, 30), 0.31, 0.68),
+    "volga": Character((2, 3, 8, 30, 57), (12, 25, 63), (110, 230), 0.52, 0.02, (1, 7), 0.42, 0.86, 0.82, 0.9),
+    "huaxia": Character((4, 7, 16, 36, 37), (21, 34, 45), (140, 300), 0.4, 0.09, (3, 30), 0.31, 0.68, 0.64, 0.55),
 }
-ORDINARY = Character((3, 5, 12, 35, 45), (16, 30, 54), (130, 270), 0.45, 0.04, (2, 16), 0.36, 0.77)
+ORDINARY = Character((3, 5, 12, 35, 45), (16, 30, 54), (130, 270), 0.45, 0.04, (2, 16), 0.36, 0.77, 0.75, 0.7)
 
 # What the workshop does, in the group's language: (category, labour, hours, parts).
 WORK = {
@@ -119,6 +132,14 @@ CONTACT_NOTES = {
            "Test drive agreed for Saturday.", "Sent the financing quote."),
 }
 MODELS = ("Tiguan", "ID.4 Pro", "Golf", "Passat", "Touareg")
+NEWSLETTERS = {
+    "ru": (("Зимние шины: запишитесь заранее", "Октябрь — время переобуться. Запишитесь на удобное время."),
+           ("Весенний осмотр со скидкой", "После зимы проверим подвеску и тормоза со скидкой 15 %.")),
+    "zh-hans": (("冬季轮胎：提前预约", "十月是更换冬季轮胎的时候，欢迎预约方便的时间。"),
+                ("春季检查优惠", "冬天过后，悬挂和刹车检查享八五折。")),
+    "en": (("Winter tyres: book early", "October is tyre-change time. Book a time that suits you."),
+           ("Spring check at a discount", "After the winter we check suspension and brakes at 15 % off.")),
+}
 COMPETITORS = {"ru": ("Автомир", "Рольф", "Major"), "zh-hans": ("永达汽车", "广汇汽车", "中升集团"),
                "en": ("AutoCity", "Motor Park", "Drive One")}
 
@@ -144,9 +165,12 @@ def history_write(*, slug: str, language: str, currency: str, today: date) -> No
     prices = PRICES.get(currency, PRICES["EUR"])
     start = today - timedelta(days=DAYS)
     _customers_backdate(rng, start, today)
+    _consents_write(rng, character)
     visits = _visits_write(rng, character, prices, language, currency, start, today)
+    _contacts_confirm(rng, character, visits)
     _surveys_write(rng, character, language, visits, start, today)
     _sales_write(rng, character, prices, language, currency, start, today)
+    _newsletters_write(rng, language, start, today)
 
 
 def _customers_backdate(rng: random.Random, start: date, today: date) -> None:
@@ -231,6 +255,56 @@ def _create_backdated(objs: list, field: str) -> None:
     for obj, moment in zip(objs, moments, strict=True):
         setattr(obj, field, moment)
     copy_update(objs, [field])
+
+
+def _consents_write(rng: random.Random, character: Character) -> None:
+    """Most customers agreed, when their record was made, to service reminders, surveys and news by e-mail."""
+    consents = []
+    for person in Person.objects.filter(emails__isnull=False).distinct().order_by("pk"):
+        if rng.random() > character.consents:
+            continue
+        for purpose in (ConsentPurpose.SERVICE_REMINDERS, ConsentPurpose.SURVEYS, ConsentPurpose.MARKETING):
+            consents.append(Consent(person=person, channel=ConsentChannel.EMAIL, purpose=purpose, granted=True,
+                                    source="DMS", recorded_at=person.created_at))
+    copy_create(consents)
+
+
+def _contacts_confirm(rng: random.Random, character: Character, visits: list[ServiceVisit]) -> None:
+    """At the service desk the customer's phone and e-mail are read back and confirmed: the last time is kept."""
+    confirmed: dict[int, datetime] = {}
+    for visit in visits:
+        if visit.person_id and rng.random() < character.confirms:
+            confirmed[visit.person_id] = max(confirmed.get(visit.person_id, visit.created_at), visit.created_at)
+    for model in (Phone, Email):
+        rows = list(model.objects.filter(person_id__in=confirmed))
+        for row in rows:
+            row.verified_at = confirmed[row.person_id]
+        copy_update(rows, ["verified_at"])
+
+
+def _newsletters_write(rng: random.Random, language: str, start: date, today: date) -> None:
+    """The autumn and spring newsletters by e-mail to those who agreed, each year; some opened and followed."""
+    subscribers = list(Consent.objects.filter(channel=ConsentChannel.EMAIL, purpose=ConsentPurpose.MARKETING,
+                                              granted=True).values_list("person_id", "person__created_at"))
+    addresses = dict(Email.objects.order_by("is_primary", "pk").values_list("person_id", "address"))  # primary last
+    letters = texts(NEWSLETTERS, language)
+    messages = []
+    for year in range(start.year, today.year + 1):
+        for day, (subject, body) in ((date(year, 10, 6), letters[0]), (date(year, 3, 16), letters[1])):
+            if not start <= day <= today - timedelta(days=3):
+                continue
+            sent = _moment(day, rng, (10, 11))
+            for person_id, joined in subscribers:
+                if joined >= sent or person_id not in addresses:
+                    continue
+                opened = sent + timedelta(hours=rng.randint(1, 72)) if rng.random() < 0.38 else None
+                clicked = opened + timedelta(minutes=rng.randint(1, 20)) if opened and rng.random() < 0.3 else None
+                messages.append(Message(key=f"{MARK}news:{day.isoformat()}:{person_id}", person_id=person_id,
+                                        channel=MessageChannel.EMAIL, purpose=ConsentPurpose.MARKETING,
+                                        address=addresses[person_id], subject=subject, body=body,
+                                        status=Message.Status.SENT, created_at=sent, sent_at=sent, attempts=1,
+                                        opened_at=opened, clicked_at=clicked))
+    _create_backdated(messages, "created_at")
 
 
 def _by_visit(lines: list[JobLine]) -> dict[ServiceVisit, list[JobLine]]:

@@ -189,4 +189,4 @@ def compare(request: HttpRequest) -> HttpResponse:
     return render(request, "hq/compare.html", {
         "month": month, "positions": [(position, KPI_LABELS[position.kpi]) for position in positions],
         "peers": peers, "scope": scope, "group": group,
-        "minimum": selectors.PEERS_MINIMUM, "active_module": "analytics"})
+        "minimum": selectors.PEERS_MINIMUM, "money_kpis": MONEY_KPIS, "active_module": "analytics"})
