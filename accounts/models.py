@@ -77,6 +77,13 @@ class User(AbstractUser):
             return f"{last}{first}"
         return " ".join(part for part in (first, last) if part)
 
+    def get_short_name(self) -> str:
+        """How a greeting names them: the given name (Anna), but a whole Han name (曹健), never its given part alone,
+        which in Chinese is for family and friends."""
+        if _HAN.search(self.first_name + self.last_name):
+            return self.get_full_name()
+        return self.first_name.strip()
+
     @property
     def is_dealer_staff(self) -> bool:
         return bool(self.role) and self.is_active

@@ -76,3 +76,6 @@ def test_staff_and_owners_names_read_in_their_scripts_order():
     assert User(first_name="Иван", last_name="Петров").get_full_name() == "Иван Петров"
     assert User(first_name="Anna", last_name="").get_full_name() == "Anna"
     assert str(User(email="nobody@example.com")) == "nobody@example.com"
+    # A greeting uses the given name, but never the given part of a Han name alone («欢迎，健» is for family).
+    assert User(first_name="健", last_name="曹").get_short_name() == "曹健"
+    assert User(first_name="Иван", last_name="Петров").get_short_name() == "Иван"
