@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from accounts.models import StaffRole
+from accounts.models import StaffRole, User
 from accounts.throttle import client_network
 from crm.core.access import staff_required
 
@@ -42,10 +42,13 @@ def statistics(request: HttpRequest) -> HttpResponse:
     measures = {**services.score_measures(), "flagged": Count("pk", filter=~Q(signals=[]))}
     by_rooftop = list(Answer.objects.values("invitation__rooftop__name").annotate(**measures).order_by(
         "invitation__rooftop__name"))
-    by_employee = list(Answer.objects.values("invitation__employee__email").annotate(**measures).order_by(
-        "-flagged", "invitation__employee__email"))
+    by_employee = list(Answer.objects.values("invitation__employee").annotate(**measures).order_by(
+        "-flagged", "invitation__employee"))
+    staff = User.objects.in_bulk([row["invitation__employee"] for row in by_employee if row["invitation__employee"]])
     for row in (*by_rooftop, *by_employee):
         row["nps"] = services.nps(row)
+    for row in by_employee:  # by name, as staff know each other
+        row["employee"] = staff.get(row["invitation__employee"])
     flagged = list(Answer.objects.exclude(signals=[]).select_related(
         "invitation__person", "invitation__employee").order_by("-answered_at")[:50])
     labels = dict(Answer.Signal.choices)

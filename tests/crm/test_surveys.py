@@ -87,7 +87,8 @@ def test_signals_flag_fast_repeated_phone_changed_and_clustered_answers(cast, cu
     from accounts.models import User
 
     with schema_context(cast.a.schema_name):
-        advisor = User.objects.create_user("friendly@alpha.test", cast.password, role="service_advisor")
+        advisor = User.objects.create_user("friendly@alpha.test", cast.password, role="service_advisor",
+                                           first_name="Frida", last_name="Freundlich")
     network = Client(HTTP_HOST=cast.a.primary_host, REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT="same-phone")
     for n in range(5):
         _invitation, token = _invite(cast, customer, f"service:visit:{100 + n}", employee=advisor.pk)
@@ -109,8 +110,9 @@ def test_signals_flag_fast_repeated_phone_changed_and_clustered_answers(cast, cu
         assert late.signals == ["phone_changed"]
 
     stats = cast.signed_in(cast.a, cast.a_admin).get("/crm/surveys/")
-    row = next(r for r in stats.context["by_employee"] if r["invitation__employee__email"] == "friendly@alpha.test")
+    row = next(r for r in stats.context["by_employee"] if str(r["employee"]) == "Frida Freundlich")
     assert (row["total"], row["nps"], row["flagged"]) == (5, 100, 5)
+    assert "<td>Frida Freundlich</td>" in stats.text  # staff by name, not by login
 
 
 def test_statistics_are_for_managers_of_the_same_group(cast, customer):
