@@ -1,5 +1,12 @@
-"""Migrate everything a deploy needs: public, the template schema new tenants are cloned from, tenants."""
+"""Migrate everything a deploy needs: public, the template schema new tenants are cloned from, tenants.
 
+Only the tenant schemas behind the template are migrated: one query reads which migrations every schema has
+(each schema's ``django_migrations``, in one ``UNION ALL``) against the template's, which was just migrated.
+A deploy with nothing new for tenants costs that query, not a ``migrate`` per schema (about 1.2 s each:
+20 minutes at 1,000 dealer groups). ``--all`` migrates every schema as before.
+"""
+
+import time
 from typing import Any
 
 from django.conf import settings
@@ -7,7 +14,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django_tenants.clone import CloneSchema
+from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
+from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_public_schema_name, schema_exists
+from psycopg import sql
 
 from tenants.models import DealerGroup, Domain
 
@@ -17,8 +27,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--executor", default="standard", choices=["standard", "multiprocessing"])
+        parser.add_argument("--all", action="store_true", dest="everyone",
+                            help="migrate every tenant schema, not only those behind the template")
 
-    def handle(self, *args: Any, executor: str, verbosity: int, **options: Any) -> None:
+    def handle(self, *args: Any, executor: str, verbosity: int, everyone: bool = False, **options: Any) -> None:
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         self._public_tenant_ensure()
         self._clone_function_ensure()
@@ -29,7 +41,18 @@ class Command(BaseCommand):
                 cursor.execute(f'CREATE SCHEMA "{template}"')
         call_command("migrate_schemas", tenant=True, schema_name=template, interactive=False, verbosity=verbosity)
 
-        call_command("migrate_schemas", tenant=True, executor=executor, interactive=False, verbosity=verbosity)
+        if everyone:
+            call_command("migrate_schemas", tenant=True, executor=executor, interactive=False, verbosity=verbosity)
+        else:
+            started = time.monotonic()
+            tenants = list(DealerGroup.objects.exclude(schema_name=get_public_schema_name())
+                           .order_by("pk").values_list("schema_name", flat=True))
+            behind = schemas_behind(template, tenants)
+            if verbosity:
+                self.stdout.write(f"{len(behind)} of {len(tenants)} tenant schemas behind the template "
+                                  f"(found in {time.monotonic() - started:.2f} s)")
+            if behind:
+                _migrate(behind, executor=executor, verbosity=verbosity)
         connection.set_schema_to_public()
 
     @transaction.atomic
@@ -66,3 +89,36 @@ class Command(BaseCommand):
             (installed,) = cursor.fetchone()
         if not installed:
             CloneSchema()._create_clone_schema_function()
+
+
+def schemas_behind(template: str, schemas: list[str]) -> list[str]:
+    """Of ``schemas``, those missing any migration the template has applied (or without a migrations table
+    at all), in their order: one query for every schema on the server."""
+    if not schemas:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                       " WHERE c.relname = 'django_migrations' AND n.nspname = ANY(%s)", [schemas])
+        with_table = {row[0] for row in cursor.fetchall()}
+        counted: dict[str, int] = {}
+        if with_table:
+            applied = sql.SQL(" UNION ALL ").join(
+                sql.SQL("SELECT {} AS schema, app, name FROM {}.django_migrations").format(
+                    sql.Literal(schema), sql.Identifier(schema)) for schema in sorted(with_table))
+            cursor.execute(sql.SQL(
+                "SELECT a.schema, count(*) FROM ({}) AS a"
+                " JOIN {}.django_migrations AS t ON t.app = a.app AND t.name = a.name GROUP BY a.schema"
+            ).format(applied, sql.Identifier(template)))
+            counted = dict(cursor.fetchall())
+        cursor.execute(sql.SQL("SELECT count(*) FROM {}.django_migrations").format(sql.Identifier(template)))
+        (wanted,) = cursor.fetchone()
+    return [schema for schema in schemas if counted.get(schema, 0) < wanted]
+
+
+def _migrate(schemas: list[str], *, executor: str, verbosity: int) -> None:
+    """``migrate_schemas --tenant`` for these schemas only, with django-tenants' own executor (``multiprocessing``
+    migrates them in parallel, each process on its own connection)."""
+    command = MigrateSchemasCommand()
+    options = vars(command.create_parser("manage.py", "migrate_schemas").parse_args(
+        ["--tenant", "--noinput", "--executor", executor, "--verbosity", str(verbosity)]))
+    get_executor(codename=executor)(args=(), options=options).run_migrations(tenants=schemas)
