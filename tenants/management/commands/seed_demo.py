@@ -414,7 +414,8 @@ class Command(BaseCommand):
         levels = ("H", "A", "A", "B", "B", "B", "C", "C")
         notes = texts(CONTACT_NOTES, demo.language)
         sources = ("walk_in", "phone", "web_form", "referral", "event", "service_lane", "campaign", "third_party")
-        people = list(Person.objects.filter(company_roles__isnull=True).order_by("pk")[:demo.customers * 7 // 30])
+        pipeline = max(12, demo.customers * 7 // 30)  # a bigger group works more prospects
+        people = list(Person.objects.filter(company_roles__isnull=True).order_by("pk")[:pipeline])
         prospects = []
         for n, person in enumerate(people):
             seller = sellers[n % len(sellers)]
