@@ -1,6 +1,8 @@
 """Periodic work: one beat entry per job, fanned out as one task per tenant."""
 
 from celery import current_app, shared_task
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 from .selectors import dealer_groups
 
@@ -21,7 +23,10 @@ def fan_out(task_name: str, stagger_seconds: float = DEFAULT_STAGGER_SECONDS) ->
     idempotent all the same. Suspended tenants are included: jobs decide for themselves what a
     suspended tenant needs. Returns the id of the task sent to each schema.
     """
+    # Only where the job has work, when its module says what that is (one query for every schema). The platform
+    # knows the product's answer only through this setting (crm.core.due.schemas_with_work).
     schemas = list(dealer_groups().order_by("pk").values_list("schema_name", flat=True))
+    schemas = import_string(settings.FAN_OUT_DUE_WORK)(task_name, schemas)
     step = min(stagger_seconds, FAN_OUT_WINDOW_SECONDS / max(len(schemas), 1))
     return {
         schema: current_app.send_task(task_name, countdown=position * step, headers={"_schema_name": schema}).id

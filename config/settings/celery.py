@@ -44,6 +44,9 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
 
+# Which groups a fanned-out job has work in (a polling job registers what "due" means: crm.core.due).
+FAN_OUT_DUE_WORK = "crm.core.due.schemas_with_work"
+
 # One entry per job; tenant jobs fan out one task per tenant, staggered (tenants.tasks.fan_out).
 # Beat sends from the public schema, so an entry naming a task directly runs there.
 CELERY_BEAT_SCHEDULE = {

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import IdempotentRequest, WebhookDelivery
@@ -43,11 +44,15 @@ def webhook_deliver(delivery_id: int, *, replay: bool = False) -> str:
     return delivery.status
 
 
+def overdue_condition() -> Q:
+    """Deliveries whose retry is overdue by minutes (the fan-out sends the resend job only where there are some)."""
+    return Q(status=WebhookDelivery.Status.PENDING, next_attempt_at__lt=timezone.now() - timedelta(minutes=5))
+
+
 @shared_task
 def webhooks_resend_due() -> int:
     """A safety net for retries whose message was lost (a broker restart): send what is overdue by minutes."""
-    overdue = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING,
-                                             next_attempt_at__lt=timezone.now() - timedelta(minutes=5))
+    overdue = WebhookDelivery.objects.filter(overdue_condition())
     ids = list(overdue.values_list("pk", flat=True)[:500])
     for pk in ids:
         webhook_deliver.apply_async(args=[pk], headers={"_schema_name": connection.schema_name})

@@ -24,4 +24,10 @@ class MarketingConfig(AppConfig):
         from .wordings import register
 
         register()
+        from crm.core.due import due_work
+
+        from .campaigns import campaigns_due_condition
+        from .models import Campaign
+
+        due_work("crm.marketing.tasks.campaigns_resume", Campaign, campaigns_due_condition)
         day_panel(StaffRole.MARKETING, template="marketing/_day_panel.html", context=marketing_day, position=30)

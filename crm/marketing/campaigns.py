@@ -154,6 +154,14 @@ def _send(campaign_id: int, batch: int, sleep: Any) -> str:
             return "cancelled"
 
 
+def campaigns_due_condition(now: datetime | None = None) -> Q:
+    """Campaigns the periodic job has work for: scheduled ones whose time has come, sending ones whose run
+    stopped writing its heartbeat (the fan-out sends the job only to groups that have one: ``crm.core.due``)."""
+    now = now or timezone.now()
+    return (Q(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now)
+            | Q(status=Campaign.Status.SENDING, heartbeat_at__lt=now - HEARTBEAT_STALE))
+
+
 def campaigns_due(now: datetime | None = None) -> list[int]:
     """Campaigns to (re)start: scheduled ones whose time has come (started here), and sending ones
     whose run stopped writing its heartbeat."""

@@ -79,3 +79,29 @@ def test_a_fan_out_never_spreads_past_its_window(cast, celery_worker, monkeypatc
     last = AsyncResult(sent[cast.b.schema_name])
     assert last.get(timeout=30)["schema"] == cast.b.schema_name
     assert last.date_done < sent_at + timedelta(seconds=30)  # not the 120 s the stagger asked for
+
+
+@pytest.mark.worker
+def test_a_polling_job_goes_only_to_the_groups_with_work_for_it(cast, celery_worker):
+    from crm.core.due import schemas_with_work
+    from crm.marketing.models import Campaign, MessageTemplate
+
+    schemas = [cast.a.schema_name, cast.b.schema_name]
+    poll = "crm.marketing.tasks.campaigns_resume"
+    assert schemas_with_work(poll, schemas) == []  # no campaign anywhere: no task at all
+    assert fan_out.apply(kwargs={"task_name": poll}).get() == {}
+    with schema_context(cast.b.schema_name):
+        template = MessageTemplate.objects.create(name="Spring", channel="email")
+        later = Campaign.objects.create(name="Later", template=template, status=Campaign.Status.SCHEDULED,
+                                        scheduled_at=timezone.now() + timedelta(hours=2))
+        assert schemas_with_work(poll, schemas) == []  # scheduled, but not yet
+        Campaign.objects.create(name="Stalled", template=template, status=Campaign.Status.SENDING,
+                                heartbeat_at=timezone.now() - timedelta(hours=1))  # its worker died
+    assert schemas_with_work(poll, schemas) == [cast.b.schema_name]
+    sent = fan_out.apply(kwargs={"task_name": poll}).get()
+    assert set(sent) == {cast.b.schema_name}  # B alone: A has nothing to poll
+    with schema_context(cast.b.schema_name):
+        Campaign.objects.filter(pk=later.pk).update(scheduled_at=timezone.now() - timedelta(minutes=1))
+    assert schemas_with_work(poll, schemas) == [cast.b.schema_name]
+    # A job that says nothing of its work still goes everywhere.
+    assert schemas_with_work("crm.loyalty.tasks.points_accrue", schemas) == schemas
