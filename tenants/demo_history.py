@@ -32,6 +32,9 @@ from crm.customers.models import (
     ConsentChannel,
     ConsentPurpose,
     Email,
+    ImportedRow,
+    ImportJob,
+    ImportKind,
     MileageReading,
     Person,
     Phone,
@@ -165,6 +168,7 @@ def history_write(*, slug: str, language: str, currency: str, today: date) -> No
     prices = PRICES.get(currency, PRICES["EUR"])
     start = today - timedelta(days=DAYS)
     _customers_backdate(rng, start, today)
+    _go_live_import(start)
     _consents_write(rng, character)
     visits = _visits_write(rng, character, prices, language, currency, start, today)
     _contacts_confirm(rng, character, visits)
@@ -255,6 +259,26 @@ def _create_backdated(objs: list, field: str) -> None:
     for obj, moment in zip(objs, moments, strict=True):
         setattr(obj, field, moment)
     copy_update(objs, [field])
+
+
+def _go_live_import(start: date) -> None:
+    """The DMS export the group started with: a finished import whose every line names the customer it made."""
+    first_week = [person for person in Person.objects.order_by("pk") if person.created_at.date() < start + timedelta(7)]
+    if not first_week:
+        return
+    admin = get_user_model().objects.filter(role=StaffRole.DEALER_ADMIN).order_by("pk").first()
+    moment = first_week[0].created_at
+    job = ImportJob(kind=ImportKind.SALES, original_name="DMS-export.csv", sha256=hashlib.sha256(b"demo").hexdigest(),
+                    status=ImportJob.Status.DONE, total_rows=len(first_week), processed_rows=len(first_week),
+                    counts={"created": len(first_week)}, created_by=admin, created_at=moment, started_at=moment,
+                    finished_at=moment + timedelta(seconds=3))
+    job.save()  # one row, with a file field: the ORM's own insert
+    ImportJob.objects.filter(pk=job.pk).update(created_at=moment)
+    cars = dict(VehicleLink.objects.filter(person__in=first_week, kind=VehicleLink.Kind.OWNER)
+                .order_by("-pk").values_list("person_id", "vehicle_id"))
+    copy_create([ImportedRow(fingerprint=hashlib.sha256(f"{MARK}{job.pk}:{person.pk}".encode()).hexdigest(), job=job,
+                             line=line, person=person, vehicle_id=cars.get(person.pk), outcome="created")
+                 for line, person in enumerate(first_week, start=2)])
 
 
 def _consents_write(rng: random.Random, character: Character) -> None:

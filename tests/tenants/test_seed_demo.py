@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 from wagtail.models import Site
 
 from accounts.models import StaffRole, User
-from crm.customers.models import Company, CompanyContact, Household, Person, TimelineEntry
+from crm.customers.models import Company, CompanyContact, Household, ImportJob, Person, TimelineEntry
 from crm.dealerships.models import Rooftop
 from crm.loyalty.models import Membership
 from crm.loyalty.selectors import card
@@ -174,6 +174,9 @@ def test_the_demo_tells_two_years_of_two_different_groups_in_their_own_words(cas
         assert ServiceVisit.objects.filter(closed_on__lt=date(2025, 3, 1)).exists()
         assert TimelineEntry.objects.filter(event="visit", occurred_at__lt=datetime(2025, 3, 1, tzinfo=UTC)).exists()
         assert Prospect.objects.filter(level="O", closed_on__lt=date(2026, 1, 1)).exists()
+        # They came with the DMS export two years ago: a finished import whose lines name them (first steps done).
+        go_live = ImportJob.objects.get(status="done")
+        assert go_live.created_at.date() < date(2024, 12, 15) and go_live.rows.filter(person__isnull=False).count() > 60
         assert Prospect.objects.filter(level="F", closed_on__lt=date(2026, 1, 1)).exclude(lost_reason="").exists()
         # The workshop calendar at 11:00: the first cars done, some in the workshop, the afternoon booked.
         kazan = Rooftop.objects.get(city="Казань")
