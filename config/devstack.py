@@ -128,7 +128,7 @@ def servers(env: dict[str, str], port: int) -> list[tuple[list[str], dict[str, s
     ignore = "ignore:You're running the worker with superuser privileges"
     quiet = {**env, "PYTHONWARNINGS": ",".join(filter(None, [env.get("PYTHONWARNINGS"), ignore]))}
     return [
-        ([*celery, "--quiet", "worker", "-l", "warning", "--concurrency", "2"], quiet),
+        ([*celery, "--quiet", "worker", "-l", "warning", "--concurrency", "2", "-Q", "celery,bulk,billing"], quiet),
         ([*celery, "--quiet", "beat", "-l", "warning"], quiet),
         ([sys.executable, "manage.py", "runserver", f"{env.get('RUN_BIND', '127.0.0.1')}:{port}"], env),
     ]

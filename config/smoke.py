@@ -313,7 +313,7 @@ def smoke(run: Run, *, database_url: str, cache_url: str, broker_url: str) -> No
     port = free_port()
     run.env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
     run.start("web", str(run.bin / "gunicorn"), "--config", "platform/gunicorn.conf.py", "config.wsgi:application")
-    run.start("worker", str(run.bin / "celery"), "-A", "config", "worker", "-l", "info")
+    run.start("worker", str(run.bin / "celery"), "-A", "config", "worker", "-l", "info", "-Q", "celery,bulk,billing")
     run.start("beat", str(run.bin / "celery"), "-A", "config", "beat", "-l", "info", "-s",
               str(run.work / "celerybeat-schedule"))
     tenant_host = f"{TENANT_SLUG}.{APP_DOMAIN}"

@@ -223,6 +223,7 @@ def celery_worker(cast: Cast, fake_stripe: object) -> Iterator[subprocess.Popen[
     log = open(BASE_DIR / ".data" / "test-worker.log", "wb")  # noqa: SIM115 - closed at teardown
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-l", "info",
+         "-Q", ",".join(settings.WORKER_QUEUES),
          "--include", "tests.celery_tasks", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

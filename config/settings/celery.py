@@ -44,6 +44,40 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
 
+# Three queues, so that a long import or a campaign never keeps a customer's code or a Stripe event waiting:
+# "celery" (the default: what a person waits for — codes, confirmations, webhooks, sign-up), "bulk" (imports,
+# campaigns, per-tenant periodic jobs) and "billing" (Stripe). Every worker names the queues it serves
+# (``-Q``); WORKER_QUEUES is all of them, for a single worker (make run, the tests, the smoke run).
+BULK_TASKS = (
+    "crm.customers.tasks.import_run", "crm.marketing.tasks.campaign_run", "crm.analytics.tasks.segments_recompute",
+    "crm.customers.tasks.duplicates_refresh", "crm.customers.tasks.customers_archive_stale",
+    "tenants.kpi_snapshots.kpi_snapshot_take", "crm.loyalty.tasks.points_accrue", "crm.marketing.tasks.automations_run",
+    "crm.service.tasks.reminders_run", "crm.sales.tasks.care_surveys_run", "crm.integrations.tasks.integrations_purge",
+    "crm.service.tasks.slots_extend", "accounts.tasks.clear_expired_sessions",
+)
+BILLING_TASKS = (
+    "tenants.billing.tasks.stripe_event_process", "tenants.billing.tasks.billing_sync",
+    "tenants.billing.tasks.billing_email_send", "tenants.billing.tasks.signups_cleanup",
+    "tenants.billing.tasks.suspended_groups_purge",
+)
+CELERY_TASK_DEFAULT_QUEUE, BULK_QUEUE, BILLING_QUEUE = "celery", "bulk", "billing"
+
+
+def task_routes(bulk: str, billing: str) -> dict[str, dict[str, str]]:
+    return {**{name: {"queue": bulk} for name in BULK_TASKS}, **{name: {"queue": billing} for name in BILLING_TASKS}}
+
+
+CELERY_TASK_ROUTES = task_routes(BULK_QUEUE, BILLING_QUEUE)
+WORKER_QUEUES = (CELERY_TASK_DEFAULT_QUEUE, BULK_QUEUE, BILLING_QUEUE)
+# Time limits: a task past its soft limit gets SoftTimeLimitExceeded (imports and campaigns resume from their
+# last committed chunk), past the hard one its process is replaced. Bulk work stays inside Redis's visibility
+# timeout (6 h) so a task is never delivered twice while it still runs.
+CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT = 5 * 60, 6 * 60
+CELERY_TASK_ANNOTATIONS = {
+    **{name: {"soft_time_limit": 3 * 3600, "time_limit": 3 * 3600 + 600} for name in BULK_TASKS},
+    **{name: {"soft_time_limit": 10 * 60, "time_limit": 11 * 60} for name in BILLING_TASKS},
+}
+
 # Which groups a fanned-out job has work in (a polling job registers what "due" means: crm.core.due).
 FAN_OUT_DUE_WORK = "crm.core.due.schemas_with_work"
 

@@ -11,6 +11,9 @@ os.environ.setdefault("CELERY_DATA_DIR", str(BASE_DIR / ".data" / "celery-test")
 from .base import *  # noqa: F403
 
 CELERY_TASK_DEFAULT_QUEUE = "dealercrm-test"
+BULK_QUEUE, BILLING_QUEUE = "dealercrm-test-bulk", "dealercrm-test-billing"
+CELERY_TASK_ROUTES = task_routes(BULK_QUEUE, BILLING_QUEUE)
+WORKER_QUEUES = (CELERY_TASK_DEFAULT_QUEUE, BULK_QUEUE, BILLING_QUEUE)
 # The suite's worker process connects to the test database pytest-django created.
 if env("TEST_WORKER_DATABASE_NAME", default=""):
     DATABASES["default"]["NAME"] = env("TEST_WORKER_DATABASE_NAME")
