@@ -277,8 +277,9 @@ class Command(BaseCommand):
                 self._workshop_seed(demo, fake)
             if not Prospect.objects.exists():
                 self._sales_seed(demo, fake)
-            history_write(slug=demo.slug, language=demo.language, currency=demo.currency,
-                          today=timezone.localdate())
+            with timezone.override(demo.timezone):  # its past happened in its working hours, at home
+                history_write(slug=demo.slug, language=demo.language, currency=demo.currency,
+                              today=timezone.localdate())
             calendar_fill(timezone.now())
             if not Campaign.objects.exists():  # templates alone are no sign: every group starts with one
                 self._marketing_seed(demo)
