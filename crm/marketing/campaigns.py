@@ -154,25 +154,31 @@ def _send(campaign_id: int, batch: int, sleep: Any) -> str:
             return "cancelled"
 
 
+def _scheduled_due(now: datetime) -> Q:
+    return Q(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now)
+
+
+def _stalled(now: datetime) -> Q:
+    return Q(status=Campaign.Status.SENDING, heartbeat_at__lt=now - HEARTBEAT_STALE)
+
+
 def campaigns_due_condition(now: datetime | None = None) -> Q:
     """Campaigns the periodic job has work for: scheduled ones whose time has come, sending ones whose run
     stopped writing its heartbeat (the fan-out sends the job only to groups that have one: ``crm.core.due``)."""
     now = now or timezone.now()
-    return (Q(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now)
-            | Q(status=Campaign.Status.SENDING, heartbeat_at__lt=now - HEARTBEAT_STALE))
+    return _scheduled_due(now) | _stalled(now)
 
 
 def campaigns_due(now: datetime | None = None) -> list[int]:
     """Campaigns to (re)start: scheduled ones whose time has come (started here), and sending ones
     whose run stopped writing its heartbeat."""
     now = now or timezone.now()
-    for campaign in Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now):
+    for campaign in Campaign.objects.filter(_scheduled_due(now)):
         try:
             campaign_start(campaign=campaign, by=None, now=now)
         except ValidationError:
             continue  # cancelled or started meanwhile
-    return list(Campaign.objects.filter(status=Campaign.Status.SENDING, heartbeat_at__lt=now - HEARTBEAT_STALE)
-                .values_list("pk", flat=True))
+    return list(Campaign.objects.filter(_stalled(now)).values_list("pk", flat=True))
 
 
 def campaign_results(campaign: Campaign) -> dict[str, int]:
