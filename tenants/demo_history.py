@@ -41,7 +41,7 @@ from crm.customers.models import (
     TimelineEntry,
     VehicleLink,
 )
-from crm.customers.timeline import timeline_event
+from crm.customers.timeline import day_noon, timeline_event
 from crm.dealerships.models import Rooftop
 from crm.marketing.models import Message, MessageChannel
 from crm.sales.models import Contact, ContactKind, Level, LostReason, Opportunity, Outcome, Prospect, Source, Stage
@@ -151,10 +151,6 @@ def texts(table: dict[str, tuple], language: str) -> tuple:
     return table.get(language, table["en"])
 
 
-def _noon(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time(12)))
-
-
 def _moment(day: date, rng: random.Random, hours: tuple[int, int] = (9, 19)) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(rng.randint(*hours), rng.choice((0, 15, 30, 45)))))
 
@@ -247,7 +243,7 @@ def _visits_write(rng: random.Random, character: Character, prices: Prices, lang
                       "amount": str(visit.total_amount), "currency": currency, "km": visit.mileage,
                       "vehicle": str(visit.vehicle)},
             kind=TimelineEntry.Kind.VISIT, person_id=visit.person_id, rooftop_id=visit.rooftop_id,
-            occurred_at=_noon(visit.closed_on), source_ref=f"service:visit:{visit.pk}"))
+            occurred_at=day_noon(visit.closed_on), source_ref=f"service:visit:{visit.pk}"))
     copy_create(entries)
     return visits
 
@@ -425,11 +421,12 @@ def _sales_write(rng: random.Random, character: Character, prices: Prices, langu
         prospect = prospect_add(link.person, closed - timedelta(days=rng.randint(12, 50)), closed, won=True)
         amount = Decimal(rng.randint(*prices.car) // 1000 * 1000)
         deals.append(Opportunity(prospect=prospect, model=car.model or prospect.model_interest, amount=amount,
-                                 probability=100, stage=Stage.DELIVERED, stage_changed_at=_noon(closed), vehicle=car,
+                                 probability=100, stage=Stage.DELIVERED, stage_changed_at=day_noon(closed), vehicle=car,
                                  delivered_on=closed, expected_close=closed, created_at=prospect.created_at))
         entries.append(timeline_event("bought", {"vehicle": str(car), "amount": str(amount), "currency": currency},
-                                      kind=TimelineEntry.Kind.PURCHASE, person=link.person, occurred_at=_noon(closed),
-                                      rooftop_id=car.selling_rooftop_id, source_ref=f"{MARK}sale:{car.pk}"))
+                                      kind=TimelineEntry.Kind.PURCHASE, person=link.person,
+                                      occurred_at=day_noon(closed), rooftop_id=car.selling_rooftop_id,
+                                      source_ref=f"{MARK}sale:{car.pk}"))
     for _n in range(lost_count):
         registered = start + timedelta(days=rng.randint(30, DAYS - 40))
         prospect_add(rng.choice(people), registered, registered + timedelta(days=rng.randint(14, 60)), won=False)

@@ -19,7 +19,7 @@ that reads it without the CRM. What staff type (notes, contact reports) is their
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +49,12 @@ def event_wording(event: str, summary: Words | Promise, body: Words | None = Non
         _wordings[event] = (lambda data: str(template) % data, body)
     else:
         _wordings[event] = (summary, body)
+
+
+def day_noon(day: date) -> datetime:
+    """When an event known only by its day happened, for the timeline's order: noon of that day, in the current time
+    zone (a repair order closed, a car bought, as a DMS or an earlier record gives them)."""
+    return timezone.make_aware(datetime.combine(day, time(12)))
 
 
 def timeline_event(event: str, data: dict[str, Any] | None = None, *, kind: str = TimelineEntry.Kind.SYSTEM,

@@ -1,6 +1,6 @@
 """Writes on the workshop's records: repair orders, their lines, declined work, repeat repairs."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from crm.customers.models import MileageReading, Person, TimelineEntry, Vehicle, VehicleLink
 from crm.customers.services import tenant_currency
-from crm.customers.timeline import timeline_event
+from crm.customers.timeline import day_noon, timeline_event
 from crm.dealerships.models import Rooftop
 from crm.integrations.models import WebhookEvent
 from crm.integrations.webhooks import webhook_emit
@@ -118,7 +118,7 @@ def visit_close(*, visit: ServiceVisit, by: User | None, closed_on: date | None 
                                kind=TimelineEntry.Kind.VISIT, person_id=visit.person_id, author=by,
                                rooftop_id=visit.rooftop_id, source_ref=f"service:visit:{visit.pk}",
                                occurred_at=timezone.now() if visit.closed_on >= timezone.localdate()
-                               else timezone.make_aware(datetime.combine(visit.closed_on, time(12))))
+                               else day_noon(visit.closed_on))
         if not TimelineEntry.objects.filter(source_ref=entry.source_ref).exists():
             entry.save()
         from config.celery import enqueue_on_commit

@@ -37,7 +37,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
@@ -76,7 +76,7 @@ from ..models import (
 )
 from ..services import tenant_currency, tenant_language, tenant_regions
 from ..signals import visits_imported
-from ..timeline import timeline_event
+from ..timeline import day_noon, timeline_event
 from . import files
 from .fields import VEHICLE_TARGETS, Parsed, RowParser
 
@@ -671,14 +671,14 @@ class Importer:
             if self.job.kind == ImportKind.SALES and vehicle is not None and bought:
                 entries.append(timeline_event(
                     "bought", {"vehicle": str(vehicle), **self._amount(row)}, kind=TimelineEntry.Kind.PURCHASE,
-                    person=person, occurred_at=_noon(bought), rooftop_id=person.rooftop_id,
+                    person=person, occurred_at=day_noon(bought), rooftop_id=person.rooftop_id,
                     source_ref=f"{SYSTEM}:sale:{row.vehicle_key or vehicle.pk}:{bought}",
                 ))
             if self.job.kind == ImportKind.SERVICE and visited:
                 data = {"order": order, "work": [row.visit["work"]] if row.visit.get("work") else [],
                         **self._amount(row), "km": row.mileage, "vehicle": str(vehicle) if vehicle else ""}
                 entries.append(timeline_event("visit", data, kind=TimelineEntry.Kind.VISIT, person=person,
-                                              occurred_at=_noon(visited), rooftop_id=person.rooftop_id,
+                                              occurred_at=day_noon(visited), rooftop_id=person.rooftop_id,
                                               source_ref=ref))
         self.writer.create(readings, ignore_conflicts=True)
         self.writer.create(entries, ignore_conflicts=True)
@@ -706,10 +706,6 @@ def _han(row: Parsed) -> str:
 def _person_number(row: Parsed) -> str:
     """The DMS number that identifies the row's person; on a company's row it is the company's."""
     return "" if row.company else row.customer_number
-
-
-def _noon(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time(12)))
 
 
 class _SideChannel:
