@@ -142,6 +142,8 @@ TWILIO_FROM = env("TWILIO_FROM", default="")
 # one interrupted this many times is marked failed instead (the provider may have taken it every time).
 MESSAGE_RESEND_AFTER_SECONDS = env.int("MESSAGE_RESEND_AFTER_SECONDS", default=120)
 MESSAGE_SEND_ATTEMPTS = env.int("MESSAGE_SEND_ATTEMPTS", default=3)
+# One campaign task sends about this many seconds of the campaign's rate, then queues the next chunk.
+CAMPAIGN_CHUNK_SECONDS = env.int("CAMPAIGN_CHUNK_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,

@@ -76,6 +76,8 @@ CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT = 5 * 60, 6 * 60
 CELERY_TASK_ANNOTATIONS = {
     **{name: {"soft_time_limit": 3 * 3600, "time_limit": 3 * 3600 + 600} for name in BULK_TASKS},
     **{name: {"soft_time_limit": 10 * 60, "time_limit": 11 * 60} for name in BILLING_TASKS},
+    # A campaign task sends one chunk (about a minute of its rate) and queues the next.
+    "crm.marketing.tasks.campaign_run": {"soft_time_limit": 10 * 60, "time_limit": 11 * 60},
 }
 
 # Which groups a fanned-out job has work in (a polling job registers what "due" means: crm.core.due).

@@ -1,5 +1,9 @@
-"""Campaigns: the audience is frozen when sending starts (one INSERT … SELECT), then sent in batches at
-the campaign's rate by a Celery task that can die at any moment and be followed by another:
+"""Campaigns: the audience is frozen when sending starts (one INSERT … SELECT), then sent in chunks at
+the campaign's rate by Celery tasks that can die at any moment and be followed by another:
+
+- one task sends one chunk (about a minute of the campaign's rate, ``CAMPAIGN_CHUNK_SECONDS``) and queues
+  the next, which any worker picks up: a campaign of 100,000 never holds a worker for its whole run, and
+  what else waits on the queue runs between two chunks;
 
 - each recipient's message has the key ``campaign:<id>:<person>``, so a second run never sends twice
   (``channels.message_send`` returns the first outcome, and finishes a message left half-sent);
@@ -15,6 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, DateField, DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, Sum
@@ -28,6 +33,7 @@ from .models import Campaign, Message, MessageTemplate, Recipient, SendingRules
 from .segments import criteria_clean, customers_matching
 
 BATCH = 200
+# The chunk in flight: whoever is pending, taken in order; the statuses say what the next chunk has left.
 # A run that has not written its heartbeat for this long has died.
 HEARTBEAT_STALE = timedelta(minutes=2)
 
@@ -93,10 +99,13 @@ def campaign_cancel(*, campaign: Campaign, by: User | None) -> Campaign:
     return campaign
 
 
-def campaign_send(campaign_id: int, *, batch: int = BATCH, sleep: Any = time.sleep) -> str:
-    """Send to whoever of the campaign is still pending, batch by batch at its rate. Returns why it
-    stopped: "done", "cancelled", "deferred" (quiet hours; the caller re-queues), "in flight" (only
-    messages a dead run left half-sent remain: the resume restarts it once they are stale) or "not sending"."""
+def campaign_send(campaign_id: int, *, batch: int = BATCH, sleep: Any = time.sleep,
+                  chunk: int | None = None) -> str:
+    """Send to whoever of the campaign is still pending, batch by batch at its rate, at most ``chunk``
+    messages (unbounded without). Returns why it stopped: "more" (the chunk is sent, others are pending:
+    the caller queues the next), "done", "cancelled", "deferred" (quiet hours; the caller re-queues),
+    "in flight" (only messages a dead run left half-sent remain: the resume restarts it once they are
+    stale), "running elsewhere" or "not sending"."""
     if getattr(connection.tenant, "status", "") == "suspended":
         return "not sending"  # a suspended dealer group's customers hear nothing from it
     # One run per campaign at a time: a session advisory lock, released when the run ends or its
@@ -107,16 +116,22 @@ def campaign_send(campaign_id: int, *, batch: int = BATCH, sleep: Any = time.sle
         if not cursor.fetchone()[0]:
             return "running elsewhere"
     try:
-        return _send(campaign_id, batch, sleep)
+        return _send(campaign_id, batch, sleep, chunk)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [lock])
 
 
-def _send(campaign_id: int, batch: int, sleep: Any) -> str:
+def chunk_size(campaign: Campaign) -> int:
+    """How many messages one task sends: about ``CAMPAIGN_CHUNK_SECONDS`` of the campaign's rate."""
+    return max(1, campaign.rate_per_minute * settings.CAMPAIGN_CHUNK_SECONDS // 60)
+
+
+def _send(campaign_id: int, batch: int, sleep: Any, chunk: int | None) -> str:
     outcome = {Message.Status.SENT: Recipient.Status.SENT, Message.Status.REFUSED: Recipient.Status.REFUSED,
                Message.Status.FAILED: Recipient.Status.FAILED, Message.Status.SENDING: Recipient.Status.PENDING}
     in_flight: set[int] = set()  # messages another (dead?) run left half-sent; finished once stale
+    settled = 0  # messages this chunk sent, refused or failed (half-sent ones it met do not count)
     while True:
         campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
         if campaign.status != Campaign.Status.SENDING:
@@ -131,6 +146,9 @@ def _send(campaign_id: int, batch: int, sleep: Any) -> str:
             Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
                 status=Campaign.Status.DONE, finished_at=timezone.now())
             return "done"
+        if chunk is not None and settled >= chunk:
+            return "more"
+        pending = pending[:None if chunk is None else chunk - settled]
         interval = 60.0 / campaign.rate_per_minute
         rules = SendingRules.current()  # read once a batch: a change in the settings applies within 200 messages
         for recipient in pending:
@@ -147,6 +165,8 @@ def _send(campaign_id: int, batch: int, sleep: Any) -> str:
                 return "deferred"
             if result.status == Message.Status.SENDING:
                 in_flight.add(recipient.pk)
+            else:
+                settled += 1
             Recipient.objects.filter(pk=recipient.pk).update(status=outcome[result.status], message=result)
             if (wait := interval - (time.monotonic() - started)) > 0:
                 sleep(wait)

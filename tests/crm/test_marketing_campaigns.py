@@ -116,10 +116,10 @@ def test_a_scheduled_campaign_starts_when_its_time_comes_and_a_dead_run_is_resta
         assert campaigns.campaigns_due(now + timedelta(hours=3, minutes=5)) == [campaign.pk]  # its run went quiet
 
 
-def _worker(queue: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _worker(queue: str, env: dict[str, str], log: Path, *more: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-l", "info", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+         "--without-gossip", "--without-mingle", "--without-heartbeat", *more],
         cwd=BASE_DIR, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -194,6 +194,55 @@ def test_a_campaign_whose_worker_is_killed_mid_send_resumes_and_messages_everyon
     with django_db_blocker.unblock(), schema_context(schema):
         assert Message.objects.filter(status="sent").count() == recipients
         assert set(Recipient.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.worker
+def test_a_campaign_sends_in_chunks_any_worker_takes_and_other_work_runs_between_them(
+        scratch, django_db_blocker, tmp_path):
+    """One worker, one queue: the campaign does not hold the worker for its whole run; a task queued while
+    it sends runs after the chunk in flight, before the campaign is done."""
+    from crm.marketing.tasks import campaign_run
+    from tests.celery_tasks import probe
+
+    recipients = 30
+    outbox, report, log = tmp_path / "sms", tmp_path / "probe.json", tmp_path / "worker.log"
+    queue = f"campaign-chunks-{os.getpid()}"
+    # 600 a minute and chunks of one second: ten messages a task.
+    env = {**conftest.test_process_env("test-campaign-chunks"), "SMS_FILE_PATH": str(outbox),
+           "CAMPAIGN_CHUNK_SECONDS": "1"}
+    schema = scratch.tenant.schema_name
+    with django_db_blocker.unblock(), schema_context(schema):
+        _quiet_hours_off()
+        rooftop = Rooftop.objects.create(name="Scratch Süd", city="Ulm", timezone="Europe/Berlin")
+        _customers(rooftop, recipients, channel="sms")
+        campaign = campaigns.campaign_create(name="In chunks", template=_template("sms"), rate_per_minute=600,
+                                             criteria={"rooftop": rooftop}, by=None)
+        campaigns.audience_freeze(campaign)
+        Campaign.objects.filter(pk=campaign.pk).update(status="sending", heartbeat_at=timezone.now())
+
+    def messages() -> list[Path]:
+        return list(outbox.glob("*.json")) if outbox.exists() else []
+
+    def finished() -> bool:
+        with django_db_blocker.unblock(), schema_context(schema):
+            return Campaign.objects.get(pk=campaign.pk).status == "done"
+
+    worker = _worker(queue, env, log, "--include", "tests.celery_tasks")
+    try:
+        campaign_run.apply_async(args=[campaign.pk], queue=queue, headers={"_schema_name": schema})
+        _wait(lambda: len(messages()) >= 3, 90, "the first messages")
+        probe.apply_async(args=[str(report)], queue=queue, headers={"_schema_name": schema})
+        _wait(finished, 90, "the campaign to finish")
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=20)
+
+    sent_at = sorted(path.stat().st_mtime for path in messages())
+    assert len(sent_at) == recipients
+    assert sent_at[0] < report.stat().st_mtime < sent_at[-1]  # the other task ran in the middle of the campaign
+    runs = log.read_text().count("crm.marketing.tasks.campaign_run[")
+    assert runs >= 3 * 2  # three chunks, each received and succeeded (a line each)
+    assert log.read_text().count("succeeded in") >= 4  # three chunks and the probe
 
 
 @db
