@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
 from .models import DealerGroup, DealerGroupStatus, Domain
+from .pool import schema_take
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,9 @@ def dealer_group_create(
             connection.set_schema_to_public()
             group.save()
             Domain.objects.create(domain=group.primary_host, tenant=group, is_primary=True)
-            _schema_clone(group.schema_name)
+            took_from_pool = schema_take(group.schema_name)
+            if not took_from_pool:
+                _schema_clone(group.schema_name)
             with schema_context(group.schema_name), translation.override(default_language):
                 site_configure(hostname=group.primary_host, site_name=group.name)
                 admin = staff_user_create(
@@ -105,7 +108,14 @@ def dealer_group_create(
     finally:
         connection.set_schema_to_public()
     seconds = time.perf_counter() - started
-    logger.info("provisioned dealer group %s (%s) in %.2fs", group.slug, group.schema_name, seconds)
+    if took_from_pool:
+        from config.celery import enqueue_on_commit
+
+        from .tasks import warm_pool_refill
+
+        enqueue_on_commit(warm_pool_refill)
+    logger.info("provisioned dealer group %s (%s) in %.2fs%s", group.slug, group.schema_name, seconds,
+                " from the warm pool" if took_from_pool else "")
     return ProvisionedTenant(dealer_group=group, admin_email=admin.email, seconds=seconds)
 
 

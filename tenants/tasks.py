@@ -32,3 +32,22 @@ def fan_out(task_name: str, stagger_seconds: float = DEFAULT_STAGGER_SECONDS) ->
         schema: current_app.send_task(task_name, countdown=position * step, headers={"_schema_name": schema}).id
         for position, schema in enumerate(schemas)
     }
+
+
+@shared_task(acks_late=False)
+def warm_pool_refill() -> dict[str, int]:
+    """Every minute and after each sign-up: keep ``TENANT_WARM_POOL_SIZE`` schemas cloned ahead (tenants.pool).
+    One refill at a time (a second one started meanwhile leaves): two would clone past the size."""
+    from django.db import connection
+
+    from .pool import pool_refill
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended('warm-pool-refill', 0))")
+        if not cursor.fetchone()[0]:
+            return {"cloned": 0, "dropped": 0, "ready": -1}
+    try:
+        return pool_refill()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended('warm-pool-refill', 0))")

@@ -53,7 +53,7 @@ BULK_TASKS = (
     "crm.customers.tasks.duplicates_refresh", "crm.customers.tasks.customers_archive_stale",
     "tenants.kpi_snapshots.kpi_snapshot_take", "crm.loyalty.tasks.points_accrue", "crm.marketing.tasks.automations_run",
     "crm.service.tasks.reminders_run", "crm.sales.tasks.care_surveys_run", "crm.integrations.tasks.integrations_purge",
-    "crm.service.tasks.slots_extend", "accounts.tasks.clear_expired_sessions",
+    "crm.service.tasks.slots_extend", "accounts.tasks.clear_expired_sessions", "tenants.tasks.warm_pool_refill",
 )
 BILLING_TASKS = (
     "tenants.billing.tasks.stripe_event_process", "tenants.billing.tasks.billing_sync",
@@ -173,6 +173,11 @@ CELERY_BEAT_SCHEDULE = {
     "signups-cleanup": {
         "task": "tenants.billing.tasks.signups_cleanup",
         "schedule": crontab(minute=45),
+    },
+    # Schemas cloned ahead for sign-ups (tenants.pool); also run after every sign-up that took one.
+    "warm-pool-refill": {
+        "task": "tenants.tasks.warm_pool_refill",
+        "schedule": crontab(),
     },
 }
 

@@ -1,5 +1,7 @@
 """Schema-per-tenant: which apps live in public, which in every dealer group's schema."""
 
+from .env import env
+
 SHARED_APPS = [
     "django_tenants",
     "django.contrib.postgres",
@@ -72,6 +74,9 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 # `manage.py migrate_all` keeps it migrated alongside the tenants.
 TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_BASE_SCHEMA = "tenant_template"
+# Schemas cloned ahead of sign-ups (tenants.pool): a new group takes one instead of waiting for the clone.
+# Off (0) unless set; production keeps 3 unless told otherwise.
+TENANT_WARM_POOL_SIZE = env.int("TENANT_WARM_POOL_SIZE", default=0)
 
 # Slugs a dealer group cannot take: they are hosts we use, or would confuse customers.
 RESERVED_SLUGS = frozenset(
