@@ -6,13 +6,15 @@ Runs on its own database (as bench/provisioning.py: ``dealercrm_bench``, created
 at the end) and its own localstripe. Each round, interleaved so both see the same machine:
 
 - ``provision``: ``dealer_group_create`` alone (the Foundation benchmark's clone path);
+- ``pool``: the same sign-up taking a schema from the warm pool (``tenants.pool``; refilled untimed before it);
 - ``signup``: the wizard through Django's test client — details, then the card confirmed the way
   Stripe.js does it (SetupIntent + test card), then the timed part: the final submit, the
   provisioning task (run inline: a worker's queue wait is not counted), the progress page issuing
   the sign-in link, the link signing the admin in, and the CRM answering 200.
 
-The last line is one JSON object: ``signup_s_median``, ``provision_s_median``, ``overhead_ratio``
-(sign-up / bare provisioning), the per-round lists, the machine.
+The last line is one JSON object: ``signup_s_median``, ``pool_s_median``, ``provision_s_median``,
+``overhead_ratio`` (sign-up / bare provisioning), ``pool_ratio`` (sign-up from the pool / sign-up cloning), the
+per-round lists, the machine.
 """
 
 from __future__ import annotations
@@ -66,24 +68,37 @@ def run(n: int) -> dict[str, object]:
     django.setup()
     from provisioning import provision_by_cloning
 
+    from django.conf import settings
+
     from tenants.billing.services import plans_sync
+    from tenants.pool import pool_refill
 
     call_command("migrate_all", verbosity=0)
     plans_sync()
     signup_once("bench-warmup")  # imports, template caches, first Stripe connections: not timed
     signup_s: list[float] = []
+    pool_s: list[float] = []
     provision_s: list[float] = []
     for i in range(n):
         provision_s.append(provision_by_cloning(f"bench-bare-{i}", "Bench-password-1234"))
+        settings.TENANT_WARM_POOL_SIZE = 0
         signup_s.append(signup_once(f"bench-signup-{i}"))
-        print(f"round {i + 1}: provision {provision_s[-1]:6.2f} s   sign-up {signup_s[-1]:6.2f} s", flush=True)
+        settings.TENANT_WARM_POOL_SIZE = 1
+        pool_refill()
+        pool_s.append(signup_once(f"bench-pool-{i}"))
+        print(f"round {i + 1}: provision {provision_s[-1]:6.2f} s   sign-up {signup_s[-1]:6.2f} s   "
+              f"from the pool {pool_s[-1]:6.2f} s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         server_version = cursor.fetchone()[0]
     signup_median, provision_median = statistics.median(signup_s), statistics.median(provision_s)
+    pool_median = statistics.median(pool_s)
     return {
         "n": n,
         "signup_s_median": round(signup_median, 3),
+        "pool_s_median": round(pool_median, 3),
+        "pool_ratio": round(pool_median / signup_median, 3),
+        "pool_s": [round(s, 3) for s in pool_s],
         "provision_s_median": round(provision_median, 3),
         "overhead_ratio": round(signup_median / provision_median, 2),
         "signup_s": [round(s, 3) for s in signup_s],

@@ -19,6 +19,8 @@ import secrets
 from django.conf import settings
 from django.db import connection, transaction
 
+from .cloning import schema_clone
+
 logger = logging.getLogger(__name__)
 
 PREFIX = "pool_"
@@ -88,7 +90,7 @@ def pool_refill(size: int | None = None) -> dict[str, int]:
         for _ in range(max(size - len(ready), 0)):
             name = PREFIX + secrets.token_hex(8)
             with transaction.atomic():  # cloned and marked together: a half-made schema is never in the pool
-                cursor.execute("SELECT public.clone_schema(%s, %s, 'DATA')", [settings.TENANT_BASE_SCHEMA, name])
+                schema_clone(settings.TENANT_BASE_SCHEMA, name)
                 cursor.execute(f"COMMENT ON SCHEMA {quote(name)} IS %s", [fingerprint])
             cloned += 1
     if dropped or cloned:

@@ -13,6 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
+from .cloning import schema_clone
 from .models import DealerGroup, DealerGroupStatus, Domain
 from .pool import schema_take
 
@@ -128,5 +129,4 @@ def _schema_clone(schema_name: str) -> None:
     base = settings.TENANT_BASE_SCHEMA
     if not schema_exists(base):
         raise RuntimeError(f"The template schema {base!r} is missing: run `manage.py migrate_all`.")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT public.clone_schema(%s, %s, 'DATA')", [base, schema_name])
+    schema_clone(base, schema_name)

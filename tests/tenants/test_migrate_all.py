@@ -43,3 +43,58 @@ def test_a_deploy_migrates_only_the_schemas_behind_the_template(cast, scratch, c
         finally:
             with connection.cursor() as cursor:
                 cursor.execute('DROP SCHEMA "t_never_migrated" CASCADE')
+
+
+def _structure(schema: str) -> dict[str, list[tuple]]:
+    """What a migration makes: columns, constraints and indexes, with the schema's own name taken out."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT table_name, column_name, data_type, is_nullable, column_default"
+                       " FROM information_schema.columns WHERE table_schema = %s ORDER BY 1, 2", [schema])
+        columns = cursor.fetchall()
+        cursor.execute("SELECT conrelid::regclass::text, conname, replace(pg_get_constraintdef(oid), %s, '')"
+                       " FROM pg_constraint WHERE connamespace = %s::regnamespace ORDER BY 2, 1",
+                       [f"{schema}.", schema])
+        constraints = [(table.split(".")[-1], name, definition) for table, name, definition in cursor.fetchall()]
+        cursor.execute("SELECT indexname, replace(indexdef, %s, 'S') FROM pg_indexes WHERE schemaname = %s"
+                       " ORDER BY 1", [f"{schema}.", schema])
+        indexes = cursor.fetchall()
+    return {"columns": columns, "constraints": constraints, "indexes": indexes}
+
+
+def test_schemas_behind_by_sql_only_migrations_get_them_by_replay_exactly_as_migrate_makes_them(
+        cast, scratch, capsys, django_db_blocker, settings):
+    schema = scratch.tenant.schema_name
+    last = ("marketing", "0010_message_attempts")  # a column, and SQL filling it
+    with django_db_blocker.unblock():
+        with schema_context(schema):
+            MigrationExecutor(connection).migrate([("marketing", "0009_tracking_links")])
+        assert _structure(schema) != _structure(settings.TENANT_BASE_SCHEMA)
+        assert schemas_behind(settings.TENANT_BASE_SCHEMA, [cast.a.schema_name, schema]) == [schema]
+
+        call_command("migrate_all")
+        printed = capsys.readouterr().out
+        assert "1 schemas migrated by replaying the SQL" in printed
+        assert schema not in printed  # not through migrate, which names each schema it migrates
+        assert _structure(schema) == _structure(settings.TENANT_BASE_SCHEMA)
+        with schema_context(schema), connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM django_migrations WHERE app = %s AND name = %s", last)
+            assert cursor.fetchone()[0] == 1
+        assert schemas_behind(settings.TENANT_BASE_SCHEMA, [cast.a.schema_name, schema]) == []
+
+
+def test_a_cloned_schema_names_its_constraints_as_the_template_and_migrate_all_renames_older_clones(
+        cast, scratch, capsys, django_db_blocker, settings):
+    """clone_schema() gives unique constraints PostgreSQL's default names; a migration dropping one by its
+    name (``RemoveConstraint``) would fail in every clone at deploy time."""
+    schema = scratch.tenant.schema_name
+    with django_db_blocker.unblock():
+        assert _structure(schema) == _structure(settings.TENANT_BASE_SCHEMA)
+        assert _structure(cast.a.schema_name)["constraints"] == _structure(settings.TENANT_BASE_SCHEMA)["constraints"]
+        with connection.cursor() as cursor:  # as clone_schema() left it before the names were aligned
+            cursor.execute(f'ALTER TABLE "{schema}".service_jobline RENAME CONSTRAINT job_line_source_once'
+                           " TO service_jobline_visit_id_source_key_key")
+        assert _structure(schema) != _structure(settings.TENANT_BASE_SCHEMA)
+
+        call_command("migrate_all")
+        assert "1 unique constraints renamed" in capsys.readouterr().out
+        assert _structure(schema) == _structure(settings.TENANT_BASE_SCHEMA)
