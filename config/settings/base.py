@@ -2,6 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from config.dbpool import database_pool_configure
+
 from .auth import *  # noqa: F403
 from .billing import *  # noqa: F403
 from .celery import *  # noqa: F403
@@ -80,6 +82,8 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", engine="django_tenants.postgresql_backend")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A pool of connections per process (config/dbpool.py): on in production, here only with DATABASE_POOL=true.
+database_pool_configure(DATABASES["default"], default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when configured, else per-process memory. Every alias keys by schema, so Wagtail's
