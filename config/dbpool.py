@@ -29,9 +29,10 @@ def database_pool_configure(database: dict[str, Any], *, default: bool) -> None:
     environment, or off.
 
     One pool per process: ``DATABASE_POOL_MAX`` is what one gunicorn worker's threads may hold at once
-    (``GUNICORN_THREADS``, 4, by default); a thread beyond it waits up to ``DATABASE_POOL_TIMEOUT`` seconds,
-    then its request fails. Django refuses persistent connections with a pool: ``CONN_MAX_AGE`` becomes 0,
-    and a connection goes back to the pool at the end of every request.
+    (``GUNICORN_THREADS``, 4, by default); a thread beyond it waits up to ``DATABASE_POOL_TIMEOUT`` seconds
+    (``DATABASE_CONNECT_TIMEOUT``, 5, by default), then its request fails. Django refuses persistent
+    connections with a pool: ``CONN_MAX_AGE`` becomes 0, and a connection goes back to the pool at the end
+    of every request.
     """
     options = database.setdefault("OPTIONS", {})
     if not env.bool("DATABASE_POOL", default=default):
@@ -40,7 +41,8 @@ def database_pool_configure(database: dict[str, Any], *, default: bool) -> None:
     options["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=1),
         "max_size": env.int("DATABASE_POOL_MAX", default=env.int("GUNICORN_THREADS", default=4)),
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        # No longer than for a new connection: a database that hangs fails a request (and /health/) as fast.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=env.float("DATABASE_CONNECT_TIMEOUT", default=5.0)),
         "reset": search_path_forget,
     }
     database["CONN_MAX_AGE"] = 0

@@ -138,3 +138,16 @@ def test_dry_runs_take_no_connection_from_the_pool(cast, monkeypatch):
                 job.file.delete(save=False)
 
     assert [job.status for job in jobs] == [ImportJob.Status.DONE, ImportJob.Status.DONE]
+
+
+def test_production_pools_connections_unless_told_not_to():
+    from tests.test_settings import PRODUCTION_ENV, run_manage
+
+    show = ("from django.conf import settings; d = settings.DATABASES['default']; "
+            "print(d['CONN_MAX_AGE'], d['OPTIONS'].get('pool', {}).get('max_size'))")
+    pooled = run_manage("shell", "-c", show, env={**PRODUCTION_ENV, "GUNICORN_THREADS": "8"})
+    unpooled = run_manage("shell", "-c", show, env={**PRODUCTION_ENV, "DATABASE_POOL": "false"})
+
+    # as many connections as a gunicorn worker has threads; without, persistent ones (PgBouncer in session mode)
+    assert pooled.stdout.splitlines()[-1].split() == ["0", "8"], pooled.stderr
+    assert unpooled.stdout.splitlines()[-1].split() == ["60", "None"], unpooled.stderr
