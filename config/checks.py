@@ -40,6 +40,9 @@ def production_environment_errors() -> list[checks.Error]:
         errors.append(checks.Error(
             "Set CLIENT_IP_HEADER and TRUSTED_PROXY_COUNT for the proxy in front of the app (e.g. X-Forwarded-For "
             "and 1), or CLIENT_IP_DIRECT=true if clients connect to it directly.", id="config.E005"))
+    if settings.MEDIA_STORAGE == "s3" and not settings.AWS_STORAGE_BUCKET_NAME:
+        errors.append(checks.Error(
+            "Set AWS_STORAGE_BUCKET_NAME: MEDIA_STORAGE=s3 keeps uploads in that bucket.", id="config.E006"))
     if settings.STRIPE_API_BASE:
         errors.append(checks.Error("Unset STRIPE_API_BASE: it points billing at a fake Stripe.", id="config.E004"))
     return errors

@@ -1,9 +1,10 @@
+import mimetypes
+
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
-from django.views.static import serve
 
 
 @require_GET
@@ -21,15 +22,20 @@ PUBLIC_MEDIA_FOLDERS = ("images/", "original_images/")
 def media(request: HttpRequest, schema: str, path: str) -> HttpResponse:
     """Serve a public image of the current tenant's site.
 
-    ``TenantFileSystemStorage`` keeps each schema's files under ``MEDIA_ROOT/<schema>/`` and puts
-    the schema in their URLs. A URL naming another schema than the one this host resolved to is
-    a 404, and the document root is the current schema's folder, so another tenant's file does
-    not exist from here. ``serve`` refuses paths that climb out of the root. The response may
-    not run script or be sniffed into HTML, whatever the file turns out to be.
+    Both media storages (``TenantFileSystemStorage`` on disk, ``tenants.storage.TenantS3Storage`` on S3)
+    keep each schema's files under the schema's own folder or prefix and put the schema in their URLs. A
+    URL naming another schema than the one this host resolved to is a 404, and the file is read through
+    the storage, which looks only under the current schema, so another tenant's file does not exist from
+    here; a path that climbs out of it is refused (400). The response may not run script or be sniffed
+    into HTML, whatever the file turns out to be.
     """
     if schema != connection.schema_name or not path.startswith(PUBLIC_MEDIA_FOLDERS):
         raise Http404
-    response = serve(request, path, document_root=default_storage.location)
+    try:
+        file = default_storage.open(path)
+    except OSError as missing:  # no such file, or a folder
+        raise Http404 from missing
+    response = FileResponse(file, content_type=mimetypes.guess_type(path)[0] or "application/octet-stream")
     response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -1,6 +1,9 @@
 """Settings shared by every environment. Secrets and addresses come from the environment only."""
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.dbpool import database_pool_configure
 
 from .auth import *  # noqa: F403
 from .billing import *  # noqa: F403
@@ -80,6 +83,8 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", engine="django_tenants.postgresql_backend")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A pool of connections per process (config/dbpool.py): on in production, here only with DATABASE_POOL=true.
+database_pool_configure(DATABASES["default"], default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when configured, else per-process memory. Every alias keys by schema, so Wagtail's
@@ -109,9 +114,21 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media"))
-# Files land under MEDIA_ROOT/<schema>/ and their URLs are built for the current schema.
+# Files land under MEDIA_ROOT/<schema>/ on disk, or with MEDIA_STORAGE=s3 under the <schema>/ prefix of a private
+# bucket (tenants/storage.py); either way their URLs are the app's own /media/<schema>/…, built for the current schema.
+MEDIA_STORAGE = env("MEDIA_STORAGE", default="filesystem")
+_MEDIA_BACKENDS = {"filesystem": "django_tenants.files.storage.TenantFileSystemStorage",
+                   "s3": "tenants.storage.TenantS3Storage"}
+if MEDIA_STORAGE not in _MEDIA_BACKENDS:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE is {MEDIA_STORAGE!r}: set it to filesystem or s3.")
+# S3: the bucket, and for another S3-compatible service (MinIO, Ceph, a cloud's S3 API) its endpoint. Credentials
+# are read by django-storages and boto3 themselves: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the machine's role.
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default=None)
+AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default=None)
+AWS_S3_ADDRESSING_STYLE = env("AWS_S3_ADDRESSING_STYLE", default=None)  # "path" for most services but AWS's own
 STORAGES = {
-    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    "default": {"BACKEND": _MEDIA_BACKENDS[MEDIA_STORAGE]},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

@@ -1,5 +1,7 @@
 """Production: everything secret or addressable comes from the environment; HTTPS only."""
 
+from config.dbpool import database_pool_configure
+
 from .base import *  # noqa: F403
 from .env import env
 
@@ -16,6 +18,9 @@ if REDIS_URL:
     CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT",
                                                                                      default=5))
+# A pool of connections per process, sized from the environment (config/dbpool.py, platform/README.md);
+# DATABASE_POOL=false for PgBouncer in session mode in front instead.
+database_pool_configure(DATABASES["default"], default=True)
 
 # Static files straight from the app server, compressed and cache-busted, right after security.
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,

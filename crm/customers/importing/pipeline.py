@@ -720,7 +720,9 @@ class _SideChannel:
         self.raw: Any = None
 
     def __enter__(self) -> "_SideChannel":
-        self.raw = connection.get_new_connection(connection.get_connection_params())
+        # Connected directly, never from the connection pool (config/dbpool.py): a pooled connection closed
+        # here would never go back to its pool, and a few dry runs would leave the worker without connections.
+        self.raw = connection.Database.connect(**connection.get_connection_params())
         self.raw.autocommit = True
         return self
 
