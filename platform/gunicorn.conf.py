@@ -46,3 +46,14 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The proxies trusted to say a request came over HTTPS (X-Forwarded-Proto): comma-separated addresses or
 # networks, "*" only when nothing but the proxy can reach this port.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+
+def on_starting(server: object) -> None:
+    """Prometheus' multiprocess folder (PROMETHEUS_MULTIPROC_DIR), emptied before the workers fork: every worker
+    writes its counts there and /metrics adds them up; counts of an earlier start must not be added in."""
+    import shutil
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
