@@ -48,12 +48,16 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 
+# Prometheus' multiprocess mode: every worker writes its counts to files in this folder and /metrics, asked of
+# any one worker, adds them all up (config/observability/metrics.py). Set before the workers import the app.
+# One folder per gunicorn, never shared with another process group (a Celery worker has its own).
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or f"/tmp/dealercrm-metrics-web-{os.getpid()}"  # noqa: S108
+raw_env = [f"PROMETHEUS_MULTIPROC_DIR={_metrics_dir}"]
+
+
 def on_starting(server: object) -> None:
-    """Prometheus' multiprocess folder (PROMETHEUS_MULTIPROC_DIR), emptied before the workers fork: every worker
-    writes its counts there and /metrics adds them up; counts of an earlier start must not be added in."""
+    """Empty the folder before the workers fork: counts of an earlier start must not be added to this one's."""
     import shutil
 
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
-    if folder:
-        shutil.rmtree(folder, ignore_errors=True)
-        os.makedirs(folder, exist_ok=True)
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)

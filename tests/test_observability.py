@@ -11,6 +11,7 @@ import http.server
 import io
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -497,3 +498,50 @@ def test_a_workers_metrics_port_wants_the_token(obs_worker):
         obs_worker.metrics(token="wrong")
 
     assert refused.value.code == 401
+
+
+def test_any_gunicorn_worker_answers_metrics_with_every_workers_requests(test_database):
+    # given gunicorn as production runs it (its config file), three workers, one thread each
+    port = _free_port()
+    env = {**conftest.test_process_env("test-obs-gunicorn"), "WEB_CONCURRENCY": "3", "GUNICORN_THREADS": "1",
+           "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "platform/gunicorn.conf.py",
+                                "config.wsgi:application"], cwd=BASE_DIR, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    folder = Path(f"/tmp/dealercrm-metrics-web-{process.pid}")  # noqa: S108 - gunicorn.conf.py's default
+
+    def get(path: str) -> bytes:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                         headers={"Host": settings.APP_DOMAIN, "Connection": "close"})
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return response.read()
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                get("/health/")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, "gunicorn did not start"
+                time.sleep(0.3)
+
+        health = {"method": "GET", "route": "health", "status": "2xx"}
+        before = value(samples(get("/metrics").decode()), "dealercrm_http_requests_total", **health)
+
+        # when visitors make requests, each on a connection of its own, until more than one worker has answered
+        sent = 0
+        while sent < 24 or len({path.stem.rsplit("_", 1)[1] for path in folder.glob("counter_*.db")}) < 2:
+            assert sent < 500, "the requests all went to one worker"
+            get("/health/")
+            sent += 1
+
+        # then every scrape, whichever worker answers it, counts all of them
+        for _ in range(6):
+            assert value(samples(get("/metrics").decode()), "dealercrm_http_requests_total", **health) == \
+                before + sent
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -89,10 +89,19 @@ def _logging_configure(loglevel: int | str | None = None, **_: Any) -> None:
 
 
 @worker_init.connect
-def _worker_metrics_start(**_: Any) -> None:
-    """In the worker's main process, before the pool forks: fresh multiprocess files, and the metrics port."""
+def _worker_metrics_start(sender: Any = None, **_: Any) -> None:
+    """In the worker's main process, before the pool forks: fresh multiprocess files, and the metrics port.
+
+    With the prefork pool the tasks run, and are counted, in the pool's processes: without the multiprocess
+    folder the port would show the main process's empty counts, so the worker refuses to start (SystemExit:
+    Celery logs and ignores any other exception a signal handler raises)."""
     from django.conf import settings
 
+    if not settings.WORKER_METRICS_PORT:
+        return
+    in_process = any(pool in str(getattr(sender, "pool_cls", "")) for pool in ("solo", "threads"))
+    if not metrics.multiprocess_dir() and not in_process:
+        raise SystemExit("WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR (a folder of this worker's own): "
+                         "the pool's processes count the tasks.")
     metrics.multiprocess_dir_reset()
-    if settings.WORKER_METRICS_PORT:
-        metrics.worker_metrics_serve(settings.WORKER_METRICS_PORT)
+    metrics.worker_metrics_serve(settings.WORKER_METRICS_PORT)
