@@ -97,11 +97,11 @@ def _worker_metrics_start(sender: Any = None, **_: Any) -> None:
     Celery logs and ignores any other exception a signal handler raises)."""
     from django.conf import settings
 
+    metrics.multiprocess_dir_reset()  # the pool's processes write there whether or not a port serves it
     if not settings.WORKER_METRICS_PORT:
         return
     in_process = any(pool in str(getattr(sender, "pool_cls", "")) for pool in ("solo", "threads"))
     if not metrics.multiprocess_dir() and not in_process:
         raise SystemExit("WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR (a folder of this worker's own): "
                          "the pool's processes count the tasks.")
-    metrics.multiprocess_dir_reset()
     metrics.worker_metrics_serve(settings.WORKER_METRICS_PORT)
