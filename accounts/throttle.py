@@ -41,6 +41,13 @@ def _from_trusted_proxy(address: str) -> bool:
     return any(parsed in network for network in _trusted_networks(tuple(settings.TRUSTED_PROXY_NETWORKS)))
 
 
+def behind_trusted_proxy(request: HttpRequest) -> bool:
+    """Whether the platform is told of its proxies and this connection comes from one of them: only then do
+    headers a proxy writes (the client's address, a request id) say anything."""
+    return (bool(settings.CLIENT_IP_HEADER) and settings.TRUSTED_PROXY_COUNT >= 1
+            and _from_trusted_proxy(request.META.get("REMOTE_ADDR", "")))
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client's address: without a configured proxy, the connection's, whatever headers say.
 
@@ -54,9 +61,9 @@ def client_ip(request: HttpRequest) -> str:
     (a published port, a mis-set firewall) is counted by their own address, whatever header they send.
     """
     connection_address = request.META.get("REMOTE_ADDR", "")
-    header, proxies = settings.CLIENT_IP_HEADER, settings.TRUSTED_PROXY_COUNT
-    if not header or proxies < 1 or not _from_trusted_proxy(connection_address):
+    if not behind_trusted_proxy(request):
         return connection_address
+    header, proxies = settings.CLIENT_IP_HEADER, settings.TRUSTED_PROXY_COUNT
     entries = request.headers.get(header, "").split(",")
     return _address(entries[-min(proxies, len(entries))]) or connection_address
 

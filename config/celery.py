@@ -13,6 +13,7 @@ from celery.signals import beat_init, task_postrun, task_prerun, worker_init
 from tenant_schemas_celery.app import CeleryApp
 
 from .checks import production_environment_verify
+from .observability import worker as _observability  # noqa: F401 - connects the request id, task metrics, logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 

@@ -46,3 +46,18 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The proxies trusted to say a request came over HTTPS (X-Forwarded-Proto): comma-separated addresses or
 # networks, "*" only when nothing but the proxy can reach this port.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+
+# Prometheus' multiprocess mode: every worker writes its counts to files in this folder and /metrics, asked of
+# any one worker, adds them all up (config/observability/metrics.py). Set before the workers import the app.
+# One folder per gunicorn, never shared with another process group (a Celery worker has its own).
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or f"/tmp/dealercrm-metrics-web-{os.getpid()}"  # noqa: S108
+raw_env = [f"PROMETHEUS_MULTIPROC_DIR={_metrics_dir}"]
+
+
+def on_starting(server: object) -> None:
+    """Empty the folder before the workers fork: counts of an earlier start must not be added to this one's."""
+    import shutil
+
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)

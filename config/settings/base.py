@@ -9,6 +9,8 @@ from .auth import *  # noqa: F403
 from .billing import *  # noqa: F403
 from .celery import *  # noqa: F403
 from .env import BASE_DIR, env
+from .observability import *  # noqa: F403
+from .observability import log_format
 from .security import *  # noqa: F403
 from .tenancy import *  # noqa: F403
 from .tenancy import SHARED_APPS, TENANT_APPS
@@ -21,15 +23,21 @@ APP_DOMAIN = env("APP_DOMAIN", default="localhost")
 # The public site and every tenant subdomain; custom domains are added through the environment.
 ALLOWED_HOSTS = [APP_DOMAIN, f".{APP_DOMAIN}", *env.list("DJANGO_EXTRA_ALLOWED_HOSTS", default=[])]
 
-INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+INSTALLED_APPS = [*SHARED_APPS, *(app for app in TENANT_APPS if app not in SHARED_APPS),
+                  "config.observability"]  # no models: starts Sentry once settings are final
 
 MIDDLEWARE = [
-    # Outermost, touching no database: HTTPS redirect and security headers on every response (security.py),
-    # then /health/, which must answer "database down" before resolving the tenant needs the database.
+    # Outermost, touching no database: the request's id (response header, logs, Sentry, the tasks it sends), then
+    # its count and time in the metrics, so every response counts, redirects and /health/ included.
+    "config.observability.request_id.RequestIdMiddleware",
+    "config.observability.metrics.MetricsMiddleware",
+    # HTTPS redirect and security headers on every response (security.py), then /health/, which must answer
+    # "database down" before resolving the tenant needs the database, and /metrics on the platform's host.
     "django.middleware.security.SecurityMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "tenants.health.HealthCheckMiddleware",
+    "config.observability.metrics.MetricsEndpointMiddleware",
     # Resolves the tenant from the host once per request and sets the schema, before anything that
     # reads the database.
     "django_tenants.middleware.main.TenantMainMiddleware",
@@ -165,8 +173,11 @@ CAMPAIGN_CHUNK_SECONDS = env.int("CAMPAIGN_CHUNK_SECONDS", default=60)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # "json" (production's default): one object per line with tenant, user id, request id and task
+    # (config.observability.logs); "plain" for people reading a terminal.
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "config.observability.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format("plain")}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # Wagtail logs every page edit, django-tasks every background step and Stripe's library every request at INFO.
     "loggers": {name: {"level": "WARNING"} for name in ("wagtail", "django_tasks", "stripe")},

@@ -43,6 +43,9 @@ X_FRAME_OPTIONS = "DENY"
 STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=True)
 
 TENANT_WARM_POOL_SIZE = env.int("TENANT_WARM_POOL_SIZE", default=3)
+# One JSON object per log line unless LOG_FORMAT says otherwise; Sentry's events say "production".
+LOGGING["handlers"]["console"]["formatter"] = log_format("json")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
 
 WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", default=f"https://{APP_DOMAIN}")
 WAGTAIL_SITE_PORT = env.int("WAGTAIL_SITE_PORT", default=443)
