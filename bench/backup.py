@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -118,6 +119,7 @@ def main() -> int:
         print(f"  one schema: {row['one_schema']}", flush=True)
         results.append(row)
     server.cleanup()
+    shutil.rmtree(work, ignore_errors=True)
     clone_mean = round(sum(clone_seconds) / len(clone_seconds), 2)
     print(json.dumps({"tables_per_tenant": per_tenant, "clone_s_mean": clone_mean, "locks": options.locks,
                       "results": results}))
