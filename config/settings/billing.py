@@ -15,6 +15,8 @@ STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 # A canceled subscription suspends the tenant; its data is kept this many days, then deleted.
 BILLING_RETENTION_DAYS = env.int("BILLING_RETENTION_DAYS", default=90)
+# The dealer admins are told by e-mail this many days before the deletion (and can still download their data).
+BILLING_PURGE_WARNING_DAYS = env.int("BILLING_PURGE_WARNING_DAYS", default=7)
 # The single-use link that signs a new admin in to their tenant right after sign-up.
 SIGNUP_LOGIN_TOKEN_SECONDS = 300
 # A sign-up left at the card step this long is abandoned: its Stripe customer is deleted.

@@ -54,6 +54,7 @@ BULK_TASKS = (
     "tenants.kpi_snapshots.kpi_snapshot_take", "crm.loyalty.tasks.points_accrue", "crm.marketing.tasks.automations_run",
     "crm.service.tasks.reminders_run", "crm.sales.tasks.care_surveys_run", "crm.integrations.tasks.integrations_purge",
     "crm.service.tasks.slots_extend", "accounts.tasks.clear_expired_sessions", "tenants.tasks.warm_pool_refill",
+    "tenants.billing.tasks.data_export_build",
 )
 BILLING_TASKS = (
     "tenants.billing.tasks.stripe_event_process", "tenants.billing.tasks.billing_sync",

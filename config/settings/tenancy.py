@@ -87,3 +87,7 @@ RESERVED_SLUGS = frozenset(
         "test", "www",
     }
 )
+
+# pg_dump and pg_restore for `group_export` / `group_restore` (tenants.backup): their folder, when the ones on the
+# PATH are older than the server (pg_dump refuses a newer server). The embedded PostgreSQL sets its own.
+POSTGRES_BIN_DIR = env("POSTGRES_BIN_DIR", default="")

@@ -70,8 +70,11 @@ def billing_email_send(email_id: int) -> bool:
             admins = list(User.objects.filter(role=StaffRole.DEALER_ADMIN, is_active=True)
                           .values_list("email", flat=True))
         with translation.override(group.default_language):
+            from .access import data_kept_until
+
             context = {"group": group, "billing_url": f"https://{group.primary_host}/billing/",
-                       "retention_days": settings.BILLING_RETENTION_DAYS, "grace_days": settings.BILLING_GRACE_DAYS}
+                       "retention_days": settings.BILLING_RETENTION_DAYS, "grace_days": settings.BILLING_GRACE_DAYS,
+                       "data_kept_until": data_kept_until(group)}
             subject = render_to_string(f"billing/email/{email.kind}_subject.txt", context).strip()
             body = render_to_string(f"billing/email/{email.kind}.txt", context)
         if admins:
@@ -96,11 +99,20 @@ def signups_cleanup() -> dict[str, int]:
     return cleanup()
 
 
+@shared_task(acks_late=True)
+def data_export_build(export_id: int) -> str:
+    """Build a dealer admin's data download (tenants.billing.data_export), in the group's schema."""
+    from .data_export import build
+
+    return build(export_id)
+
+
 @shared_task
 def suspended_groups_purge() -> list[str]:
     """Delete the dealer groups whose subscription ended more than BILLING_RETENTION_DAYS ago,
     schema and files included, as the suspended page and e-mail said. Stripe is asked once more
-    first: a group reactivated meanwhile is kept."""
+    first: a group reactivated meanwhile is kept. Groups within BILLING_PURGE_WARNING_DAYS of it are
+    told once by e-mail (their admins can still download their data)."""
     import shutil
     from datetime import timedelta
     from pathlib import Path
@@ -108,6 +120,11 @@ def suspended_groups_purge() -> list[str]:
     from ..models import DealerGroup, DealerGroupStatus
 
     cutoff = timezone.now() - timedelta(days=settings.BILLING_RETENTION_DAYS)
+    warn_from = cutoff + timedelta(days=settings.BILLING_PURGE_WARNING_DAYS)
+    for group in DealerGroup.objects.filter(status=DealerGroupStatus.SUSPENDED, suspended_at__gte=cutoff,
+                                            suspended_at__lt=warn_from):
+        with transaction.atomic():
+            services.email_send_later(group, BillingEmail.Kind.PURGE_WARNING, group.suspended_at.date().isoformat())
     purged = []
     for group in DealerGroup.objects.filter(status=DealerGroupStatus.SUSPENDED, suspended_at__lt=cutoff):
         group = services.subscription_sync(group)

@@ -14,4 +14,6 @@ urlpatterns = [
     path("card/setup/", views.card_setup, name="card_setup"),
     path("card/", views.card_save, name="card_save"),
     path("reactivate/", views.reactivate, name="reactivate"),
+    path("data/", views.data_export_request, name="data_export"),
+    path("data/<str:token>/", views.data_export_download, name="data_export_download"),
 ]

@@ -11,9 +11,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -21,7 +23,8 @@ from django.views.decorators.http import require_GET, require_POST
 from config.celery import enqueue_on_commit
 
 from ..models import DealerGroup, Plan, StripeEvent
-from . import account
+from . import account, data_export
+from .access import data_kept_until
 from .forms import PlanChangeForm
 from .tasks import stripe_event_process
 
@@ -100,11 +103,17 @@ def _group(request: HttpRequest) -> DealerGroup:
 def billing_page(request: HttpRequest, change_form: PlanChangeForm | None = None, status: int = 200) -> HttpResponse:
     group = _group(request)
     overview = account.overview(group)
+    export = data_export.latest(group)
+    kept_until = data_kept_until(group)
     return render(request, "billing/page.html", status=status, context={
         "group": group, "overview": overview, "active_module": "billing",
         "change_form": change_form or PlanChangeForm(group=group),
         "stripe_js_url": settings.STRIPE_JS_URL, "stripe_key": settings.STRIPE_PUBLISHABLE_KEY,
         "retention_days": settings.BILLING_RETENTION_DAYS,
+        "data_kept_until": kept_until,
+        "days_to_purge": max((kept_until - timezone.now()).days, 0) if kept_until else None,
+        "export": export,
+        "export_link": data_export.link_token(export) if export and export.state == export.State.READY else "",
     })
 
 
@@ -162,3 +171,25 @@ def card_save(request: HttpRequest) -> HttpResponse:
 @admin_required
 def reactivate(request: HttpRequest) -> HttpResponse:
     return _act(request, lambda: account.reactivate(_group(request)))
+
+
+@require_POST
+@admin_required
+def data_export_request(request: HttpRequest) -> HttpResponse:
+    def start() -> str:
+        data_export.request_build(_group(request), by=request.user.email)
+        return _("Your data is being prepared. We e-mail you when the download is ready.")
+
+    return _act(request, start)
+
+
+@require_GET
+@admin_required
+def data_export_download(request: HttpRequest, token: str) -> FileResponse:
+    """The ZIP, to this group's dealer admins only: a link made on another group's host, or replaced, is a 404."""
+    export = data_export.by_token(_group(request), token)
+    if export is None or not default_storage.exists(export.file):
+        raise Http404
+    return FileResponse(default_storage.open(export.file, "rb"), as_attachment=True,
+                        filename=f"{connection.tenant.slug}-data-{export.finished_at:%Y-%m-%d}.zip",
+                        content_type="application/zip")
