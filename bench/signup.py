@@ -66,9 +66,8 @@ def run(n: int) -> dict[str, object]:
     from django.db import connection
 
     django.setup()
-    from provisioning import provision_by_cloning
-
     from django.conf import settings
+    from provisioning import provision_by_cloning
 
     from tenants.billing.services import plans_sync
     from tenants.pool import pool_refill
