@@ -76,8 +76,10 @@ class BackupError(Exception):
 def _libpq(database: str | None = None) -> dict[str, str]:
     """The connection parameters of the configured database (or another one on the same server)."""
     db = settings.DATABASES["default"]
+    options = db.get("OPTIONS") or {}  # a socket folder given as ?host=… in DATABASE_URL lands here
     params = {"dbname": database or db["NAME"], "user": db.get("USER") or "", "password": db.get("PASSWORD") or "",
-              "host": db.get("HOST") or "", "port": str(db.get("PORT") or "")}
+              "host": db.get("HOST") or options.get("host") or "",
+              "port": str(db.get("PORT") or options.get("port") or "")}
     return {key: value for key, value in params.items() if value}
 
 
