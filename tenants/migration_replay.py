@@ -36,24 +36,29 @@ REPLAYABLE = (
 Step = tuple[str, str, bool, list[str]]  # app, migration name, atomic, statements
 
 
-def _missing(template: str, schemas: list[str]) -> dict[frozenset[tuple[str, str]], list[str]]:
-    """The schemas, grouped by the set of the template's migrations each lacks (one query)."""
-    applied = sql.SQL(" UNION ALL ").join(
-        sql.SQL("SELECT {} AS schema, app, name FROM {}.django_migrations").format(sql.Literal(schema),
-                                                                                   sql.Identifier(schema))
-        for schema in schemas)
+def migrations_missing(template: str, schemas: list[str]) -> dict[str, frozenset[tuple[str, str]] | None]:
+    """Each of ``schemas`` (in their order) with the template's migrations it lacks, or None when it has no
+    migrations table at all: one query for every schema on the server."""
+    if not schemas:
+        return {}
     with connection.cursor() as cursor:
-        cursor.execute(sql.SQL(
-            "SELECT s.schema, t.app, t.name FROM unnest(%s::text[]) AS s (schema) CROSS JOIN {}.django_migrations t"
-            " WHERE NOT EXISTS (SELECT 1 FROM ({}) a WHERE a.schema = s.schema AND a.app = t.app AND a.name = t.name)"
-        ).format(sql.Identifier(template), applied), [schemas])
+        cursor.execute("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                       " WHERE c.relname = 'django_migrations' AND n.nspname = ANY(%s)", [schemas])
+        with_table = sorted(row[0] for row in cursor.fetchall())
         lacking: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        for schema, app, name in cursor.fetchall():
-            lacking[schema].add((app, name))
-    groups: dict[frozenset[tuple[str, str]], list[str]] = defaultdict(list)
-    for schema in schemas:
-        groups[frozenset(lacking[schema])].append(schema)
-    return groups
+        if with_table:
+            applied = sql.SQL(" UNION ALL ").join(
+                sql.SQL("SELECT {} AS schema, app, name FROM {}.django_migrations").format(sql.Literal(schema),
+                                                                                           sql.Identifier(schema))
+                for schema in with_table)
+            cursor.execute(sql.SQL(
+                "SELECT s.schema, t.app, t.name FROM unnest(%s::text[]) AS s (schema)"
+                " CROSS JOIN {}.django_migrations t WHERE NOT EXISTS"
+                " (SELECT 1 FROM ({}) a WHERE a.schema = s.schema AND a.app = t.app AND a.name = t.name)"
+            ).format(sql.Identifier(template), applied), [with_table])
+            for schema, app, name in cursor.fetchall():
+                lacking[schema].add((app, name))
+    return {schema: frozenset(lacking[schema]) if schema in with_table else None for schema in schemas}
 
 
 def _replayable(migration: Migration) -> bool:
@@ -107,24 +112,22 @@ def _run(params: dict, schema: str, steps: list[Step]) -> bool:
         return False
 
 
-def replay(template: str, schemas: list[str], *, workers: int = 4) -> list[str]:
-    """Bring ``schemas`` to the template's migrations by replay where possible; returns those left for ``migrate``."""
-    if not schemas:
-        return []
+def replay(missing: dict[str, frozenset[tuple[str, str]] | None], *, workers: int = 4) -> list[str]:
+    """Bring the schemas of ``missing`` (``migrations_missing``'s answer for those behind) to the template's
+    migrations by replay where possible; returns, in their order, those left for ``migrate``."""
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
-    with connection.cursor() as cursor:  # a schema whose migrations never ran has nothing to replay onto
-        cursor.execute("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                       " WHERE c.relname = 'django_migrations' AND n.nspname = ANY(%s)", [schemas])
-        with_table = {row[0] for row in cursor.fetchall()}
-    left: list[str] = [schema for schema in schemas if schema not in with_table]
-    for lacking, group in _missing(template, [schema for schema in schemas if schema in with_table]).items():
-        steps = steps_write(group[0], lacking) if lacking else None
+    groups: dict[frozenset[tuple[str, str]] | None, list[str]] = defaultdict(list)
+    for schema, lacking in missing.items():
+        groups[lacking].append(schema)
+    left: set[str] = set()
+    for lacking, group in groups.items():
+        steps = steps_write(group[0], lacking) if lacking else None  # nothing to write onto without a table
         if steps is None:
-            left.extend(group)
+            left.update(group)
             continue
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             done = list(pool.map(lambda schema: _run(params, schema, steps), group))  # noqa: B023 - used at once
-        left.extend(schema for schema, ok in zip(group, done, strict=True) if not ok)
-    return [schema for schema in schemas if schema in set(left)]
+        left.update(schema for schema, ok in zip(group, done, strict=True) if not ok)
+    return [schema for schema in missing if schema in left]

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 from django.conf import settings
@@ -242,11 +243,16 @@ def celery_worker(cast: Cast, fake_stripe: object) -> Iterator[subprocess.Popen[
         log.close()
         pytest.fail("the Celery worker did not start; see .data/test-worker.log")
     yield worker
-    worker.terminate()
+    process_stop(worker, log)
+
+
+def process_stop(process: subprocess.Popen, log: IO) -> None:
+    """Stop a process the suite started: politely, then for good after 20 s; close its log."""
+    process.terminate()
     try:
-        worker.wait(timeout=20)
+        process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        worker.kill()
+        process.kill()
     log.close()
 
 

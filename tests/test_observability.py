@@ -37,7 +37,7 @@ from accounts.models import User
 from config.observability import sentry
 from config.observability.logs import JsonFormatter
 from tests import conftest
-from tests.conftest import BASE_DIR, _free_port
+from tests.conftest import BASE_DIR, _free_port, process_stop
 from tests.observability_tasks import fail, work
 from tests.observability_urls import QUEUE
 from tests.test_settings import PRODUCTION_ENV, run_manage
@@ -166,12 +166,7 @@ def obs_worker(cast, sentry_server: SentryServer) -> Iterator[Worker]:
         log.close()
         pytest.fail(f"the observability worker did not start; see {log_path}")
     yield Worker(metrics_url=f"http://127.0.0.1:{port}/metrics", log=log_path)
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    process_stop(process, log)
 
 
 # --- reading metrics -------------------------------------------------------------------------------------

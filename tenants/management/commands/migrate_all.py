@@ -23,10 +23,9 @@ from django_tenants.clone import CloneSchema
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_public_schema_name, schema_exists
-from psycopg import sql
 
 from tenants.cloning import constraint_names_align
-from tenants.migration_replay import replay
+from tenants.migration_replay import migrations_missing, replay
 from tenants.models import DealerGroup, Domain
 
 
@@ -61,13 +60,15 @@ class Command(BaseCommand):
             renamed = constraint_names_align(template, tenants)  # schemas cloned before tenants.cloning
             if verbosity and renamed:
                 self.stdout.write(f"{renamed} unique constraints renamed as the template names them")
-            behind = schemas_behind(template, tenants)
+            missing = {schema: lacking for schema, lacking in migrations_missing(template, tenants).items()
+                       if lacking != frozenset()}
+            behind = list(missing)
             if verbosity:
                 self.stdout.write(f"{len(behind)} of {len(tenants)} tenant schemas behind the template "
                                   f"(found in {time.monotonic() - started:.2f} s)")
             if behind:
                 started = time.monotonic()
-                left = replay(template, behind, workers=parallel)
+                left = replay(missing, workers=parallel)
                 if verbosity and len(left) < len(behind):
                     self.stdout.write(f"{len(behind) - len(left)} schemas migrated by replaying the SQL "
                                       f"in {time.monotonic() - started:.2f} s")
@@ -114,25 +115,7 @@ class Command(BaseCommand):
 def schemas_behind(template: str, schemas: list[str]) -> list[str]:
     """Of ``schemas``, those missing any migration the template has applied (or without a migrations table
     at all), in their order: one query for every schema on the server."""
-    if not schemas:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                       " WHERE c.relname = 'django_migrations' AND n.nspname = ANY(%s)", [schemas])
-        with_table = {row[0] for row in cursor.fetchall()}
-        counted: dict[str, int] = {}
-        if with_table:
-            applied = sql.SQL(" UNION ALL ").join(
-                sql.SQL("SELECT {} AS schema, app, name FROM {}.django_migrations").format(
-                    sql.Literal(schema), sql.Identifier(schema)) for schema in sorted(with_table))
-            cursor.execute(sql.SQL(
-                "SELECT a.schema, count(*) FROM ({}) AS a"
-                " JOIN {}.django_migrations AS t ON t.app = a.app AND t.name = a.name GROUP BY a.schema"
-            ).format(applied, sql.Identifier(template)))
-            counted = dict(cursor.fetchall())
-        cursor.execute(sql.SQL("SELECT count(*) FROM {}.django_migrations").format(sql.Identifier(template)))
-        (wanted,) = cursor.fetchone()
-    return [schema for schema in schemas if counted.get(schema, 0) < wanted]
+    return [schema for schema, lacking in migrations_missing(template, schemas).items() if lacking != frozenset()]
 
 
 def _migrate(schemas: list[str], *, executor: str, verbosity: int) -> None:
