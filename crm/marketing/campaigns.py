@@ -28,11 +28,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .channels import Deferred, message_send
+from .channels import Courier, Deferred, message_send, messages_record, quiet_until, stale_sending, texts_of
 from .models import Campaign, Message, MessageTemplate, Recipient, SendingRules
 from .segments import criteria_clean, customers_matching
 
-BATCH = 200
+BATCH = 500
 # The chunk in flight: whoever is pending, taken in order; the statuses say what the next chunk has left.
 # A run that has not written its heartbeat for this long has died.
 HEARTBEAT_STALE = timedelta(minutes=2)
@@ -128,15 +128,32 @@ def chunk_size(campaign: Campaign) -> int:
 
 
 def _send(campaign_id: int, batch: int, sleep: Any, chunk: int | None) -> str:
-    outcome = {Message.Status.SENT: Recipient.Status.SENT, Message.Status.REFUSED: Recipient.Status.REFUSED,
-               Message.Status.FAILED: Recipient.Status.FAILED, Message.Status.SENDING: Recipient.Status.PENDING}
+    campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
+    rules = SendingRules.current()  # once a run (a chunk): a change in the settings applies from the next chunk
+    texts = texts_of(campaign.template)
+    interval = 60.0 / campaign.rate_per_minute
+    batch = min(batch, max(1, campaign.rate_per_minute // 6))  # at most ten seconds of the rate between heartbeats
     in_flight: set[int] = set()  # messages another (dead?) run left half-sent; finished once stale
     settled = 0  # messages this chunk sent, refused or failed (half-sent ones it met do not count)
+    started, handed = time.monotonic(), 0
+
+    def paced_cancelled(courier: Courier | None = None) -> bool:
+        """Wait for the next message's turn at the campaign's rate; whether the campaign was cancelled meanwhile
+        (asked only after a wait: at full speed a cancel takes effect at the next batch). What was handed over
+        is written down before waiting."""
+        if (wait := started + handed * interval - time.monotonic()) <= 0:
+            return False
+        if courier is not None:
+            courier.settle()
+        sleep(wait)
+        return Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.CANCELLED).exists()
+
     while True:
-        campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
-        if campaign.status != Campaign.Status.SENDING:
-            return "cancelled" if campaign.status == Campaign.Status.CANCELLED else "not sending"
-        Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
+        # The heartbeat, and whether the campaign is still sending, in one statement a batch.
+        if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
+                heartbeat_at=timezone.now()):
+            status = Campaign.objects.values_list("status", flat=True).get(pk=campaign_id)
+            return "cancelled" if status == Campaign.Status.CANCELLED else "not sending"
         pending = list(Recipient.objects.select_related("person__rooftop")
                        .filter(campaign_id=campaign_id, status=Recipient.Status.PENDING).exclude(pk__in=in_flight)
                        .order_by("id")[:batch])
@@ -149,29 +166,70 @@ def _send(campaign_id: int, batch: int, sleep: Any, chunk: int | None) -> str:
         if chunk is not None and settled >= chunk:
             return "more"
         pending = pending[:None if chunk is None else chunk - settled]
-        interval = 60.0 / campaign.rate_per_minute
-        rules = SendingRules.current()  # read once a batch: a change in the settings applies within 200 messages
+        now = timezone.now()
+        if (until := quiet_until(now, rules)) is not None:
+            # Quiet hours: not dead, resting. The resume looks again only after they end.
+            Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=until)
+            return "deferred"
+        keys = {recipient.person_id: f"campaign:{campaign_id}:{recipient.person_id}" for recipient in pending}
+        recipient_of = {recipient.person_id: recipient for recipient in pending}
+        existing = {message.key: message for message in Message.objects.filter(key__in=keys.values())}
+        outcomes: dict[int, Message] = {}  # recipient id -> its message, settled
+        fresh = []
         for recipient in pending:
-            # Each message: the heartbeat, and a cancel takes effect at once (nothing more is sent).
-            if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
-                    heartbeat_at=timezone.now()):
-                return "cancelled"
-            started = time.monotonic()
-            result = message_send(person=recipient.person, template=campaign.template,
-                                  key=f"campaign:{campaign_id}:{recipient.person_id}", rules=rules)
-            if isinstance(result, Deferred):
-                # Quiet hours: not dead, resting. The resume looks again only after they end.
-                Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=result.until)
-                return "deferred"
-            if result.status == Message.Status.SENDING:
+            message = existing.get(keys[recipient.person_id])
+            if message is None:
+                fresh.append(recipient.person)
+                continue
+            if message.status == Message.Status.SENDING and message.created_at < timezone.now() - stale_sending():
+                # Left half-sent by a run that died: finished through the single-message gate, as things are now.
+                if paced_cancelled():
+                    _recipients_write(outcomes)
+                    return "cancelled"
+                result = message_send(person=recipient.person, template=campaign.template, key=message.key,
+                                      rules=rules)
+                if isinstance(result, Deferred):
+                    _recipients_write(outcomes)
+                    Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=result.until)
+                    return "deferred"
+                message, handed = result, handed + 1
+            if message.status == Message.Status.SENDING:
                 in_flight.add(recipient.pk)
             else:
-                settled += 1
-            Recipient.objects.filter(pk=recipient.pk).update(status=outcome[result.status], message=result)
-            if (wait := interval - (time.monotonic() - started)) > 0:
-                sleep(wait)
-        if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.CANCELLED).exists():
-            return "cancelled"
+                outcomes[recipient.pk] = message
+        refused, outgoing = messages_record(people=fresh, template=campaign.template, keys=keys, texts=texts,
+                                            now=now, rules=rules)
+        outcomes.update((recipient_of[message.person_id].pk, message) for message in refused)
+        with Courier(rules) as courier:
+            for index, item in enumerate(outgoing):
+                if paced_cancelled(courier):
+                    # Nothing more goes out, not even in this batch: what was not handed over is taken back.
+                    courier.settle()
+                    Message.objects.filter(pk__in=[later.message.pk for later in outgoing[index:]],
+                                           status=Message.Status.SENDING).delete()
+                    _recipients_write(outcomes)
+                    return "cancelled"
+                outcomes[recipient_of[item.message.person_id].pk] = courier.hand_over(item)
+                handed += 1
+            courier.settle()
+        _recipients_write(outcomes)
+        settled += len(outcomes)
+
+
+_RECIPIENT_STATUS = {Message.Status.SENT: Recipient.Status.SENT, Message.Status.REFUSED: Recipient.Status.REFUSED,
+                     Message.Status.FAILED: Recipient.Status.FAILED}
+
+
+def _recipients_write(outcomes: dict[int, Message]) -> None:
+    """Each recipient's status and message, from its settled message, in one statement."""
+    if not outcomes:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Recipient._meta.db_table} AS r SET status = o.status, message_id = o.message_id"  # noqa: S608
+            " FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) AS o (id, status, message_id) WHERE r.id = o.id",
+            [list(outcomes), [_RECIPIENT_STATUS[message.status] for message in outcomes.values()],
+             [message.pk for message in outcomes.values()]])
 
 
 def _scheduled_due(now: datetime) -> Q:

@@ -6,11 +6,12 @@ message), so the redirect goes nowhere the message did not, and a token is worth
 host. Tokens do not expire: an e-mail may be opened months later."""
 
 import re
+from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
 from django.db import connection
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import escape, linebreaks
 
 from .models import Message
@@ -30,14 +31,28 @@ def tenant_url(path: str) -> str:
     return f"https://{host}{path}"
 
 
+_TOKEN = "~token~"  # noqa: S105 - not a secret: a placeholder reverse() keeps (signed tokens are URL-safe)
+
+
+@lru_cache(maxsize=256)
+def _route(name: str, urlconf: str | None, prefix: str) -> str:
+    return reverse(name, urlconf=urlconf, args=[_TOKEN])
+
+
+def route(name: str, token: str) -> str:
+    """``reverse(name, args=[token])`` for a route of one token argument, the route reversed once (a campaign
+    reverses three per e-mail: measured, a fifth of its time)."""
+    return _route(name, get_urlconf(), get_script_prefix()).replace(_TOKEN, token)
+
+
 def open_url(message: Message) -> str:
     token = signing.dumps([connection.schema_name, message.pk], salt=OPEN_SALT)
-    return tenant_url(reverse("message_opened", args=[token]))
+    return tenant_url(route("message_opened", token))
 
 
 def click_url(message: Message, url: str) -> str:
     token = signing.dumps([connection.schema_name, message.pk, url], salt=CLICK_SALT)
-    return tenant_url(reverse("message_clicked", args=[token]))
+    return tenant_url(route("message_clicked", token))
 
 
 def opened_message(token: str) -> int | None:
@@ -88,7 +103,7 @@ def email_html(message: Message, *, track: bool = True) -> str:
     dealer's text and the CRM put in it clickable (through the click redirect, except the unsubscribe
     link, when ``track``), and the open pixel at the end when ``track``."""
     body, parts, done = message.body, [], 0
-    unsubscribe_prefix = tenant_url(reverse("unsubscribe", args=["-"]).removesuffix("-/"))
+    unsubscribe_prefix = tenant_url(route("unsubscribe", "-").removesuffix("-/"))
     for match in URL.finditer(body):
         url = _trimmed(match.group(0))
         if not url.partition("://")[2]:
