@@ -58,8 +58,7 @@ def address_of(person: Person, channel: str) -> str:
 
 def text_for(template: MessageTemplate, language: str) -> TemplateText | None:
     """The text in the customer's language, else the group's, else any."""
-    texts = {text.language: text for text in template.texts.all()}
-    return texts.get(language) or texts.get(tenant_language()) or next(iter(texts.values()), None)
+    return text_among(texts_of(template), language, tenant_language())
 
 
 def unsubscribe_token(person: Person, channel: str, purpose: str) -> str:
@@ -259,9 +258,9 @@ def texts_of(template: MessageTemplate) -> dict[str, TemplateText]:
     return {text.language: text for text in template.texts.all()}
 
 
-def text_among(texts: dict[str, TemplateText], language: str) -> TemplateText | None:
+def text_among(texts: dict[str, TemplateText], language: str, group_language: str) -> TemplateText | None:
     """The text in the customer's language, else the group's, else any (``text_for``'s rule)."""
-    return texts.get(language) or texts.get(tenant_language()) or next(iter(texts.values()), None)
+    return texts.get(language) or texts.get(group_language) or next(iter(texts.values()), None)
 
 
 def _addresses_among(person_ids: list[int], channel: str) -> dict[int, str]:
@@ -304,7 +303,7 @@ def messages_record(*, people: list[Person], template: MessageTemplate, keys: di
     their text merged). People whose occasion another run took meanwhile are left out: the caller reads them."""
     channel, purpose = template.channel, template.purpose
     ids = [person.pk for person in people]
-    dealer = getattr(connection.tenant, "name", "")
+    dealer, group_language = getattr(connection.tenant, "name", ""), tenant_language()
     with transaction.atomic():
         _lock_customers(ids)
         taken = set(Message.objects.filter(key__in=keys.values()).values_list("key", flat=True))
@@ -321,7 +320,7 @@ def messages_record(*, people: list[Person], template: MessageTemplate, keys: di
             message.reason = (Message.Reason.NO_ADDRESS if not message.address
                               else Message.Reason.NO_CONSENT if person.pk not in allowed
                               else Message.Reason.FREQUENCY_CAP if person.pk in capped else "")
-            text = None if message.reason else text_among(texts, person.preferred_language)
+            text = None if message.reason else text_among(texts, person.preferred_language, group_language)
             if text is None and not message.reason:
                 message.reason = Message.Reason.NO_TEXT
             if text is None:

@@ -22,7 +22,7 @@ from django_tenants.utils import schema_context
 
 from crm.customers.services import consent_record, person_create
 from crm.dealerships.models import Rooftop
-from crm.marketing import campaigns
+from crm.marketing import campaigns, channels
 from crm.marketing.models import Campaign, Message, MessageTemplate, Recipient, SendingRules, TemplateText
 from crm.marketing.sms import FileBackend
 from tests import conftest
@@ -473,3 +473,76 @@ def _read_json(path: Path) -> dict:
 def _provider_key(schema: str, key: str, address: str) -> str:
     """The SMS provider's idempotency key: the group, the occasion and (hashed) the address."""
     return f"{schema}:{key}:{hashlib.sha256(address.encode()).hexdigest()[:16]}"
+
+
+# --- Batches: one pass decides and records many recipients -------------------------------------------------------
+
+def _campaign_sending(rooftop: Rooftop, template: MessageTemplate, rate_per_minute: int = 600) -> Campaign:
+    campaign = campaigns.campaign_create(name="Batch", template=template, criteria={"rooftop": rooftop}, by=None,
+                                         rate_per_minute=rate_per_minute)
+    campaigns.audience_freeze(campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending", heartbeat_at=timezone.now())
+    return campaign
+
+
+@db
+@time_machine.travel(datetime(2027, 3, 2, 10, 0, tzinfo=ZoneInfo("Europe/Berlin")), tick=False)  # the link's time
+def test_a_batch_refuses_each_recipient_for_their_own_reason_and_merges_each_ones_own_fields(cast, mailoutbox):
+    from crm.customers.models import Email, Vehicle, VehicleLink
+
+    with schema_context(cast.a.schema_name):
+        SendingRules.objects.update_or_create(pk=1, defaults={"quiet_from": "00:00", "quiet_until": "00:00",
+                                                              "weekly_cap": 1})
+        hamburg = Rooftop.objects.get(name="Alpha Hamburg")
+        driver, capped, no_mail, withdrawn = _customers(hamburg, 4)
+        never = _customers(hamburg, 1, consent=False, prefix="Nie")[0]
+        car = Vehicle.objects.create(make="Skoda", model="Octavia")
+        VehicleLink.objects.create(person=driver, vehicle=car, kind="owner")
+        Email.objects.filter(person=no_mail).delete()
+        consent_record(person=withdrawn, by=None, channel="email", purpose="marketing", granted=False, source="form")
+        Message.objects.create(key="earlier", person=capped, channel="email", purpose="marketing", status="sent",
+                               address="x@example.de", sent_at=timezone.now() - timedelta(days=2))
+        template = MessageTemplate.objects.create(name="Car", channel="email")
+        TemplateText.objects.create(template=template, language="en", subject="Your {{ car }}",
+                                    body="Hello {{ family_name }}, your {{ car }}. Stop: {{ unsubscribe_url }}")
+        campaign = _campaign_sending(hamburg, template)
+
+        assert campaigns.campaign_send(campaign.pk, sleep=lambda seconds: None) == "done"
+
+        messages = {m.person_id: m for m in Message.objects.filter(key__startswith=f"campaign:{campaign.pk}:")}
+        assert {pk: (m.status, m.reason) for pk, m in messages.items()} == {
+            driver.pk: ("sent", ""), capped.pk: ("refused", "frequency_cap"), no_mail.pk: ("refused", "no_address"),
+            withdrawn.pk: ("refused", "no_consent"), never.pk: ("refused", "no_consent")}
+        assert dict(Recipient.objects.filter(campaign=campaign).values_list("person_id", "status")) == {
+            driver.pk: "sent", capped.pk: "refused", no_mail.pk: "refused", withdrawn.pk: "refused",
+            never.pk: "refused"}
+        assert Recipient.objects.get(campaign=campaign, person=driver).message_id == messages[driver.pk].pk
+        token = channels.unsubscribe_token(driver, "email", "marketing")
+    [email] = mailoutbox
+    assert (email.to, email.subject) == (["kunde0@example.de"], "Your Skoda Octavia")
+    assert email.body.startswith("Hello Kunde0, your Skoda Octavia.")
+    assert f"/unsubscribe/{token}/" in email.body  # the driver's own link, on the group's host
+    assert cast.client(cast.a).get(f"/unsubscribe/{token}/").status_code == 200
+    assert cast.client(cast.b).get(f"/unsubscribe/{token}/").status_code == 404  # worthless on another group
+
+
+@db
+def test_a_batch_costs_the_same_statements_for_five_recipients_as_for_forty(cast, mailoutbox):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    statements = []
+    with schema_context(cast.a.schema_name):
+        _quiet_hours_off()
+        for size, city in ((5, "Kiel"), (40, "Luebeck")):
+            rooftop = Rooftop.objects.create(name=f"Alpha {city}", city=city, timezone="Europe/Berlin")
+            _customers(rooftop, size, prefix=city)
+            # The highest rate: it never makes the run wait (a run that waits asks after each wait whether the
+            # campaign was cancelled meanwhile).
+            campaign = _campaign_sending(rooftop, _template(), rate_per_minute=60_000)
+            with CaptureQueriesContext(connection) as queries:
+                assert campaigns.campaign_send(campaign.pk, sleep=lambda seconds: None) == "done"
+            assert Recipient.objects.filter(campaign=campaign, status="sent").count() == size
+            statements.append(len(queries))
+    assert len(mailoutbox) == 45
+    assert statements[0] == statements[1] < 30  # per batch, not per recipient (it was about 13 a recipient)
