@@ -35,7 +35,8 @@ class PhoneCheck(models.Model):
     """An owner proving a mobile number by a code sent to it: if the number is on file for exactly one
     customer, the account becomes that customer."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phone_checks")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phone_checks",
+                             db_index=False)
     number = models.CharField(max_length=20)  # E.164
     code_hash = models.CharField(max_length=64)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -61,8 +62,9 @@ class VehicleClaim(models.Model):
         EMAIL = "email", _("E-mail")
         SMS = "sms", _("SMS")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vehicle_claims")
-    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vehicle_claims",
+                             db_index=False)
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="+", db_index=False)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     sent_to = models.CharField(max_length=120)  # masked, as the owner is shown it
     code_hash = models.CharField(max_length=64)
@@ -146,7 +148,7 @@ class GuestBooking(models.Model):
     unguessable token, kept in this dealer group's schema only."""
 
     token = models.CharField(max_length=43, unique=True)
-    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="+")
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="+", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
     number = models.CharField(max_length=20)  # E.164, on file for ``person``
     service_type = models.ForeignKey("service.ServiceType", on_delete=models.CASCADE, related_name="+")

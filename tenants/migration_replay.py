@@ -61,8 +61,16 @@ def migrations_missing(template: str, schemas: list[str]) -> dict[str, frozenset
     return {schema: frozenset(lacking[schema]) if schema in with_table else None for schema in schemas}
 
 
+def _operation_replayable(operation: object) -> bool:
+    """Nothing but SQL: one of ``REPLAYABLE``, or a state change whose database side is (a foreign key's index
+    dropped concurrently while the field's state says ``db_index=False``)."""
+    if isinstance(operation, ops.SeparateDatabaseAndState):
+        return all(_operation_replayable(inner) for inner in operation.database_operations)
+    return isinstance(operation, REPLAYABLE)
+
+
 def _replayable(migration: Migration) -> bool:
-    return all(isinstance(operation, REPLAYABLE) for operation in migration.operations)
+    return all(_operation_replayable(operation) for operation in migration.operations)
 
 
 def steps_write(schema: str, lacking: frozenset[tuple[str, str]]) -> list[Step] | None:

@@ -75,7 +75,7 @@ class Person(models.Model):
                                           blank=True)
     channel = models.CharField(_("first channel"), max_length=16, choices=Channel.choices, blank=True)
     rooftop = models.ForeignKey(Rooftop, verbose_name=_("rooftop"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="people")
+                                on_delete=models.SET_NULL, related_name="people", db_index=False)
     salesperson = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("responsible salesperson"),
                                     null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     service_advisor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("responsible service advisor"),
@@ -107,8 +107,6 @@ class Person(models.Model):
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="person_search_trgm"),
             GinIndex(fields=["name_tokens"], name="person_name_tokens"),
             models.Index(fields=["rooftop", "archived_at"], name="person_rooftop_active"),
-            models.Index(fields=["salesperson"], name="person_salesperson"),
-            models.Index(fields=["service_advisor"], name="person_advisor"),
         ]
 
     def __str__(self) -> str:
@@ -155,7 +153,7 @@ class Phone(models.Model):
         HOME = "home", pgettext_lazy("phone kind", "Home")
         WORK = "work", pgettext_lazy("phone kind", "Work")
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="phones")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="phones", db_index=False)
     number = models.CharField(_("phone (E.164)"), max_length=20, db_index=True)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.MOBILE)
     is_primary = models.BooleanField(_("primary"), default=False)
@@ -175,7 +173,7 @@ class Phone(models.Model):
 
 
 class Email(models.Model):
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="emails")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="emails", db_index=False)
     address = models.EmailField(_("e-mail"), db_index=True)
     is_primary = models.BooleanField(_("primary"), default=False)
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
@@ -319,7 +317,7 @@ class Vehicle(models.Model):
 
 
 class MileageReading(models.Model):
-    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="mileage_readings")
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="mileage_readings", db_index=False)
     kilometres = models.PositiveIntegerField(_("kilometres"))
     read_on = models.DateField(_("read on"))
     source = models.CharField(_("source"), max_length=40, blank=True)
@@ -352,7 +350,7 @@ class VehicleLink(models.Model):
         USER = "user", _("User")
         DRIVER = "driver", _("Driver")
 
-    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="links")
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="links", db_index=False)
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="vehicle_links")
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE,
                                 related_name="vehicle_links")
@@ -407,7 +405,7 @@ class Consent(models.Model):
     ``crm.customers.selectors.consent_allows``.
     """
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="consents")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="consents", db_index=False)
     channel = models.CharField(_("channel"), max_length=12, choices=ConsentChannel.choices)
     purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices)
     granted = models.BooleanField(_("granted"))
@@ -442,7 +440,7 @@ class TimelineEntry(models.Model):
         MESSAGE = "message", _("Message")
         SYSTEM = "system", _("Record change")
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="timeline")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="timeline", db_index=False)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     occurred_at = models.DateTimeField(_("when"), db_index=True)
     summary = models.CharField(_("summary"), max_length=300)
@@ -524,7 +522,7 @@ class DuplicateCandidate(models.Model):
         MERGED = "merged", _("Merged")
         DISMISSED = "dismissed", _("Not the same")
 
-    person_a = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    person_a = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
     person_b = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
     confidence = models.FloatField(_("confidence"))
     reasons = models.JSONField(_("reasons"), default=list)
@@ -695,7 +693,7 @@ class ImportProblem(models.Model):
         WARNING = "warning", _("Warning")
         REJECTED = "rejected", _("Rejected")
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="problems")
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="problems", db_index=False)
     line = models.PositiveIntegerField(_("line"))
     column = models.CharField(_("column"), max_length=200, blank=True)
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.REJECTED)
@@ -722,7 +720,8 @@ class ImportedRow(models.Model):
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     vehicle = models.ForeignKey(Vehicle, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="rows")
+    job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="rows",
+                            db_index=False)
     line = models.PositiveIntegerField(_("line"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=10, blank=True)
     order_ref = models.CharField(max_length=120, blank=True)  # the repair order the row went to, by its DMS key
@@ -745,7 +744,8 @@ class DataHint(models.Model):
     it came from (an import's file and line). Staff correct the record and mark the hint resolved.
     """
 
-    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="hints")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="hints",
+                               db_index=False)
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="hints")
     vehicle = models.ForeignKey(Vehicle, null=True, blank=True, on_delete=models.CASCADE, related_name="hints")
     field = models.CharField(_("field"), max_length=40)

@@ -51,7 +51,7 @@ class Weekday(models.IntegerChoices):
 class OpeningHours(models.Model):
     """When a rooftop is open on a weekday, in the rooftop's own time zone. No row: closed that day."""
 
-    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="opening_hours")
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="opening_hours", db_index=False)
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     opens = models.TimeField(_("opens"))
     closes = models.TimeField(_("closes"))

@@ -59,7 +59,7 @@ class ApiKey(models.Model):
 class IdempotentRequest(models.Model):
     """A POST made with an ``Idempotency-Key``: its answer, replayed to the same key and body for a day."""
 
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)  # method, path and body
     status_code = models.PositiveSmallIntegerField(null=True)  # None while the first request runs
@@ -107,7 +107,7 @@ class WebhookDelivery(models.Model):
         DELIVERED = "delivered", pgettext_lazy("webhook delivery", "Delivered")
         FAILED = "failed", _("Failed")
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     event_id = models.UUIDField(default=uuid.uuid4)
     event = models.CharField(max_length=40, choices=WebhookEvent.choices)
     body = models.TextField()  # the JSON sent, byte for byte, so a replay is the same event

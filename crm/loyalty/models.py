@@ -149,7 +149,7 @@ class PointsEntry(models.Model):
         REFUND = "refund", _("Voucher cancelled")
         LAPSE = "lapse", _("Left the club")
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="points")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="points", db_index=False)
     points = models.IntegerField(_("points"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     note = models.CharField(_("reason"), max_length=300, blank=True)
@@ -200,7 +200,7 @@ class Voucher(models.Model):
         REFERRAL = "referral", _("Reward for a referral")
 
     code = models.CharField(_("code"), max_length=12, unique=True)
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="vouchers")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="vouchers", db_index=False)
     description = models.CharField(_("gives"), max_length=200)
     source = models.CharField(_("source"), max_length=8, choices=Source.choices)
     source_key = models.CharField(max_length=60, blank=True)

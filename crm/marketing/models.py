@@ -42,7 +42,7 @@ class MessageTemplate(models.Model):
 class TemplateText(models.Model):
     """The template in one language. Merge fields are written ``{{ given_name }}``; see templating.py."""
 
-    template = models.ForeignKey(MessageTemplate, on_delete=models.CASCADE, related_name="texts")
+    template = models.ForeignKey(MessageTemplate, on_delete=models.CASCADE, related_name="texts", db_index=False)
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("text"))
@@ -104,7 +104,7 @@ class Message(models.Model):
         NO_TEXT = "no_text", _("The template has no text")
 
     key = models.CharField(max_length=120, unique=True)
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="messages")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="messages", db_index=False)
     template = models.ForeignKey(MessageTemplate, null=True, on_delete=models.SET_NULL, related_name="messages")
     channel = models.CharField(max_length=8, choices=MessageChannel.choices)
     purpose = models.CharField(max_length=20, choices=ConsentPurpose.choices)
@@ -184,7 +184,7 @@ class Recipient(models.Model):
         REFUSED = "refused", _("Not sent")
         FAILED = "failed", _("Failed")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -242,7 +242,7 @@ class EventInvitation(models.Model):
         WAITLISTED = "waitlisted", _("On the waiting list")
         DECLINED = "declined", _("Not coming")
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invitations")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invitations", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="event_invitations")
     token_hash = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.INVITED)
@@ -303,7 +303,7 @@ class Segment(models.Model):
 class SegmentMember(models.Model):
     """One customer on a fixed list. A customer merged into another stays on the list as the survivor."""
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
     added_at = models.DateTimeField(auto_now_add=True)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -313,7 +313,6 @@ class SegmentMember(models.Model):
         verbose_name = _("list member")
         verbose_name_plural = _("list members")
         constraints = [models.UniqueConstraint(fields=["segment", "person"], name="segment_member_once")]
-        indexes = [models.Index(fields=["person"], name="segment_member_person")]
 
     def __str__(self) -> str:
         return f"{self.segment_id}:{self.person_id}"
@@ -382,7 +381,7 @@ class AutomationRun(models.Model):
         DONE = "done", _("Task done")
         SKIPPED = "skipped", _("No longer applies")
 
-    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="runs")
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="runs", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="automation_runs")
     occasion = models.CharField(max_length=60)
     due_on = models.DateField(_("due"))

@@ -121,9 +121,9 @@ class Prospect(models.Model):
 
     person = models.ForeignKey(Person, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="prospects")
     rooftop = models.ForeignKey(Rooftop, verbose_name=_("rooftop"), null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="prospects")
+                                related_name="prospects", db_index=False)
     salesperson = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("salesperson"), null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="prospects")
+                                    on_delete=models.SET_NULL, related_name="prospects", db_index=False)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     source_detail = models.CharField(_("source details"), max_length=200, blank=True,
                                      help_text=_("Which event, campaign, website or partner"))
@@ -186,7 +186,7 @@ class History(models.Model):
         STAGE = "stage", _("Deal stage")
         ENQUIRY = "enquiry", _("New enquiry")
 
-    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="history")
+    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="history", db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     from_value = models.CharField(max_length=40, blank=True)
     to_value = models.CharField(max_length=40, blank=True)
@@ -227,7 +227,7 @@ class Contact(models.Model):
     """One row of the prospect contact table: planned on a date, due by the cadence's limit, and —
     once done — when, how and with what outcome. A prospect has at most one planned contact open."""
 
-    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="contacts")
+    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="contacts", db_index=False)
     planned_on = models.DateField(_("planned"), null=True, blank=True)
     due_by = models.DateField(_("due by"), null=True, blank=True)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
@@ -441,7 +441,7 @@ class CareTask(models.Model):
     """A care step due for one delivered car, on the salesperson's day list."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="care_tasks")
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="care_tasks")
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="care_tasks", db_index=False)
     step = models.ForeignKey(CareStep, null=True, on_delete=models.SET_NULL, related_name="+")
     kind = models.CharField(max_length=16, choices=CareStep.Kind.choices)
     title = models.CharField(max_length=200, blank=True)
@@ -509,10 +509,10 @@ class CallEntry(models.Model):
         CALL_BACK = "call_back", _("Call back")
         DONE = "done", _("Done")
 
-    call_list = models.ForeignKey(CallList, on_delete=models.CASCADE, related_name="entries")
+    call_list = models.ForeignKey(CallList, on_delete=models.CASCADE, related_name="entries", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
+                              related_name="+", db_index=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.TO_CALL)
     outcome = models.CharField(max_length=16, choices=CallOutcome.choices, blank=True)
     call_back_at = models.DateTimeField(null=True, blank=True)

@@ -31,14 +31,15 @@ class ServiceVisit(models.Model):
         CLOSED = "closed", _("Closed")
 
     rooftop = models.ForeignKey(Rooftop, verbose_name=_("rooftop"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="visits")
-    vehicle = models.ForeignKey(Vehicle, verbose_name=_("vehicle"), on_delete=models.PROTECT, related_name="visits")
+                                on_delete=models.SET_NULL, related_name="visits", db_index=False)
+    vehicle = models.ForeignKey(Vehicle, verbose_name=_("vehicle"), on_delete=models.PROTECT, related_name="visits",
+                                db_index=False)
     person = models.ForeignKey(Person, verbose_name=_("customer"), null=True, blank=True,
-                               on_delete=models.SET_NULL, related_name="visits")
+                               on_delete=models.SET_NULL, related_name="visits", db_index=False)
     company = models.ForeignKey(Company, verbose_name=_("company"), null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="visits")
     advisor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("service advisor"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="visits")
+                                on_delete=models.SET_NULL, related_name="visits", db_index=False)
     # The advisor as another system wrote them when no member of staff has that name.
     advisor_name = models.CharField(_("service advisor (as written)"), max_length=150, blank=True)
     order_number = models.CharField(_("repair order number"), max_length=60, blank=True)
@@ -78,7 +79,7 @@ class JobLine(models.Model):
         LABOUR = "labour", _("Labour")
         PART = "part", _("Part")
 
-    visit = models.ForeignKey(ServiceVisit, on_delete=models.CASCADE, related_name="lines")
+    visit = models.ForeignKey(ServiceVisit, on_delete=models.CASCADE, related_name="lines", db_index=False)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     category = models.CharField(_("category"), max_length=12, choices=JobCategory.choices)
     description = models.CharField(_("description"), max_length=300)
@@ -111,7 +112,7 @@ class DeclinedRecommendation(models.Model):
         DONE = "done", _("Done")
         LOST = "lost", _("Not wanted")
 
-    visit = models.ForeignKey(ServiceVisit, on_delete=models.CASCADE, related_name="declined")
+    visit = models.ForeignKey(ServiceVisit, on_delete=models.CASCADE, related_name="declined", db_index=False)
     vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="declined_work")
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="declined_work")
     category = models.CharField(_("category"), max_length=12, choices=JobCategory.choices)
@@ -171,7 +172,7 @@ class CapacityRule(models.Model):
     """A rooftop's daily workshop capacity for a service type, and how many customers the
     reception takes per slot; the online share is what the portal may book of both."""
 
-    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="capacity_rules")
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="capacity_rules", db_index=False)
     service_type = models.ForeignKey(ServiceType, on_delete=models.CASCADE, related_name="capacity_rules")
     daily_hours = models.DecimalField(_("labour hours a day"), max_digits=6, decimal_places=2)
     online_share = models.PositiveSmallIntegerField(_("share bookable online (%)"), default=50)
@@ -191,7 +192,7 @@ class CapacityRule(models.Model):
 class Closure(models.Model):
     """A day a rooftop's workshop is closed (public holiday, stocktaking): no slots that day."""
 
-    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="closures")
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="closures", db_index=False)
     day = models.DateField(_("day"))
     reason = models.CharField(_("reason"), max_length=120, blank=True)
 
@@ -207,7 +208,7 @@ class Closure(models.Model):
 class Slot(models.Model):
     """A time a rooftop's reception takes cars, with seats (how many customers at once)."""
 
-    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="slots")
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="slots", db_index=False)
     starts_at = models.DateTimeField(_("starts"))
     capacity = models.PositiveSmallIntegerField(_("seats"))
     online_capacity = models.PositiveSmallIntegerField(_("seats bookable online"))
@@ -238,7 +239,7 @@ class Slot(models.Model):
 class DayLoad(models.Model):
     """The labour hours a rooftop can take on one day for one service type, and those booked."""
 
-    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+")
+    rooftop = models.ForeignKey(Rooftop, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     service_type = models.ForeignKey(ServiceType, on_delete=models.CASCADE, related_name="+")
     hours_capacity = models.DecimalField(max_digits=6, decimal_places=2)
@@ -274,7 +275,7 @@ class Appointment(models.Model):
         ONLINE = "online", _("Online")
 
     rooftop = models.ForeignKey(Rooftop, verbose_name=_("rooftop"), on_delete=models.PROTECT,
-                                related_name="appointments")
+                                related_name="appointments", db_index=False)
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments")
     day_load = models.ForeignKey(DayLoad, on_delete=models.PROTECT, related_name="+")
     service_type = models.ForeignKey(ServiceType, verbose_name=_("service"), on_delete=models.PROTECT,
@@ -284,7 +285,7 @@ class Appointment(models.Model):
     person = models.ForeignKey(Person, verbose_name=_("customer"), null=True, blank=True,
                                on_delete=models.SET_NULL, related_name="appointments")
     advisor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("service advisor"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="appointments")
+                                on_delete=models.SET_NULL, related_name="appointments", db_index=False)
     declined = models.ForeignKey(DeclinedRecommendation, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="appointments")
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.BOOKED)
@@ -420,7 +421,7 @@ class AdvisorCapacity(models.Model):
 class AdvisorDay(models.Model):
     """An advisor's appointments on one day against their capacity, guarded like the slots."""
 
-    advisor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    advisor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     capacity = models.PositiveSmallIntegerField()
     booked = models.PositiveSmallIntegerField(default=0)
