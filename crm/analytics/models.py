@@ -36,7 +36,7 @@ class CustomerSegment(models.Model):
     last_visit_on = models.DateField(_("last visit"), null=True)
     visits_3y = models.PositiveIntegerField(_("visits in 3 years"), default=0)
     spend_3y = models.DecimalField(_("spend in 3 years"), max_digits=14, decimal_places=2, default=Decimal(0))
-    computed_at = models.DateTimeField()
+    computed_at = models.DateTimeField()  # when these values were computed (a run that changes none keeps it)
 
     class Meta:
         verbose_name = _("customer segment")
@@ -54,3 +54,19 @@ class CustomerSegment(models.Model):
     @property
     def rfm(self) -> str:
         return f"{self.recency}{self.frequency}{self.monetary}" if self.recency else ""
+
+
+class SegmentsRun(models.Model):
+    """The last recomputation of the group's segments (one row): when, for how many customers, and how many of
+    them changed segment (only those rows are rewritten)."""
+
+    computed_at = models.DateTimeField()
+    customers = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("segment computation")
+        verbose_name_plural = _("segment computations")
+
+    def __str__(self) -> str:
+        return f"{self.computed_at:%Y-%m-%d %H:%M}: {self.changed} of {self.customers}"

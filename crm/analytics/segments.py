@@ -24,32 +24,36 @@ from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .models import SegmentsRun
+
 LOST_AFTER_MONTHS = 18
 DEFAULT_INTERVAL_DAYS = 365
 RISK_MARGIN = 1.25
 
+# One pass over the visits: each visit's gap to the car's previous visit (a window sorted by car) and the
+# per-customer figures aggregated from that same scan. Rows are written only where a value changed (most of a
+# group's customers keep their segment from one night to the next: rewriting them all cost more than reading).
 SQL = """
-WITH visits AS (
+WITH visit_gaps AS (
+    SELECT person_id, opened_on, total_amount,
+           opened_on - lag(opened_on) OVER (PARTITION BY vehicle_id ORDER BY opened_on, id) AS gap
+    FROM service_servicevisit WHERE person_id IS NOT NULL
+), visits AS (
     SELECT person_id, max(opened_on) AS last_visit,
            count(*) FILTER (WHERE opened_on >= %(since)s) AS visits_3y,
-           coalesce(sum(total_amount) FILTER (WHERE opened_on >= %(since)s), 0) AS spend_3y
-    FROM service_servicevisit WHERE person_id IS NOT NULL GROUP BY person_id
-), gaps AS (
-    SELECT person_id, opened_on - lag(opened_on) OVER (PARTITION BY vehicle_id ORDER BY opened_on, id) AS gap
-    FROM service_servicevisit WHERE person_id IS NOT NULL
-), intervals AS (
-    SELECT person_id, avg(gap) AS expected FROM gaps WHERE gap > 0 GROUP BY person_id
+           coalesce(sum(total_amount) FILTER (WHERE opened_on >= %(since)s), 0) AS spend_3y,
+           avg(gap) FILTER (WHERE gap > 0) AS expected
+    FROM visit_gaps GROUP BY person_id
 ), cars AS (
     SELECT l.person_id, max(v.year) AS newest_year
     FROM customers_vehiclelink l JOIN customers_vehicle v ON v.id = l.vehicle_id
     WHERE l.ended_on IS NULL AND l.person_id IS NOT NULL AND v.year IS NOT NULL GROUP BY l.person_id
 ), base AS (
     SELECT p.id AS person_id, vi.last_visit, coalesce(vi.visits_3y, 0) AS visits_3y,
-           coalesce(vi.spend_3y, 0) AS spend_3y, coalesce(iv.expected, %(default_interval)s) AS expected,
+           coalesce(vi.spend_3y, 0) AS spend_3y, coalesce(vi.expected, %(default_interval)s) AS expected,
            c.newest_year
     FROM customers_person p
     LEFT JOIN visits vi ON vi.person_id = p.id
-    LEFT JOIN intervals iv ON iv.person_id = p.id
     LEFT JOIN cars c ON c.person_id = p.id
     WHERE p.merged_into_id IS NULL AND p.archived_at IS NULL
 ), rfm AS (
@@ -64,27 +68,36 @@ WITH visits AS (
            (b.last_visit IS NOT NULL AND (%(today)s - b.last_visit) > b.expected * %(margin)s) AS high_risk,
            b.last_visit, b.visits_3y, b.spend_3y, b.newest_year
     FROM base b LEFT JOIN rfm r ON r.person_id = b.person_id
+), written AS (
+    INSERT INTO analytics_customersegment AS s (person_id, recency, frequency, monetary, high_value, high_risk,
+                                                action, car_age, lost, last_visit_on, visits_3y, spend_3y,
+                                                computed_at)
+    SELECT person_id, recency, frequency, monetary, high_value, high_risk,
+           CASE WHEN last_visit IS NULL THEN ''
+                WHEN high_value AND NOT high_risk THEN 'prevention'
+                WHEN high_value THEN 'retention'
+                WHEN NOT high_risk THEN 'maintenance'
+                ELSE 'win_back' END,
+           CASE WHEN newest_year IS NULL THEN ''
+                WHEN %(year)s - newest_year <= 3 THEN 'A'
+                WHEN %(year)s - newest_year <= 8 THEN 'B'
+                ELSE 'C' END,
+           last_visit IS NOT NULL AND last_visit < %(lost_before)s,
+           last_visit, visits_3y, spend_3y, %(now)s
+    FROM scored
+    ON CONFLICT (person_id) DO UPDATE SET
+        recency = EXCLUDED.recency, frequency = EXCLUDED.frequency, monetary = EXCLUDED.monetary,
+        high_value = EXCLUDED.high_value, high_risk = EXCLUDED.high_risk, action = EXCLUDED.action,
+        car_age = EXCLUDED.car_age, lost = EXCLUDED.lost, last_visit_on = EXCLUDED.last_visit_on,
+        visits_3y = EXCLUDED.visits_3y, spend_3y = EXCLUDED.spend_3y, computed_at = EXCLUDED.computed_at
+    WHERE (s.recency, s.frequency, s.monetary, s.high_value, s.high_risk, s.action, s.car_age, s.lost,
+           s.last_visit_on, s.visits_3y, s.spend_3y)
+          IS DISTINCT FROM (EXCLUDED.recency, EXCLUDED.frequency, EXCLUDED.monetary, EXCLUDED.high_value,
+                            EXCLUDED.high_risk, EXCLUDED.action, EXCLUDED.car_age, EXCLUDED.lost,
+                            EXCLUDED.last_visit_on, EXCLUDED.visits_3y, EXCLUDED.spend_3y)
+    RETURNING 1
 )
-INSERT INTO analytics_customersegment (person_id, recency, frequency, monetary, high_value, high_risk, action,
-                                       car_age, lost, last_visit_on, visits_3y, spend_3y, computed_at)
-SELECT person_id, recency, frequency, monetary, high_value, high_risk,
-       CASE WHEN last_visit IS NULL THEN ''
-            WHEN high_value AND NOT high_risk THEN 'prevention'
-            WHEN high_value THEN 'retention'
-            WHEN NOT high_risk THEN 'maintenance'
-            ELSE 'win_back' END,
-       CASE WHEN newest_year IS NULL THEN ''
-            WHEN %(year)s - newest_year <= 3 THEN 'A'
-            WHEN %(year)s - newest_year <= 8 THEN 'B'
-            ELSE 'C' END,
-       last_visit IS NOT NULL AND last_visit < %(lost_before)s,
-       last_visit, visits_3y, spend_3y, %(now)s
-FROM scored
-ON CONFLICT (person_id) DO UPDATE SET
-    recency = EXCLUDED.recency, frequency = EXCLUDED.frequency, monetary = EXCLUDED.monetary,
-    high_value = EXCLUDED.high_value, high_risk = EXCLUDED.high_risk, action = EXCLUDED.action,
-    car_age = EXCLUDED.car_age, lost = EXCLUDED.lost, last_visit_on = EXCLUDED.last_visit_on,
-    visits_3y = EXCLUDED.visits_3y, spend_3y = EXCLUDED.spend_3y, computed_at = EXCLUDED.computed_at
+SELECT (SELECT count(*) FROM scored), (SELECT count(*) FROM written)
 """
 
 PRUNE = """
@@ -104,6 +117,8 @@ def segments_recompute(today: date | None = None) -> int:
     }
     with connection.cursor() as cursor:
         cursor.execute(SQL, params)
-        count = cursor.rowcount
+        count, changed = cursor.fetchone()
         cursor.execute(PRUNE)
+    SegmentsRun.objects.update_or_create(pk=1, defaults={"computed_at": params["now"], "customers": count,
+                                                         "changed": changed})
     return count

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import StaffRole
 from crm.core.access import staff_required
 
-from .models import Action, CarAge, CustomerSegment
+from .models import Action, CarAge, CustomerSegment, SegmentsRun
 from .segments import segments_recompute
 
 ANALYSTS = (StaffRole.DEALER_ADMIN, StaffRole.SALES_MANAGER, StaffRole.SERVICE_MANAGER, StaffRole.MARKETING)
@@ -22,7 +22,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     counts = CustomerSegment.objects.aggregate(
         **{action.value: Count("pk", filter=Q(action=action.value)) for action in Action},
         **{f"age_{age.value}": Count("pk", filter=Q(car_age=age.value)) for age in CarAge},
-        lost=Count("pk", filter=Q(lost=True)), computed=Max("computed_at"), total=Count("pk"))
+        lost=Count("pk", filter=Q(lost=True)), total=Count("pk"))
+    run = SegmentsRun.objects.first()
+    counts["computed"] = run.computed_at if run else None
     return render(request, "analytics/segments.html", {
         "counts": counts, "actions": Action, "ages": CarAge, "active_module": "analytics"})
 

@@ -119,3 +119,28 @@ def test_salespeople_owners_and_another_tenant_see_no_segments(cast, histories):
     assert sales.get("/crm/analytics/segments/").status_code == 403
     assert owner.get("/crm/analytics/segments/customers/").status_code == 403
     assert list(other.get("/crm/analytics/segments/customers/").context["page"].object_list) == []
+
+
+def test_a_run_rewrites_only_the_customers_whose_segment_changed(cast, histories, time_machine):
+    from crm.analytics.models import SegmentsRun
+
+    first = _segments(cast, histories)
+    with schema_context(cast.a.schema_name):
+        time_machine.shift(timedelta(hours=1))
+        assert segments_recompute(TODAY) == 5
+        run = SegmentsRun.objects.get()
+        assert (run.customers, run.changed) == (5, 0)  # the same values: nothing rewritten
+        assert {s.person_id: s.computed_at for s in CustomerSegment.objects.all()} == {
+            s.person_id: s.computed_at for s in first.values()}
+
+        ServiceVisit.objects.create(vehicle=histories["gone"].vehicle_links.get().vehicle, person=histories["gone"],
+                                    opened_on=TODAY - timedelta(days=3), status="closed", total_amount=Decimal(50))
+        time_machine.shift(timedelta(hours=1))
+        segments_recompute(TODAY)
+        run = SegmentsRun.objects.get()
+        rewritten = set(CustomerSegment.objects.filter(computed_at=run.computed_at).values_list("person_id", flat=True))
+    assert histories["gone"].pk in rewritten and run.changed == len(rewritten) < 5
+    assert histories["new"].pk not in rewritten  # no visit before or after: untouched
+
+    grid = cast.signed_in(cast.a, cast.a_admin).get("/crm/analytics/segments/")
+    assert grid.context["counts"]["computed"] == run.computed_at  # the screen says when segments were computed
