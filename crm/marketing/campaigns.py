@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, DateField, DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, Sum
+from django.db.models import Count, DateField, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,7 +64,9 @@ def audience_freeze(campaign: Campaign) -> int:
             f"INSERT INTO {Recipient._meta.db_table} (campaign_id, person_id, status) "  # noqa: S608 - our own SQL
             f"SELECT %s, audience.person_id, %s FROM ({people_sql}) AS audience (person_id) ON CONFLICT DO NOTHING",
             [campaign.pk, Recipient.Status.PENDING, *params])
-        return cursor.rowcount
+        added = cursor.rowcount
+    Campaign.objects.filter(pk=campaign.pk).update(recipients_total=F("recipients_total") + added)
+    return added
 
 
 @transaction.atomic
@@ -184,12 +186,12 @@ def _send(campaign_id: int, batch: int, sleep: Any, chunk: int | None) -> str:
             if message.status == Message.Status.SENDING and message.created_at < timezone.now() - stale_sending():
                 # Left half-sent by a run that died: finished through the single-message gate, as things are now.
                 if paced_cancelled():
-                    _recipients_write(outcomes)
+                    _recipients_write(campaign_id, outcomes)
                     return "cancelled"
                 result = message_send(person=recipient.person, template=campaign.template, key=message.key,
                                       rules=rules)
                 if isinstance(result, Deferred):
-                    _recipients_write(outcomes)
+                    _recipients_write(campaign_id, outcomes)
                     Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=result.until)
                     return "deferred"
                 message, handed = result, handed + 1
@@ -207,12 +209,12 @@ def _send(campaign_id: int, batch: int, sleep: Any, chunk: int | None) -> str:
                     courier.settle()
                     Message.objects.filter(pk__in=[later.message.pk for later in outgoing[index:]],
                                            status=Message.Status.SENDING).delete()
-                    _recipients_write(outcomes)
+                    _recipients_write(campaign_id, outcomes)
                     return "cancelled"
                 outcomes[recipient_of[item.message.person_id].pk] = courier.hand_over(item)
                 handed += 1
             courier.settle()
-        _recipients_write(outcomes)
+        _recipients_write(campaign_id, outcomes)
         settled += len(outcomes)
 
 
@@ -220,16 +222,32 @@ _RECIPIENT_STATUS = {Message.Status.SENT: Recipient.Status.SENT, Message.Status.
                      Message.Status.FAILED: Recipient.Status.FAILED}
 
 
-def _recipients_write(outcomes: dict[int, Message]) -> None:
-    """Each recipient's status and message, from its settled message, in one statement."""
+# The recipients still pending take their outcome, and the campaign's counters grow by what changed: one
+# statement, so the counters never disagree with the statuses, whatever stops the run.
+_RECIPIENTS_WRITE = """
+WITH settled AS (
+    UPDATE {recipient} AS r SET status = o.status, message_id = o.message_id
+    FROM unnest(%(ids)s::bigint[], %(statuses)s::text[], %(messages)s::bigint[]) AS o (id, status, message_id)
+    WHERE r.id = o.id AND r.status = %(pending)s
+    RETURNING r.status
+)
+UPDATE {campaign} SET sent_count = sent_count + (SELECT count(*) FROM settled WHERE status = %(sent)s),
+                      refused_count = refused_count + (SELECT count(*) FROM settled WHERE status = %(refused)s),
+                      failed_count = failed_count + (SELECT count(*) FROM settled WHERE status = %(failed)s)
+WHERE id = %(campaign_id)s
+"""
+
+
+def _recipients_write(campaign_id: int, outcomes: dict[int, Message]) -> None:
+    """Each recipient's status and message, from its settled message, and the campaign's counters."""
     if not outcomes:
         return
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Recipient._meta.db_table} AS r SET status = o.status, message_id = o.message_id"  # noqa: S608
-            " FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) AS o (id, status, message_id) WHERE r.id = o.id",
-            [list(outcomes), [_RECIPIENT_STATUS[message.status] for message in outcomes.values()],
-             [message.pk for message in outcomes.values()]])
+        cursor.execute(_RECIPIENTS_WRITE.format(recipient=Recipient._meta.db_table, campaign=Campaign._meta.db_table), {
+            "ids": list(outcomes), "statuses": [_RECIPIENT_STATUS[message.status] for message in outcomes.values()],
+            "messages": [message.pk for message in outcomes.values()], "pending": Recipient.Status.PENDING,
+            "sent": Recipient.Status.SENT, "refused": Recipient.Status.REFUSED, "failed": Recipient.Status.FAILED,
+            "campaign_id": campaign_id})
 
 
 def _scheduled_due(now: datetime) -> Q:

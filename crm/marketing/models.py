@@ -159,6 +159,12 @@ class Campaign(models.Model):
     cost_per_message = models.DecimalField(_("cost per message"), max_digits=8, decimal_places=4, default=0,
                                            validators=[MinValueValidator(0)])
     frozen_at = models.DateTimeField(null=True, blank=True)
+    # Kept as the run goes (one statement a batch, with the recipients' statuses): the list reads them, it never
+    # counts a campaign's recipients.
+    recipients_total = models.PositiveIntegerField(default=0)
+    sent_count = models.PositiveIntegerField(default=0)
+    refused_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

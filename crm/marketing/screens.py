@@ -6,6 +6,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
@@ -20,11 +21,12 @@ from crm.sales.calllists import BUILDERS
 from . import campaigns
 from .channels import CONSENT_CHANNEL
 from .forms import CampaignForm, SendingRulesForm, TemplateForm
-from .models import Campaign, MessageTemplate, Recipient, SendingRules, TemplateText
+from .models import Campaign, MessageTemplate, SendingRules, TemplateText
 from .segments import criteria_describe, customers_matching
 from .templating import MERGE_FIELDS, SAMPLE, merge
 
 MARKETERS = BUILDERS
+PAGE_SIZE = 25
 
 
 def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -33,9 +35,9 @@ def _page(request: HttpRequest, template: str, context: dict, status: int = 200)
 
 @staff_required(*MARKETERS)
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    rows = Campaign.objects.select_related("template").annotate(
-        total=Count("recipients"), sent=Count("recipients", filter=Q(recipients__status=Recipient.Status.SENT)))
-    return _page(request, "marketing/campaigns.html", {"campaigns": rows})
+    rows = Campaign.objects.select_related("template").order_by("-created_at", "-pk")
+    return _page(request, "marketing/campaigns.html", {"page": Paginator(rows, PAGE_SIZE).get_page(
+        request.GET.get("page"))})
 
 
 @staff_required(*MARKETERS)

@@ -73,6 +73,8 @@ def test_the_audience_is_frozen_at_send_time_and_each_recipient_is_messaged_once
         assert campaigns.campaign_send(campaign.pk, sleep=lambda seconds: None) == "not sending"
         results = campaigns.campaign_results(campaign)
         assert (results["total"], results["sent"], results["refused"], results["reason_no_consent"]) == (4, 3, 1, 1)
+        kept = Campaign.objects.get(pk=campaign.pk)  # the counters the list shows agree with the recipients
+        assert (kept.recipients_total, kept.sent_count, kept.refused_count, kept.failed_count) == (4, 3, 1, 0)
         assert not Recipient.objects.filter(campaign=campaign, person=late).exists()
         assert Campaign.objects.get(pk=campaign.pk).status == "done"
     assert sorted(message.to[0] for message in mailoutbox) == ["kunde0@example.de", "kunde1@example.de",
@@ -96,6 +98,7 @@ def test_a_cancelled_campaign_stops_at_once(cast, mailoutbox):
         assert campaigns.campaign_send(campaign.pk, batch=2, sleep=cancel_during_the_first_batch) == "cancelled"
         results = campaigns.campaign_results(campaign)
         assert (results["sent"], results["pending"]) == (1, 4)  # nothing after the cancel, not even in the batch
+        assert Campaign.objects.values_list("sent_count", "refused_count").get(pk=campaign.pk) == (1, 0)
     assert len(mailoutbox) == 1
 
 
@@ -194,6 +197,9 @@ def test_a_campaign_whose_worker_is_killed_mid_send_resumes_and_messages_everyon
     with django_db_blocker.unblock(), schema_context(schema):
         assert Message.objects.filter(status="sent").count() == recipients
         assert set(Recipient.objects.values_list("status", flat=True)) == {"sent"}
+        # Counted once each, across the killed run and the one that finished it.
+        assert Campaign.objects.values_list("recipients_total", "sent_count").get(pk=campaign.pk) == (
+            recipients, recipients)
 
 
 @pytest.mark.worker

@@ -91,3 +91,25 @@ def test_sending_rules_and_who_may_use_marketing(cast, marketer):
     assert bravo.post(f"/crm/marketing/campaigns/{campaign.pk}/action/", {"action": "start"}).status_code == 404
     assert "Secret" not in bravo.get("/crm/marketing/").text
     assert cast.client(cast.a).get("/crm/marketing/").status_code == 302
+
+
+def test_the_campaign_list_shows_each_campaigns_counters_a_page_at_a_time(cast, marketer):
+    client = marketer["client"]
+    with schema_context(cast.a.schema_name):
+        template = MessageTemplate.objects.create(name="Offer", channel="email")
+        template.texts.create(language="en", subject="Offer", body="Hello {{ name }}")
+        sent = campaigns.campaign_create(name="Sent one", template=template, by=None,
+                                         criteria={"rooftop": marketer["hamburg"].pk})
+        campaigns.audience_freeze(sent)
+        Campaign.objects.filter(pk=sent.pk).update(status="sending")
+        campaigns.campaign_send(sent.pk, sleep=lambda seconds: None)
+    first = client.get("/crm/marketing/")
+    row = next(c for c in first.context["page"] if c.pk == sent.pk)
+    assert (row.recipients_total, row.sent_count, row.refused_count) == (3, 2, 1)
+    assert '<td class="num">3</td><td class="num">2</td>' in first.text
+
+    with schema_context(cast.a.schema_name):
+        Campaign.objects.bulk_create(Campaign(name=f"Draft {n}", template=template, criteria={}) for n in range(30))
+    listed = client.get("/crm/marketing/")
+    assert len(listed.context["page"]) == 25 and listed.context["page"].paginator.count == 31
+    assert len(client.get("/crm/marketing/", {"page": 2}).context["page"]) == 6
