@@ -29,6 +29,7 @@ from .models import SegmentsRun
 LOST_AFTER_MONTHS = 18
 DEFAULT_INTERVAL_DAYS = 365
 RISK_MARGIN = 1.25
+WORK_MEM = "256MB"
 
 # One pass over the visits: each visit's gap to the car's previous visit (a window sorted by car) and the
 # per-customer figures aggregated from that same scan. Rows are written only where a value changed (most of a
@@ -116,6 +117,9 @@ def segments_recompute(today: date | None = None) -> int:
         "now": timezone.now(),
     }
     with connection.cursor() as cursor:
+        # The window over every visit sorts the group's visits by car: in memory, not in temporary files
+        # (PostgreSQL's default 4 MB spills a large group's sort to disk). For this transaction only.
+        cursor.execute("SET LOCAL work_mem = %s", [WORK_MEM])
         cursor.execute(SQL, params)
         count, changed = cursor.fetchone()
         cursor.execute(PRUNE)
