@@ -16,6 +16,8 @@ Each stage runs in a process of its own, so that the peak memory of each is its 
    path on every file (``job_create`` then ``job_run``, the body of the Celery task), sales first;
    then, outside the timing, which customer record every row went to, the review queue and the
    import problems (``ImportProblem``, by ``severity`` when the model has one).
+   Then, untimed, the write floor: every row of the tables the import grew, loaded by ``COPY`` into an empty copy
+   of the group's schema (``write_floor``).
 3. ``splink`` (``splink_peer.py``): splink with DuckDB on the same files, trained in the run (u by
    random sampling, m by EM on blocking rules), clustered at match probability 0.999 and 0.5.
 4. Scoring here: pairwise precision, recall and F1 over rows against the truth.
