@@ -144,3 +144,28 @@ def test_a_run_rewrites_only_the_customers_whose_segment_changed(cast, histories
 
     grid = cast.signed_in(cast.a, cast.a_admin).get("/crm/analytics/segments/")
     assert grid.context["counts"]["computed"] == run.computed_at  # the screen says when segments were computed
+
+
+def test_the_rhythm_is_the_customers_own_across_their_cars_not_the_previous_owners(cast):
+    with schema_context(cast.a.schema_name):
+        # Two cars: every 100 days with one, 300 days apart with the other: 166.7 days on average; 220 days since
+        # the last visit is more than a quarter over it.
+        two_cars = _customer("Zweiwagen", year=2022, visits=[(220, 300), (320, 300), (420, 300)])
+        second = Vehicle.objects.create(make="VW", model="Polo", year=2021, plate="SEG-POLO")
+        VehicleLink.objects.create(vehicle=second, person=two_cars, kind="owner")
+        for days_ago in (250, 550):
+            ServiceVisit.objects.create(vehicle=second, person=two_cars, opened_on=TODAY - timedelta(days=days_ago),
+                                        status="closed", total_amount=Decimal(300))
+        # A car bought used: its first owner's visits 900 and 1000 days ago are not the new owner's rhythm (120
+        # days, broken 170 days ago); counted from the old owner's last visit it would be 365 days and no risk.
+        first_owner = _customer("Erstbesitzer", year=2018, visits=[(1000, 200), (900, 200)])
+        used = first_owner.vehicle_links.get().vehicle
+        VehicleLink.objects.filter(vehicle=used).update(ended_on=TODAY - timedelta(days=800))
+        buyer = person_create(by=None, fields={"family_name": "Gebraucht"})
+        VehicleLink.objects.create(vehicle=used, person=buyer, kind="owner")
+        for days_ago in (290, 170):
+            ServiceVisit.objects.create(vehicle=used, person=buyer, opened_on=TODAY - timedelta(days=days_ago),
+                                        status="closed", total_amount=Decimal(150))
+        segments_recompute(TODAY)
+        risk = dict(CustomerSegment.objects.filter(person__in=[two_cars, buyer]).values_list("person_id", "high_risk"))
+    assert risk == {two_cars.pk: True, buyer.pk: True}
