@@ -32,25 +32,21 @@ DEFAULT_INTERVAL_DAYS = 365
 RISK_MARGIN = 1.25
 WORK_MEM = "256MB"
 
-# The visits are read once and only hashed, never sorted: a customer's gaps between consecutive visits of one car add
-# up to the span from their first to their last visit of it (same-day visits are one day, a gap of zero counts for
-# nothing), so the average gap is the spans' sum over the number of gaps. Rows are written only where a value changed
-# (most of a group's customers keep their segment from one night to the next: rewriting them all cost more than
-# reading).
+# One pass over the visits: each visit's gap to the customer's previous visit with the same car (a window sorted by
+# customer and car, whose order the per-customer figures then reuse) and the customer's figures from that same scan.
+# Rows are written only where a value changed (most of a group's customers keep their segment from one night to the
+# next: rewriting them all cost more than reading).
 SQL = """
-WITH days AS (
-    SELECT person_id, vehicle_id, opened_on, count(*) AS visits, sum(total_amount) AS amount
-    FROM service_servicevisit WHERE person_id IS NOT NULL GROUP BY person_id, vehicle_id, opened_on
-), per_car AS (
-    SELECT person_id, min(opened_on) AS first_visit, max(opened_on) AS last_visit, count(*) AS days,
-           sum(visits) FILTER (WHERE opened_on >= %(since)s) AS visits_3y,
-           sum(amount) FILTER (WHERE opened_on >= %(since)s) AS spend_3y
-    FROM days GROUP BY person_id, vehicle_id
+WITH visit_gaps AS (
+    SELECT person_id, opened_on, total_amount,
+           opened_on - lag(opened_on) OVER (PARTITION BY person_id, vehicle_id ORDER BY opened_on, id) AS gap
+    FROM service_servicevisit WHERE person_id IS NOT NULL
 ), visits AS (
-    SELECT person_id, max(last_visit) AS last_visit, coalesce(sum(visits_3y), 0) AS visits_3y,
-           coalesce(sum(spend_3y), 0) AS spend_3y,
-           sum(last_visit - first_visit)::numeric / nullif(sum(days - 1), 0) AS expected
-    FROM per_car GROUP BY person_id
+    SELECT person_id, max(opened_on) AS last_visit,
+           count(*) FILTER (WHERE opened_on >= %(since)s) AS visits_3y,
+           coalesce(sum(total_amount) FILTER (WHERE opened_on >= %(since)s), 0) AS spend_3y,
+           avg(gap) FILTER (WHERE gap > 0) AS expected
+    FROM visit_gaps GROUP BY person_id
 ), cars AS (
     SELECT l.person_id, max(v.year) AS newest_year
     FROM customers_vehiclelink l JOIN customers_vehicle v ON v.id = l.vehicle_id
