@@ -160,10 +160,7 @@ def consent_granted(*, channel: str, purpose: str, at: datetime) -> Coalesce:
 def consent_allows(person: Person, *, channel: str, purpose: str, at: datetime | None = None) -> bool:
     """May we contact this person on this channel for this purpose? Only a granted, unexpired latest entry
     says yes (the same rule as ``consent_granted``, for one person)."""
-    at = at or timezone.now()
-    latest = (Consent.objects.filter(person=person, channel=channel, purpose=purpose, recorded_at__lte=at)
-              .order_by("-recorded_at", "-pk").first())
-    return bool(latest and latest.granted and not (latest.expires_at and latest.expires_at <= at))
+    return person.pk in consent_allows_among([person.pk], channel=channel, purpose=purpose, at=at or timezone.now())
 
 
 def consent_allows_among(person_ids: Iterable[int], *, channel: str, purpose: str, at: datetime) -> set[int]:

@@ -205,8 +205,8 @@ def _send(campaign_id: int, batch: int, sleep: Any, chunk: int | None) -> str:
         with Courier(rules) as courier:
             for index, item in enumerate(outgoing):
                 if paced_cancelled(courier):
-                    # Nothing more goes out, not even in this batch: what was not handed over is taken back.
-                    courier.settle()
+                    # Nothing more goes out, not even in this batch: what was not handed over is taken back (what was,
+                    # the wait wrote down).
                     Message.objects.filter(pk__in=[later.message.pk for later in outgoing[index:]],
                                            status=Message.Status.SENDING).delete()
                     _recipients_write(campaign_id, outcomes)

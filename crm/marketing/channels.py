@@ -74,10 +74,23 @@ def merge_values(person: Person, channel: str, purpose: str) -> dict[str, str]:
 
     link = (VehicleLink.objects.select_related("vehicle").filter(person=person, ended_on__isnull=True)
             .order_by("-started_on", "-pk").first())
+    return _fields(person, dealer=getattr(connection.tenant, "name", ""),
+                   car=f"{link.vehicle.make} {link.vehicle.model}".strip() if link else "",
+                   unsubscribe=unsubscribe_url(person, channel, purpose))
+
+
+def _fields(person: Person, *, dealer: str, car: str, unsubscribe: str) -> dict[str, str]:
+    """The merge fields of one customer's message (``templating.MERGE_FIELDS``)."""
     return {"given_name": person.given_name, "family_name": person.family_name, "name": person.display_name,
-            "dealer": getattr(connection.tenant, "name", ""), "rooftop": str(person.rooftop or ""),
-            "car": f"{link.vehicle.make} {link.vehicle.model}".strip() if link else "",
-            "unsubscribe_url": unsubscribe_url(person, channel, purpose)}
+            "dealer": dealer, "rooftop": str(person.rooftop or ""), "car": car, "unsubscribe_url": unsubscribe}
+
+
+def _compose(message: Message, text: TemplateText, values: dict[str, str]) -> None:
+    """The message to be sent: its subject, body and links merged from ``text`` with the customer's ``values``."""
+    message.status, message.attempts = Message.Status.SENDING, 1
+    message.subject = " ".join(merge(text.subject, values).split())  # a header: never a line break
+    message.body = merge(text.body, values)
+    message.links = tracking.links_in(merge(text.body, {**values, **dict.fromkeys(CUSTOMER_FIELDS, "")}))
 
 
 # A message left "sending" this long ago was interrupted (the worker died): it passes the gate again and
@@ -129,6 +142,12 @@ def _lock_customer(person: Person) -> None:
                        [f"message:{connection.schema_name}:{person.pk}"])
 
 
+def _capped_by(now: datetime) -> Q:
+    """The messages the weekly cap counts: marketing sent in the last seven days, or being sent."""
+    return Q(purpose=ConsentPurpose.MARKETING) & (Q(status=Message.Status.SENT, sent_at__gt=now - timedelta(days=7))
+                                                  | Q(status=Message.Status.SENDING))
+
+
 def _refusal(person: Person, channel: str, purpose: str, address: str, now: datetime,
              cap: SendingRules | None, resumed: Message | None = None) -> str:
     """Why this message may not go, or "". Without ``cap`` rules, the weekly cap is not asked. A
@@ -138,9 +157,7 @@ def _refusal(person: Person, channel: str, purpose: str, address: str, now: date
     if not consent_allows(person, channel=CONSENT_CHANNEL[channel], purpose=purpose, at=now):
         return Message.Reason.NO_CONSENT
     if cap is not None and purpose == ConsentPurpose.MARKETING and Message.objects.filter(
-            person=person, purpose=ConsentPurpose.MARKETING).filter(
-            Q(status=Message.Status.SENT, sent_at__gt=now - timedelta(days=7))
-            | Q(status=Message.Status.SENDING)).exclude(pk=getattr(resumed, "pk", None)).count() >= cap.weekly_cap:
+            _capped_by(now), person=person).exclude(pk=getattr(resumed, "pk", None)).count() >= cap.weekly_cap:
         return Message.Reason.FREQUENCY_CAP
     return ""
 
@@ -227,10 +244,7 @@ def _record(message: Message, person: Person, template: MessageTemplate, now: da
         message.reason = Message.Reason.NO_TEXT
     values = {**merge_values(person, channel, purpose), **(extra or {})} if text else {}
     if text is not None:
-        message.status, message.attempts = Message.Status.SENDING, 1
-        message.subject = " ".join(merge(text.subject, values).split())  # a header: never a line break
-        message.body = merge(text.body, values)
-        message.links = tracking.links_in(merge(text.body, {**values, **dict.fromkeys(CUSTOMER_FIELDS, "")}))
+        _compose(message, text, values)
     message.save()
     return values.get("unsubscribe_url", "")
 
@@ -280,10 +294,8 @@ def _cars_among(person_ids: list[int]) -> dict[int, str]:
 
 def _capped_among(person_ids: list[int], now: datetime, weekly_cap: int) -> set[int]:
     """Who has had the weekly cap of marketing messages (sent in the last seven days, or being sent)."""
-    counts = (Message.objects.filter(person_id__in=person_ids, purpose=ConsentPurpose.MARKETING)
-              .filter(Q(status=Message.Status.SENT, sent_at__gt=now - timedelta(days=7))
-                      | Q(status=Message.Status.SENDING))
-              .values("person_id").annotate(n=Count("pk")).values_list("person_id", "n"))
+    counts = (Message.objects.filter(_capped_by(now), person_id__in=person_ids).values("person_id")
+              .annotate(n=Count("pk")).values_list("person_id", "n"))
     return {pk for pk, n in counts if n >= weekly_cap}
 
 
@@ -327,13 +339,8 @@ def messages_record(*, people: list[Person], template: MessageTemplate, keys: di
                 refused.append(message)
                 continue
             unsubscribe = unsubscribe_url(person, channel, purpose)
-            values = {"given_name": person.given_name, "family_name": person.family_name,
-                      "name": person.display_name, "dealer": dealer, "rooftop": str(person.rooftop or ""),
-                      "car": cars.get(person.pk, ""), "unsubscribe_url": unsubscribe}
-            message.status, message.attempts = Message.Status.SENDING, 1
-            message.subject = " ".join(merge(text.subject, values).split())
-            message.body = merge(text.body, values)
-            message.links = tracking.links_in(merge(text.body, {**values, **dict.fromkeys(CUSTOMER_FIELDS, "")}))
+            _compose(message, text, _fields(person, dealer=dealer, car=cars.get(person.pk, ""),
+                                            unsubscribe=unsubscribe))
             outgoing.append(Outgoing(message, unsubscribe))
         copy_create([*refused, *(item.message for item in outgoing)])
     return refused, outgoing
